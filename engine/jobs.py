@@ -1,0 +1,223 @@
+"""Job runners: slow work (narration, painting, prefetch) off the caller's thread.
+
+Jobs have a priority (lower runs first), a kind and a key, can be cancelled, and report
+events (tokens, progress, result, failure) into one outbox that the owner drains with poll() on
+its own thread. Workers never touch the story graph or pygame: they hand back plain data. The
+inline runner does the same work synchronously inside poll(), for tests and scripted runs.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from engine.errors import JobCancelled
+
+# Priorities: lower runs first.
+NARRATE_CURRENT = 0
+PAINT_CURRENT = 1
+PREFETCH_NARRATE = 2
+PREFETCH_PAINT = 3
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """Something a job reported: kind is 'token', 'progress', 'done', 'failed' or 'cancelled'."""
+
+    job: "Job"
+    kind: str
+    payload: Any = None
+
+
+@dataclass(eq=False)
+class Job:
+    """A unit of slow work. `work(job)` runs on a worker; it calls job.emit / job.check."""
+
+    work: Callable[["Job"], Any]
+    priority: int
+    kind: str
+    key: Any = None
+    status: str = QUEUED
+    result: Any = None
+    error: BaseException | None = None
+    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    _outbox: "queue.SimpleQueue[JobEvent] | None" = field(default=None, repr=False)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (DONE, FAILED, CANCELLED)
+
+    def cancel(self) -> None:
+        """Ask the job to stop; it stops at its next token, step or check()."""
+        self._cancel.set()
+
+    def check(self) -> None:
+        """Raise JobCancelled if the job was cancelled (call it between tokens or steps)."""
+        if self._cancel.is_set():
+            raise JobCancelled()
+
+    def emit(self, kind: str, payload: Any = None) -> None:
+        """Report a token or progress; raises JobCancelled if the job was cancelled."""
+        self.check()
+        if self._outbox is not None:
+            self._outbox.put(JobEvent(self, kind, payload))
+
+    def _run(self) -> None:
+        if self.cancelled:
+            self._finish(CANCELLED)
+            return
+        self.status = RUNNING
+        try:
+            self.result = self.work(self)
+        except JobCancelled:
+            self._finish(CANCELLED)
+        except BaseException as err:  # reported to the owner, who shows it; never lost
+            self.error = err
+            self._finish(FAILED, err)
+        else:
+            self._finish(CANCELLED if self.cancelled and self.result is None else DONE, self.result)
+
+    def _finish(self, status: str, payload: Any = None) -> None:
+        self.status = status
+        if self._outbox is not None:
+            self._outbox.put(JobEvent(self, status, payload))
+
+
+class _Queue:
+    """Priority queue of jobs, first-in-first-out within one priority."""
+
+    def __init__(self):
+        self._heap: list[tuple[int, int, Job]] = []
+        self._order = itertools.count()
+
+    def push(self, job: Job) -> None:
+        heapq.heappush(self._heap, (job.priority, next(self._order), job))
+
+    def pop(self) -> Job | None:
+        while self._heap:
+            _, _, job = heapq.heappop(self._heap)
+            return job
+        return None
+
+    def jobs(self) -> list[Job]:
+        return [job for _, _, job in self._heap]
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+
+class InlineRunner:
+    """Runs jobs synchronously, in priority order, when poll() is called. For tests and scripts."""
+
+    def __init__(self):
+        self._queue = _Queue()
+        self._outbox: queue.SimpleQueue[JobEvent] = queue.SimpleQueue()
+
+    def submit(self, work: Callable[[Job], Any], priority: int, kind: str, key: Any = None) -> Job:
+        job = Job(work=work, priority=priority, kind=kind, key=key, _outbox=self._outbox)
+        self._queue.push(job)
+        return job
+
+    def pending(self) -> list[Job]:
+        return [job for job in self._queue.jobs() if not job.finished]
+
+    def poll(self) -> list[JobEvent]:
+        while (job := self._queue.pop()) is not None:
+            job._run()
+        return _drain(self._outbox)
+
+    @property
+    def idle(self) -> bool:
+        return len(self._queue) == 0 and self._outbox.empty()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Nothing to wait for: work happens in poll()."""
+
+    def shutdown(self) -> None:
+        for job in self._queue.jobs():
+            job.cancel()
+
+
+class ThreadedRunner:
+    """Runs jobs on worker threads. One worker by default: work that shares one device (a GPU,
+    or the CPU cores the model uses) runs one job at a time, most urgent first."""
+
+    def __init__(self, workers: int = 1):
+        self._queue = _Queue()
+        self._outbox: queue.SimpleQueue[JobEvent] = queue.SimpleQueue()
+        self._cond = threading.Condition()
+        self._running: set[Job] = set()
+        self._stopping = False
+        self._threads = [threading.Thread(target=self._loop, name=f"dreamreel-job-{i}",
+                                          daemon=True) for i in range(workers)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, work: Callable[[Job], Any], priority: int, kind: str, key: Any = None) -> Job:
+        job = Job(work=work, priority=priority, kind=kind, key=key, _outbox=self._outbox)
+        with self._cond:
+            self._queue.push(job)
+            self._cond.notify()
+        return job
+
+    def pending(self) -> list[Job]:
+        """Queued and running jobs (not yet finished)."""
+        with self._cond:
+            return [j for j in self._queue.jobs() + list(self._running) if not j.finished]
+
+    def poll(self) -> list[JobEvent]:
+        """Events since the last poll. Never blocks."""
+        return _drain(self._outbox)
+
+    @property
+    def idle(self) -> bool:
+        with self._cond:
+            return not self._queue and not self._running and self._outbox.empty()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until a job finishes or the timeout passes (for the terminal front end)."""
+        with self._cond:
+            if self._queue or self._running:
+                self._cond.wait(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._stopping:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                job = self._queue.pop()
+                self._running.add(job)
+            try:
+                job._run()
+            finally:
+                with self._cond:
+                    self._running.discard(job)
+                    self._cond.notify_all()
+
+    def shutdown(self) -> None:
+        with self._cond:
+            self._stopping = True
+            for job in self._queue.jobs() + list(self._running):
+                job.cancel()
+            self._cond.notify_all()
+
+
+def _drain(outbox: "queue.SimpleQueue[JobEvent]") -> list[JobEvent]:
+    events = []
+    while True:
+        try:
+            events.append(outbox.get_nowait())
+        except queue.Empty:
+            return events

@@ -1,0 +1,91 @@
+"""The narrator protocol, the request every narrator receives, and narrator specs.
+
+A narrator turns a request (world, state, the player's action, recent scenes, seed) into a
+SceneDraft. Backends are one-method objects, picked by a spec string: `storylets`,
+`transformers:<hub id or path>`, `openai:<model>@<base url>`. Heavy backends are imported only
+when their spec is used, so importing this package stays cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from engine.errors import NarratorError
+from engine.schema import SceneDraft
+from engine.state import WorldState
+from engine.worlds import World
+
+TokenCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Action:
+    """What the player did: a choice they picked or words they typed."""
+
+    label: str
+    intent: str = "explore"
+    goto: str = ""            # storylet hint of an authored choice
+    free_text: bool = False   # True when typed by the player
+    opening: bool = False     # True for the first scene of a story
+
+
+@dataclass(frozen=True)
+class RecentScene:
+    """A scene already told on this path, as narrators see it."""
+
+    title: str
+    narration: str
+    action: str       # what the player did to get there
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class NarrationRequest:
+    """Everything a narrator may use to tell the next scene."""
+
+    world: World
+    state: WorldState                 # the world state before the new scene
+    action: Action
+    seed: int
+    node: int
+    recent: tuple[RecentScene, ...] = ()   # oldest first, the last few scenes of the path
+    summary: str = ""                      # rolling summary of older scenes
+    author_note: str = ""                  # the player's standing instruction to the narrator
+    extras: dict = field(default_factory=dict)  # backend-specific hints (never required)
+
+
+class Narrator(Protocol):
+    """One method: tell a scene. `on_token` receives text as it is produced and may raise
+    JobCancelled to stop the narrator early."""
+
+    id: str
+    model: str
+
+    def narrate(self, request: NarrationRequest,
+                on_token: TokenCallback | None = None) -> SceneDraft: ...
+
+
+def make_narrator(spec: str, **options) -> Narrator:
+    """Build a narrator from its spec string; raises NarratorError with the valid forms."""
+    kind, _, rest = spec.partition(":")
+    kind = kind.strip().lower()
+    if kind == "storylets":
+        from engine.narrators.storylets import StoryletNarrator
+        return StoryletNarrator()
+    if kind == "transformers" and rest:
+        try:
+            from engine.narrators.hf import TransformersNarrator
+        except ImportError as err:
+            raise NarratorError(_missing_ml(err)) from None
+        return TransformersNarrator(rest, **options)
+    if kind == "openai" and rest:
+        from engine.narrators.openai_compat import OpenAINarrator
+        return OpenAINarrator.from_spec(rest, **options)
+    raise NarratorError(f"Unknown narrator '{spec}'. Use 'storylets', "
+                        f"'transformers:<hub id or folder>' or 'openai:<model>@<base url>'.")
+
+
+def _missing_ml(err: ImportError) -> str:
+    return (f"The transformers narrator needs the ML extras ({err.name or err} is missing). "
+            f"Install them with: pip install -e '.[ml]'  — or play with --narrator storylets.")

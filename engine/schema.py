@@ -1,0 +1,158 @@
+"""The scene schema: the single source of truth for what a narrated scene is.
+
+The same pydantic models validate every draft (from storylets, a local LLM or a server) and
+produce the JSON schema used for constrained decoding and OpenAI-compatible response formats.
+This module defines data only; it applies nothing to the story (see engine.state for that).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+INTENTS: tuple[str, ...] = (
+    "explore", "talk", "investigate", "fight", "sneak", "help",
+    "trade", "rest", "travel", "use", "flee",
+)
+MOODS: tuple[str, ...] = (
+    "calm", "bright", "tense", "dark", "eerie", "melancholy", "triumphant", "mysterious",
+)
+
+Intent = Literal[
+    "explore", "talk", "investigate", "fight", "sneak", "help",
+    "trade", "rest", "travel", "use", "flee",
+]
+Mood = Literal["calm", "bright", "tense", "dark", "eerie", "melancholy", "triumphant", "mysterious"]
+FlagValue = bool | int | str
+
+MAX_TITLE = 80          # characters in a scene title
+MAX_NARRATION = 4000    # characters of narration per scene
+MAX_LABEL = 100         # characters in a choice label
+MAX_IMAGE_PROMPT = 400  # characters in an image prompt
+MAX_NAME = 40           # characters in an item, flag, location or character id
+
+
+def _clean(text: str) -> str:
+    """Collapse control characters a model or a hand-edited file may smuggle in."""
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text).strip()
+
+
+class Effects(BaseModel):
+    """State changes a scene asks for. The engine validates and clamps them before applying."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    location: str | None = Field(default=None, max_length=MAX_NAME)
+    add_items: list[str] = Field(default_factory=list, max_length=5)
+    remove_items: list[str] = Field(default_factory=list, max_length=5)
+    set_flags: dict[str, FlagValue] = Field(default_factory=dict, max_length=8)
+    adjust: dict[str, int] = Field(default_factory=dict, max_length=8)
+    characters_enter: list[str] = Field(default_factory=list, max_length=4)
+    characters_leave: list[str] = Field(default_factory=list, max_length=4)
+
+    @field_validator("add_items", "remove_items", "characters_enter", "characters_leave")
+    @classmethod
+    def _short_names(cls, names: list[str]) -> list[str]:
+        cleaned = [_clean(n)[:MAX_NAME] for n in names]
+        return [n for n in cleaned if n]
+
+    def is_empty(self) -> bool:
+        return self == Effects()
+
+
+class ChoiceDraft(BaseModel):
+    """One option offered to the player: what they see and the intent behind it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, max_length=MAX_LABEL)
+    intent: Intent = "explore"
+    goto: str | None = Field(default=None, max_length=MAX_NAME)  # storylet hint; LLMs leave it out
+
+    @field_validator("label")
+    @classmethod
+    def _label(cls, label: str) -> str:
+        label = _clean(label).replace("\n", " ")
+        if not label:
+            raise ValueError("choice label is empty")
+        return label
+
+
+class SceneDraft(BaseModel):
+    """A narrated scene as a backend proposes it, before it touches the story graph."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=MAX_TITLE)
+    narration: str = Field(min_length=1, max_length=MAX_NARRATION)
+    choices: list[ChoiceDraft] = Field(default_factory=list, max_length=4)
+    image_prompt: str = Field(default="", max_length=MAX_IMAGE_PROMPT)
+    mood: Mood = "calm"
+    effects: Effects = Field(default_factory=Effects)
+    ending: bool = False
+    source: str = Field(default="", max_length=120)  # e.g. the storylet id that produced it
+
+    @field_validator("title", "narration", "image_prompt")
+    @classmethod
+    def _text(cls, text: str) -> str:
+        return _clean(text)
+
+    @field_validator("choices")
+    @classmethod
+    def _choices(cls, choices: list[ChoiceDraft]) -> list[ChoiceDraft]:
+        seen: set[str] = set()
+        unique = []
+        for choice in choices:
+            if choice.label.lower() not in seen:
+                seen.add(choice.label.lower())
+                unique.append(choice)
+        return unique
+
+    @model_validator(mode="after")
+    def _shape(self) -> "SceneDraft":
+        if not self.title or not self.narration:
+            raise ValueError("a scene needs a title and narration")
+        if self.ending:
+            self.choices = []
+        elif len(self.choices) < 2:
+            raise ValueError("a scene that is not an ending needs 2-4 choices")
+        return self
+
+
+class LLMChoice(BaseModel):
+    """The choice shape asked of language models (no storylet hints)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, max_length=MAX_LABEL)
+    intent: Intent
+
+
+class LLMScene(BaseModel):
+    """The scene shape asked of language models; converted to a SceneDraft after validation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=MAX_TITLE)
+    narration: str = Field(min_length=1, max_length=MAX_NARRATION)
+    choices: list[LLMChoice] = Field(min_length=2, max_length=4)
+    image_prompt: str = Field(max_length=MAX_IMAGE_PROMPT)
+    mood: Mood
+    effects: Effects
+
+    def to_draft(self, source: str = "") -> SceneDraft:
+        return SceneDraft(
+            title=self.title,
+            narration=self.narration,
+            choices=[ChoiceDraft(label=c.label, intent=c.intent) for c in self.choices],
+            image_prompt=self.image_prompt,
+            mood=self.mood,
+            effects=self.effects,
+            source=source,
+        )
+
+
+def llm_scene_json_schema() -> dict:
+    """The JSON schema for constrained decoding and server response formats."""
+    return LLMScene.model_json_schema()

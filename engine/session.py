@@ -1,0 +1,453 @@
+"""The Session: the one front door to a running story (like ink's Story object).
+
+The pygame game, the terminal mode, the exporters and the benchmarks all drive a Session: it owns
+the story graph, the play state (current scene, turn, seed), the narrator and painter, the job
+runner, the saves and the image cache. Front ends call its actions (choose, act, back, jump,
+regenerate, save) and poll() it every frame; slow work runs on the runner and its results are
+applied here, on the caller's thread. Nothing reaches around it. No pygame, no torch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import Any
+
+from engine.config import Config
+from engine.errors import DreamreelError, NarratorError, SaveError
+from engine.graph import FAILED, GENERATING, READY, STUB, Scene, StoryGraph, Version
+from engine.imagecache import ImageCache, cache_key
+from engine.jobs import (CANCELLED, DONE, FAILED as JOB_FAILED, NARRATE_CURRENT, PAINT_CURRENT,
+                         InlineRunner, Job, ThreadedRunner)
+from engine.narrators import Action, NarrationRequest, RecentScene, make_narrator
+from engine.narrators.storylets import infer_intent
+from engine.painters import make_painter
+from engine.saves import SaveStore, SlotMeta, check_name, png_bytes
+from engine.schema import SceneDraft
+from engine.seeds import derive_seed, fresh_seed
+from engine.snapshot import from_snapshot, to_snapshot
+from engine.state import WorldState
+from engine.worlds import World, load_world
+
+RECENT_SCENES = 6        # scenes given to narrators verbatim
+MAX_ACTION_CHARS = 300   # a typed action is cut to this length
+IMAGE_MEMORY = 24        # decoded images kept in memory
+AUTOSAVE_SLOT = "autosave"
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """What changed, for front ends: 'scene', 'token', 'image', 'progress', 'error', 'notice'."""
+
+    kind: str
+    node: int | None = None
+    payload: Any = None
+
+
+class Session:
+    """A story being played. Create with Session.new() or Session.resume()."""
+
+    def __init__(self, config: Config, world: World, narrator, painter, runner=None,
+                 seed: int | None = None, slot: str = AUTOSAVE_SLOT):
+        self.config = config
+        self.world = world
+        self.narrator = narrator
+        self.painter = painter
+        self.runner = runner or ThreadedRunner()
+        self.store = SaveStore(config.saves_dir)
+        self.cache = ImageCache(config.saves_dir / "cache", max_bytes=config.images.cache_mb << 20)
+        self.seed = seed if seed else fresh_seed()
+        self.slot = check_name(slot)
+        self.graph = StoryGraph(world.initial_state())
+        self.current: int = 0
+        self.turn = 0
+        self.author_note = config.game.author_note
+        self.events: deque[SessionEvent] = deque(maxlen=200)   # recent notices and errors
+        self.streams: dict[int, str] = {}       # text streamed so far for scenes being narrated
+        self.progress: dict[int, float] = {}    # painting progress per scene
+        self.prompts: OrderedDict[int, dict] = OrderedDict()  # prompt inspector, last 200
+        self._narrating: dict[int, tuple[Job, int, NarrationRequest]] = {}
+        self._painting: dict[int, Job] = {}
+        self._images: OrderedDict[str, Any] = OrderedDict()
+        self._dirty: set[int] = set()
+        self._slot_has_snapshot = False
+
+    # -- creating ---------------------------------------------------------------------------
+    @classmethod
+    def new(cls, config: Config, *, world: World | None = None, narrator=None, painter=None,
+            runner=None, seed: int | None = None, slot: str = AUTOSAVE_SLOT) -> "Session":
+        """Start a new story: the opening scene is narrated at once (poll to receive it)."""
+        world = world or load_world(config.game.world, config.worlds_dir)
+        narrator = narrator or make_narrator(config.game.narrator)
+        painter = painter or make_painter(config.game.painter)
+        session = cls(config, world, narrator, painter, runner,
+                      seed=seed or config.game.seed or None, slot=slot)
+        root = session.graph.add_root(seed=derive_seed(session.seed, "root"))
+        session.current = root.id
+        session._dirty.add(root.id)
+        session._narrate(root.id)
+        return session
+
+    @classmethod
+    def resume(cls, config: Config, name: str | None = None, *, narrator=None, painter=None,
+               runner=None, slot: str = AUTOSAVE_SLOT) -> "Session":
+        """Load a slot (default: the newest) and go on from where it stopped."""
+        store = SaveStore(config.saves_dir)
+        name = name or store.latest()
+        if name is None:
+            raise SaveError(f"No saved story in {store.slots_dir} to continue. Start a new game.")
+        loaded = store.read(name)
+        session = from_snapshot(cls, config, loaded.snapshot, f"{store.slot_dir(name)}",
+                                narrator=narrator, painter=painter, runner=runner, slot=slot)
+        for warning in loaded.warnings:
+            session._notice("error", warning)
+        if name == session.slot and not loaded.warnings:
+            session._slot_has_snapshot = True
+            if loaded.journal_lines > 256:
+                session.save(name, quiet=True)  # compact a long journal
+        scene = session.scene()
+        if scene.status in (STUB, GENERATING, FAILED):
+            scene.status = STUB
+            session._narrate(scene.id)
+        return session
+
+    # -- reading ----------------------------------------------------------------------------
+    def scene(self, node: int | None = None) -> Scene:
+        return self.graph.scene(self.current if node is None else node)
+
+    def choices(self) -> list[Scene]:
+        scene = self.scene()
+        if scene.status != READY or scene.current.ending:
+            return []
+        return self.graph.choices(self.current)
+
+    def state(self) -> WorldState:
+        return self.graph.state_after(self.current)
+
+    @property
+    def waiting(self) -> bool:
+        """True while the current scene is being narrated."""
+        return self.scene().status in (STUB, GENERATING)
+
+    @property
+    def ended(self) -> bool:
+        scene = self.scene()
+        return scene.status == READY and scene.current.ending
+
+    def stream_text(self, node: int | None = None) -> str:
+        return self.streams.get(self.current if node is None else node, "")
+
+    def path(self) -> list[int]:
+        return self.graph.path(self.current)
+
+    # -- acting -----------------------------------------------------------------------------
+    def choose(self, index: int) -> Scene:
+        """Take the index-th visible choice (0-based)."""
+        choices = self.choices()
+        if self.waiting:
+            raise DreamreelError("The story is still being told; wait for this scene first.")
+        if not choices:
+            raise DreamreelError("There are no choices here. Go back (:back) or load a save.")
+        if not 0 <= index < len(choices):
+            raise DreamreelError(f"There is no choice {index + 1}; pick 1-{len(choices)}.")
+        self._enter(choices[index].id)
+        return self.scene()
+
+    def act(self, text: str) -> Scene:
+        """Do something the player typed: a new branch from the current scene."""
+        text = " ".join(text.split())[:MAX_ACTION_CHARS]
+        if not text:
+            raise DreamreelError("Type what you want to do.")
+        if self.waiting:
+            raise DreamreelError("The story is still being told; wait for this scene first.")
+        if self.ended:
+            raise DreamreelError("This story has ended. Go back (:back) to choose differently.")
+        parent = self.scene()
+        count = len(self.graph.children(parent.id))
+        child = self.graph.add_child(parent.id, label=text, intent=infer_intent(text),
+                                     seed=derive_seed(parent.seed, "act", count, text),
+                                     free_text=True)
+        self._dirty.add(child.id)
+        self._enter(child.id)
+        return child
+
+    def back(self) -> bool:
+        """Roll back one scene along the path. False at the beginning."""
+        scene = self.scene()
+        if scene.parent is None:
+            return False
+        self._cancel_narration(scene.id)
+        self.current = scene.parent
+        self._arrived(self.current, new_turn=False)
+        return True
+
+    def jump(self, node: int) -> None:
+        """Go to any scene already told (from the story map)."""
+        if node not in self.graph or self.graph.scene(node).status != READY:
+            raise DreamreelError("That scene has not been told yet; choose it to explore it.")
+        if node != self.current:
+            self._cancel_narration(self.current)
+            self.current = node
+            self._arrived(node, new_turn=False)
+
+    def regenerate(self) -> None:
+        """Tell the current scene again; the old telling stays as an alternative version."""
+        scene = self.scene()
+        if scene.status == GENERATING:
+            return
+        self._narrate(scene.id)
+
+    def select_version(self, index: int) -> None:
+        """Show another telling of the current scene (and the choices it offered)."""
+        self.graph.select_version(self.current, index)
+        self.graph.forget_states()
+        self._dirty.add(self.current)
+        self._arrived(self.current, new_turn=False)
+
+    # -- polling ----------------------------------------------------------------------------
+    def poll(self) -> list[SessionEvent]:
+        """Apply finished work and return what changed. Never blocks; call it every frame."""
+        out: list[SessionEvent] = []
+        for event in self.runner.poll():
+            job = event.job
+            if job.kind == "narrate":
+                out += self._on_narration(job, event.kind, event.payload)
+            elif job.kind in ("paint", "load"):
+                out += self._on_image(job, event.kind, event.payload)
+        return out
+
+    def wait(self, timeout: float = 600.0, images: bool = False) -> list[SessionEvent]:
+        """Block until the current scene is told, and painted if `images` (terminal, scripts)."""
+        deadline = time.monotonic() + timeout
+        events = self.poll()
+        while (self.waiting or (images and self.current in self._painting)) \
+                and time.monotonic() < deadline:
+            self.runner.wait(0.05)
+            events += self.poll()
+        return events
+
+    # -- narration --------------------------------------------------------------------------
+    def _enter(self, node: int) -> None:
+        self.current = node
+        self.turn += 1
+        scene = self.scene(node)
+        if scene.status in (STUB, FAILED):
+            self._narrate(node)
+        elif scene.status == READY:
+            self._arrived(node, new_turn=True)
+
+    def _request(self, node: int, seed: int) -> NarrationRequest:
+        scene = self.scene(node)
+        recent = tuple(RecentScene(s.title, s.current.narration, s.label, s.current.source)
+                       for s in self.graph.recent(scene.parent, RECENT_SCENES)) \
+            if scene.parent is not None else ()
+        action = Action(label=scene.label, intent=scene.intent, goto=scene.goto,
+                        free_text=scene.free_text, opening=scene.parent is None)
+        return NarrationRequest(world=self.world, state=self.graph.state_before(node),
+                                action=action, seed=seed, node=node, recent=recent,
+                                author_note=self.author_note)
+
+    def _narrate(self, node: int, priority: int = NARRATE_CURRENT) -> Job:
+        scene = self.scene(node)
+        seed = scene.seed if not scene.versions else derive_seed(scene.seed, "version",
+                                                                 len(scene.versions))
+        request = self._request(node, seed)
+        narrator = self.narrator
+
+        def work(job: Job) -> SceneDraft:
+            return narrator.narrate(request, on_token=lambda text: job.emit("token", text))
+
+        scene.status = GENERATING
+        self.streams[node] = ""
+        job = self.runner.submit(work, priority, "narrate", key=node)
+        self._narrating[node] = (job, seed, request)
+        return job
+
+    def _cancel_narration(self, node: int) -> None:
+        entry = self._narrating.get(node)
+        if entry is not None:
+            entry[0].cancel()
+
+    def _on_narration(self, job: Job, kind: str, payload: Any) -> list[SessionEvent]:
+        node = job.key
+        if kind == "token":
+            self.streams[node] = self.streams.get(node, "") + payload
+            return [SessionEvent("token", node, payload)]
+        entry = self._narrating.pop(node, None)
+        if entry is None or entry[0] is not job or node not in self.graph:
+            return []
+        _, seed, request = entry
+        scene = self.scene(node)
+        self.streams.pop(node, None)
+        if "prompt" in request.extras:
+            self.prompts[node] = dict(request.extras)
+            while len(self.prompts) > 200:
+                self.prompts.popitem(last=False)
+        if kind == CANCELLED:
+            scene.status = READY if scene.versions else STUB
+            return []
+        if kind == JOB_FAILED:
+            return [self._fail(scene, payload)]
+        try:
+            draft = payload if isinstance(payload, SceneDraft) else SceneDraft.model_validate(payload)
+        except Exception as err:  # a backend handed back something that is not a scene
+            return [self._fail(scene, NarratorError(f"unusable scene from the narrator: {err}"))]
+        self._apply(scene, draft, seed)
+        if node == self.current:
+            self._arrived(node, new_turn=False)
+            return [SessionEvent("scene", node)]
+        return [SessionEvent("prefetched", node)]
+
+    def _apply(self, scene: Scene, draft: SceneDraft, seed: int) -> None:
+        author = f"{self.narrator.id}:{self.narrator.model}"
+        self.graph.add_version(scene.id, Version.from_draft(draft, author=author, seed=seed))
+        self._dirty.add(scene.id)
+        for index, choice in enumerate(draft.choices):
+            child = self.graph.add_child(scene.id, choice.label, choice.intent,
+                                         seed=derive_seed(seed, "choice", index),
+                                         goto=choice.goto or "")
+            self._dirty.add(child.id)
+
+    def _fail(self, scene: Scene, err: BaseException) -> SessionEvent:
+        reason = str(err) if isinstance(err, DreamreelError) else f"{type(err).__name__}: {err}"
+        scene.status = READY if scene.versions else FAILED
+        scene.error = reason
+        self._dirty.add(scene.id)
+        message = (f"The narrator failed: {reason} — regenerate (:regen / R) to try again, "
+                   f"go back, or play on with --narrator storylets.")
+        return self._notice("error", message, scene.id)
+
+    def _arrived(self, node: int, new_turn: bool) -> None:
+        """The player is at a told scene: autosave, and start its picture."""
+        self.autosave()
+        if self.painter is not None and self.painter.id != "none":
+            self.request_image(node)
+
+    def _notice(self, kind: str, message: str, node: int | None = None) -> SessionEvent:
+        event = SessionEvent(kind, node, message)
+        self.events.append(event)
+        return event
+
+    # -- images -----------------------------------------------------------------------------
+    def image_prompt(self, node: int | None = None) -> str:
+        """The full prompt for a scene's picture: art style, the scene, its mood."""
+        version = self.scene(node).current
+        parts = [self.world.spec.art_style, version.image_prompt if version else "",
+                 f"{version.mood} mood" if version else ""]
+        return ", ".join(p for p in parts if p)
+
+    def image_key(self, node: int | None = None) -> str:
+        scene = self.scene(node)
+        size = (self.config.images.width, self.config.images.height)
+        return cache_key(self.painter.id, self.painter.model, self.image_prompt(scene.id), "",
+                         scene.current.seed, size, self.painter.steps)
+
+    def request_image(self, node: int, priority: int = PAINT_CURRENT) -> None:
+        """Make sure the scene's picture is (being) painted or loaded."""
+        scene = self.scene(node)
+        if scene.status != READY or node in self._painting:
+            return
+        key = self.image_key(node)
+        if key in self._images:
+            scene.current.image_key = key
+            return
+        cache, painter = self.cache, self.painter
+        size = (self.config.images.width, self.config.images.height)
+        prompt, seed = self.image_prompt(node), scene.current.seed
+
+        def work(job: Job):
+            image = cache.get(key)
+            if image is None:
+                image = painter.paint(prompt, seed, size,
+                                      on_progress=lambda f: job.emit("progress", f))
+                cache.put(key, image)
+            return key, image
+
+        self._painting[node] = self.runner.submit(work, priority, "paint", key=node)
+
+    def image(self, node: int | None = None):
+        """The scene's picture if it is in memory (PIL image), else None and it is requested."""
+        node = self.current if node is None else node
+        scene = self.scene(node)
+        if scene.current is None or self.painter.id == "none":
+            return None
+        key = scene.current.image_key
+        if key and key in self._images:
+            self._images.move_to_end(key)
+            return self._images[key]
+        self.request_image(node)
+        return None
+
+    def _on_image(self, job: Job, kind: str, payload: Any) -> list[SessionEvent]:
+        node = job.key
+        if kind == "progress":
+            self.progress[node] = float(payload)
+            return [SessionEvent("progress", node, payload)]
+        if self._painting.get(node) is job:
+            del self._painting[node]
+        self.progress.pop(node, None)
+        if kind == JOB_FAILED:
+            return [self._notice("error", f"The painter failed: {payload}", node)]
+        if kind != DONE or node not in self.graph:
+            return []
+        key, image = payload
+        self._images[key] = image
+        while len(self._images) > IMAGE_MEMORY:
+            self._images.popitem(last=False)
+        version = self.scene(node).current
+        if version is not None and version.image_key != key:
+            version.image_key = key
+            self._dirty.add(node)
+        return [SessionEvent("image", node, key)]
+
+    # -- saving -----------------------------------------------------------------------------
+    def meta(self, name: str) -> SlotMeta:
+        scene = self.scene()
+        return SlotMeta(name=name, saved_at=time.time(), turn=self.turn, world=self.world.id,
+                        world_title=self.world.title, scene_title=scene.title,
+                        scenes=len(self.graph),
+                        image_key=scene.current.image_key if scene.current else "")
+
+    def play_state(self) -> dict:
+        return {"current": self.current, "turn": self.turn, "author_note": self.author_note}
+
+    def autosave(self) -> bool:
+        """Save this turn into the session's slot; cost does not grow with the story."""
+        try:
+            if not self._slot_has_snapshot:
+                self.store.write_snapshot(self.slot, to_snapshot(self), self.meta(self.slot))
+                self._slot_has_snapshot = True
+            else:
+                records = [self.graph.scene(n).to_dict() for n in sorted(self._dirty)
+                           if n in self.graph]
+                self.store.append(self.slot, records, self.play_state(), self.meta(self.slot))
+            self._dirty.clear()
+            return True
+        except SaveError as err:
+            self._notice("error", f"Autosave failed: {err}")
+            return False
+
+    def save(self, name: str, quiet: bool = False) -> str:
+        """A full save into a named slot, with a thumbnail. Raises SaveError on failure."""
+        name = check_name(name)
+        thumb = None
+        image = self.image() if self.painter.id != "none" else None
+        if image is None and self.scene().current and self.scene().current.image_key:
+            image = self.cache.get(self.scene().current.image_key)
+        if image is not None:
+            thumb = png_bytes(image)
+        self.store.write_snapshot(name, to_snapshot(self), self.meta(name), thumb)
+        if name == self.slot:
+            self._slot_has_snapshot = True
+            self._dirty.clear()
+        if not quiet:
+            self._notice("notice", f"Saved to slot '{name}'.")
+        return name
+
+    def close(self) -> None:
+        """Stop background work (finished scenes are already autosaved)."""
+        self.runner.shutdown()
+
+
+__all__ = ["Session", "SessionEvent", "InlineRunner", "ThreadedRunner", "AUTOSAVE_SLOT"]

@@ -1,0 +1,134 @@
+"""Turning a Session into a save snapshot (plain JSON data) and back, strictly.
+
+Saves come from other people too, so reading one refuses unknown fields, wrong types, dangling
+parents and oversized text with a SaveError naming the file and the field. This module knows the
+snapshot's shape; engine.saves knows the files.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import DreamreelError, SaveError
+from engine.graph import STATUSES, Scene, StoryGraph, Version
+from engine.saves import FORMAT, VERSION
+from engine.worlds import load_world
+
+if TYPE_CHECKING:
+    from engine.session import Session
+
+SCENE_FIELDS = {name: kind for name, kind in (
+    ("id", int), ("parent", (int, type(None))), ("parent_version", int), ("label", str),
+    ("intent", str), ("goto", str), ("free_text", bool), ("seed", int), ("status", str),
+    ("error", str), ("versions", list), ("active", int))}
+VERSION_FIELDS = {name: kind for name, kind in (
+    ("title", str), ("narration", str), ("image_prompt", str), ("mood", str), ("effects", dict),
+    ("ending", bool), ("source", str), ("author", str), ("seed", int), ("image_key", str))}
+TOP_FIELDS = {"format", "version", "saved_at", "world", "narrator", "painter", "seed", "play",
+              "next_id", "scenes"}
+MAX_TEXT = 20_000  # characters in any one saved string
+
+
+def to_snapshot(session: "Session") -> dict:
+    """The whole story as JSON-ready data."""
+    world = session.world
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "saved_at": time.time(),
+        "world": {"id": world.id, "path": str(world.root)},
+        "narrator": f"{session.narrator.id}:{session.narrator.model}",
+        "painter": session.painter.id,
+        "seed": session.seed,
+        "play": session.play_state(),
+        "next_id": session.graph.next_id,
+        "scenes": [scene.to_dict() for scene in session.graph.scenes()],
+    }
+
+
+def _check(record: Any, fields: dict, what: str, where: str) -> dict:
+    if not isinstance(record, dict):
+        raise SaveError(f"{where}: {what} is not an object; the save is damaged.")
+    unknown = set(record) - set(fields)
+    if unknown:
+        raise SaveError(f"{where}: {what} has unknown field(s) {', '.join(sorted(unknown))}. "
+                        f"Saves may only hold what Dreamreel writes.")
+    missing = set(fields) - set(record)
+    if missing:
+        raise SaveError(f"{where}: {what} lacks {', '.join(sorted(missing))}; the save is damaged.")
+    for name, kind in fields.items():
+        value = record[name]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise SaveError(f"{where}: {what}.{name} has the wrong type; the save is damaged.")
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise SaveError(f"{where}: {what}.{name} is over {MAX_TEXT} characters.")
+    return record
+
+
+def scene_from_dict(record: Any, where: str) -> Scene:
+    data = dict(_check(record, SCENE_FIELDS, "a scene", where))
+    if data["status"] not in STATUSES:
+        raise SaveError(f"{where}: scene {data['id']} has unknown status {data['status']!r}.")
+    versions = [Version(**_check(v, VERSION_FIELDS, f"scene {data['id']} version", where))
+                for v in data.pop("versions")]
+    scene = Scene(versions=versions, **data)
+    if versions and not 0 <= scene.active < len(versions):
+        scene.active = len(versions) - 1
+    return scene
+
+
+def from_snapshot(cls, config, data: dict, where: str, *, narrator=None, painter=None,
+                  runner=None, slot: str = "autosave") -> "Session":
+    """Build a Session from a snapshot. Raises SaveError (or WorldError) with the file named."""
+    unknown = set(data) - TOP_FIELDS
+    if unknown:
+        raise SaveError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}.")
+    try:
+        world_ref = data["world"]
+        play = data["play"]
+        seed = int(data["seed"])
+        records = data["scenes"]
+    except (KeyError, TypeError, ValueError):
+        raise SaveError(f"{where}: the save lacks its world, play state or scenes.") from None
+    if not isinstance(records, list) or not records:
+        raise SaveError(f"{where}: the save holds no scenes.")
+    world = _load_world(world_ref, config, where)
+    from engine.narrators import make_narrator
+    from engine.painters import make_painter
+    session = cls(config, world, narrator or make_narrator(config.game.narrator),
+                  painter or make_painter(config.game.painter), runner, seed=seed, slot=slot)
+    graph = StoryGraph(world.initial_state())
+    for record in records:
+        scene = scene_from_dict(record, where)
+        if scene.parent is not None and scene.parent not in graph:
+            raise SaveError(f"{where}: scene {scene.id} names a parent that is not in the save.")
+        if scene.id in graph:
+            raise SaveError(f"{where}: scene {scene.id} appears twice.")
+        graph.insert(scene)
+    if graph.root is None:
+        raise SaveError(f"{where}: the save has no first scene.")
+    session.graph = graph
+    current = play.get("current") if isinstance(play, dict) else None
+    if not isinstance(current, int) or current not in graph:
+        raise SaveError(f"{where}: the current scene is missing from the save.")
+    session.current = current
+    session.turn = int(play.get("turn", 0))
+    session.author_note = str(play.get("author_note", ""))[:500]
+    return session
+
+
+def _load_world(ref: Any, config, where: str):
+    if not isinstance(ref, dict) or not isinstance(ref.get("id"), str):
+        raise SaveError(f"{where}: the save does not say which world it belongs to.")
+    try:
+        return load_world(ref["id"], config.worlds_dir)
+    except DreamreelError:
+        path = ref.get("path")
+        if isinstance(path, str) and path:
+            try:
+                return load_world(path, config.worlds_dir)
+            except DreamreelError as err:
+                raise SaveError(f"{where}: its world '{ref['id']}' cannot be loaded: {err}") from None
+        raise SaveError(f"{where}: its world '{ref['id']}' is not installed. Install the world "
+                        f"(dreamreel worlds) or load another save.") from None

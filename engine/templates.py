@@ -1,0 +1,186 @@
+"""Sandboxed Jinja2 for everything modders write: storylet text, conditions and prompt templates.
+
+Templates come from strangers, so they run in Jinja2's immutable sandbox with StrictUndefined, a
+render time limit, an output size cap, capped ranges and capped string/list multiplication.
+Errors become TemplateError naming the file and line. This module must not read files.
+"""
+
+from __future__ import annotations
+
+import operator
+import threading
+import time
+from typing import Any, Callable
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from engine.errors import TemplateError
+
+TIME_LIMIT_S = 0.25       # wall time one render may take
+MAX_OUTPUT = 40_000       # characters one render may produce
+MAX_RANGE = 1_000         # items range() may produce in a template
+MAX_PRODUCT = 10_000      # length of a string or list made by * in a template
+_local = threading.local()
+
+
+class _Limits(Exception):
+    """Internal: a render went past its time or size limit."""
+
+
+def _check_deadline() -> None:
+    deadline = getattr(_local, "deadline", None)
+    if deadline is not None and time.perf_counter() > deadline:
+        raise _Limits("took longer than its time limit")
+
+
+def _safe_range(*args: int):
+    numbers = range(*args)
+    if len(numbers) > MAX_RANGE:
+        raise _Limits(f"range() larger than {MAX_RANGE} items")
+    for number in numbers:
+        _check_deadline()
+        yield number
+
+
+def _safe_mul(left: Any, right: Any) -> Any:
+    if isinstance(left, (str, list, tuple)) or isinstance(right, (str, list, tuple)):
+        size = (len(left) if hasattr(left, "__len__") else 1) * (
+            right if isinstance(right, int) else left if isinstance(left, int) else 1)
+        if abs(size) > MAX_PRODUCT:
+            raise _Limits(f"a repeated text or list longer than {MAX_PRODUCT}")
+    return operator.mul(left, right)
+
+
+def _safe_pow(left: Any, right: Any) -> Any:
+    if isinstance(right, (int, float)) and abs(right) > 64:
+        raise _Limits("an exponent larger than 64")
+    return operator.pow(left, right)
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context, operator_name, left, right):
+        _check_deadline()
+        if operator_name == "*":
+            return _safe_mul(left, right)
+        if operator_name == "**":
+            return _safe_pow(left, right)
+        return super().call_binop(context, operator_name, left, right)
+
+    def call(self, __context, __obj, *args, **kwargs):
+        _check_deadline()
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def getattr(self, obj, attribute):
+        _check_deadline()
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj, argument):
+        _check_deadline()
+        return super().getitem(obj, argument)
+
+
+class Templates:
+    """Compiles and renders modders' templates and conditions inside the sandbox."""
+
+    def __init__(self, time_limit: float = TIME_LIMIT_S, max_output: int = MAX_OUTPUT):
+        self.time_limit = time_limit
+        self.max_output = max_output
+        self.env = _Sandbox(undefined=StrictUndefined, autoescape=False, trim_blocks=True,
+                            lstrip_blocks=True, keep_trailing_newline=False)
+        self.env.globals.clear()
+        self.env.globals.update(range=_safe_range, dict=dict, namespace=self._namespace())
+        self._cache: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _namespace():
+        from jinja2.utils import Namespace
+        return Namespace
+
+    def compile(self, source: str, where: str = "<template>"):
+        """Parse a template once (cached by text); syntax errors name `where` and the line."""
+        key = ("t", source)
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        try:
+            code = self.env.compile(source, name=where, filename=where)
+            template = self.env.template_class.from_code(self.env, code, self.env.globals, None)
+        except TemplateSyntaxError as err:
+            raise TemplateError(f"{where}, line {err.lineno}: {err.message}. Fix the template "
+                                f"syntax (see docs/MODDING.md).") from None
+        with self._lock:
+            self._cache[key] = template
+        return template
+
+    def render(self, source: str, context: dict, where: str = "<template>") -> str:
+        """Render within the time and size limits; any failure is a TemplateError."""
+        template = self.compile(source, where)
+        return self._run(lambda: self._stream(template, context), where)
+
+    def condition(self, expression: str, where: str = "<condition>") -> Callable[[dict], bool]:
+        """Compile a condition once; the returned callable evaluates it within the limits."""
+        key = ("c", expression)
+        with self._lock:
+            compiled = self._cache.get(key)
+        if compiled is None:
+            try:
+                compiled = self.env.compile_expression(expression, undefined_to_none=False)
+            except TemplateSyntaxError as err:
+                raise TemplateError(f"{where}: condition {expression!r} is not valid: "
+                                    f"{err.message}.") from None
+            with self._lock:
+                self._cache[key] = compiled
+
+        def evaluate(context: dict) -> bool:
+            return bool(self._run(lambda: compiled(**context), where))
+
+        return evaluate
+
+    def _stream(self, template, context: dict) -> str:
+        parts: list[str] = []
+        size = 0
+        for chunk in template.generate(context):
+            size += len(chunk)
+            if size > self.max_output:
+                raise _Limits(f"output longer than {self.max_output} characters")
+            _check_deadline()
+            parts.append(chunk)
+        return "".join(parts)
+
+    def _run(self, work: Callable[[], Any], where: str) -> Any:
+        outer = getattr(_local, "deadline", None)
+        _local.deadline = time.perf_counter() + self.time_limit
+        try:
+            return work()
+        except _Limits as err:
+            raise TemplateError(f"{where}: refused, the template {err}. Simplify it.") from None
+        except SecurityError as err:
+            raise TemplateError(f"{where}: refused by the sandbox ({err}). Templates may only "
+                                f"use the names listed in docs/MODDING.md.") from None
+        except UndefinedError as err:
+            raise TemplateError(f"{where}{_line(err, where)}: {err.message}. Use only the names "
+                                f"listed in docs/MODDING.md.") from None
+        except RecursionError:
+            raise TemplateError(f"{where}: refused, the template recurses too deeply.") from None
+        except TemplateError:
+            raise
+        except Exception as err:  # anything a hostile template provokes is the template's fault
+            raise TemplateError(f"{where}{_line(err, where)}: {type(err).__name__}: {err}") from None
+        finally:
+            _local.deadline = outer
+
+
+def _line(err: BaseException, where: str) -> str:
+    """The template line of an error raised while rendering, when the traceback has it."""
+    tb = err.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == where:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f", line {line}" if line else ""

@@ -1,0 +1,361 @@
+"""Loading worlds: a folder of plain files (world.toml, lore.toml, storylets/*.toml).
+
+Worlds come from strangers, so every file is size-capped, confined to the world's folder and
+validated field by field. Problems name the file, line and a fix. A broken storylet is left out
+(and reported) so the rest of the world still plays; a broken world.toml stops the load. This
+module reads files and builds data; it does not render or narrate.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engine.errors import WorldError
+from engine.schema import INTENTS, MOODS, Effects, FlagValue, Intent, Mood
+from engine.state import WorldState, as_id, initial_state
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+BUILTIN_WORLDS = ASSETS / "worlds"
+MAX_FILE_BYTES = 1_000_000   # a single world file
+MAX_FILES = 400              # storylet files in one world
+MAX_STORYLETS = 2_000        # storylets in one world
+ID_PATTERN = r"^[a-z0-9][a-z0-9_]{0,39}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CharacterSpec(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1, max_length=60)
+    appearance: str = Field(default="", max_length=400)
+    description: str = Field(default="", max_length=1000)
+
+
+class StateSpec(_Strict):
+    location: str = Field(default="", max_length=40)
+    inventory: list[str] = Field(default_factory=list, max_length=40)
+    flags: dict[str, FlagValue] = Field(default_factory=dict, max_length=200)
+    characters: list[str] = Field(default_factory=list, max_length=12)
+
+
+class PlayerSpec(_Strict):
+    name: str = Field(default="Traveller", max_length=40)
+
+
+class WorldSpec(_Strict):
+    title: str = Field(min_length=1, max_length=80)
+    premise: str = Field(default="", max_length=2000)
+    tone: str = Field(default="", max_length=200)
+    player_role: str = Field(default="", max_length=200)
+    art_style: str = Field(default="", max_length=300)
+    cover: str = Field(default="", max_length=400)
+    start: str = Field(default="", max_length=40)
+    player: PlayerSpec = Field(default_factory=PlayerSpec)
+    characters: list[CharacterSpec] = Field(default_factory=list, max_length=100)
+    state: StateSpec = Field(default_factory=StateSpec)
+
+
+class LoreSpec(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    keywords: list[str] = Field(default_factory=list, max_length=20)
+    text: str = Field(min_length=1, max_length=4000)
+    priority: int = 0
+
+
+class ChoiceSpec(_Strict):
+    label: str = Field(min_length=1, max_length=100)
+    intent: Intent = "explore"
+    goto: str = Field(default="", max_length=40)
+    when: str = Field(default="", max_length=1000)
+
+
+class StoryletSpec(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    title: str = Field(min_length=1, max_length=120)
+    text: str = Field(min_length=1, max_length=8000)
+    when: str = Field(default="", max_length=1000)
+    intents: list[Intent] = Field(default_factory=lambda: list(INTENTS))
+    tags: list[str] = Field(default_factory=list, max_length=40)
+    weight: float = Field(default=1.0, ge=0, le=1000)
+    once: bool = True
+    mood: Mood = "calm"
+    image: str = Field(default="", max_length=400)
+    ending: bool = False
+    effects: Effects = Field(default_factory=Effects)
+    choices: list[ChoiceSpec] = Field(default_factory=list, max_length=8)
+
+
+@dataclass(frozen=True)
+class Storylet:
+    """One authored scene the storylet narrator can tell, with where it was written."""
+
+    spec: StoryletSpec
+    file: str   # path relative to the world folder
+    line: int   # line of its `id = ...` in that file
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}, line {self.line} (storylet '{self.spec.id}')"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in a world file, said so that a modder can fix it."""
+
+    file: str
+    line: int
+    message: str
+    hint: str = ""
+    fatal: bool = False
+
+    def __str__(self) -> str:
+        where = f"{self.file}, line {self.line}" if self.line else self.file
+        return f"{where}: {self.message}" + (f" ({self.hint})" if self.hint else "")
+
+
+@dataclass
+class World:
+    """A loaded world: its bible, characters, lore and storylets."""
+
+    id: str
+    root: Path
+    spec: WorldSpec
+    lore: list[LoreSpec]
+    storylets: dict[str, Storylet]
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return self.spec.title
+
+    @property
+    def characters(self) -> dict[str, CharacterSpec]:
+        return {c.id: c for c in self.spec.characters}
+
+    @property
+    def start(self) -> str:
+        return self.spec.start
+
+    def initial_state(self) -> WorldState:
+        s = self.spec.state
+        return initial_state(s.location, s.inventory, s.flags, s.characters)
+
+    def prompt_override(self, name: str) -> Path | None:
+        path = confined(self.root, Path("prompts") / name)
+        return path if path is not None and path.is_file() else None
+
+
+def confined(root: Path, relative: Path | str) -> Path | None:
+    """The path inside root, or None when it would escape root (.. or a symlink)."""
+    root = root.resolve()
+    candidate = (root / relative).resolve()
+    return candidate if candidate.is_relative_to(root) else None
+
+
+def resolve_world(spec: str, user_worlds: Path | None = None) -> Path:
+    """Find a world by id (user folder first, then built-in) or by folder path."""
+    candidates = []
+    if "/" in spec or "\\" in spec or spec.startswith("."):
+        candidates.append(Path(spec).expanduser())
+    else:
+        if user_worlds is not None:
+            candidates.append(user_worlds / spec)
+        candidates.append(BUILTIN_WORLDS / spec)
+        candidates.append(Path(spec))
+    for path in candidates:
+        if (path / "world.toml").is_file():
+            return path
+    known = ", ".join(sorted(list_world_ids(user_worlds))) or "none"
+    raise WorldError(f"World '{spec}' not found: no world.toml there. Give a world id "
+                     f"({known}) or the path of a world folder.")
+
+
+def list_world_ids(user_worlds: Path | None = None) -> set[str]:
+    found = set()
+    for base in (BUILTIN_WORLDS, user_worlds):
+        if base is not None and base.is_dir():
+            found |= {p.name for p in base.iterdir() if (p / "world.toml").is_file()}
+    return found
+
+
+def _read_toml(root: Path, relative: str, problems: list[Problem]) -> dict | None:
+    path = confined(root, relative)
+    if path is None:
+        problems.append(Problem(relative, 0, "is outside the world folder", "remove the link",
+                                fatal=True))
+        return None
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            problems.append(Problem(relative, 0, f"is {size} bytes, over the "
+                                    f"{MAX_FILE_BYTES} byte limit", "split or shorten it"))
+            return None
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        line = getattr(err, "lineno", 0) or _line_from_message(str(err))
+        problems.append(Problem(relative, line, f"is not valid TOML: {err.args[0] if err.args else err}",
+                                "check quotes, brackets and = signs"))
+    except UnicodeDecodeError:
+        problems.append(Problem(relative, 0, "is not UTF-8 text", "save it as UTF-8"))
+    except OSError as err:
+        problems.append(Problem(relative, 0, f"cannot be read ({err.strerror})"))
+    return None
+
+
+def _line_from_message(message: str) -> int:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else 0
+
+
+def _id_lines(text: str) -> dict[str, int]:
+    """Line numbers of `id = "..."` entries, so problems can point at the right place."""
+    lines = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = re.match(r'\s*id\s*=\s*["\']([^"\']+)["\']', line)
+        if match and match.group(1) not in lines:
+            lines[match.group(1)] = number
+    return lines
+
+
+def _describe(err: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for item in err.errors():
+        place = ".".join(str(p) for p in item["loc"])
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+            hint = "remove it or check its spelling against docs/MODDING.md"
+        elif item["type"] == "missing":
+            hint = "add it"
+        elif item["type"] == "literal_error":
+            hint = "allowed: " + ", ".join(INTENTS if "intent" in place else MOODS)
+        else:
+            hint = ""
+        out.append((f"{place}: {message}", hint))
+    return out
+
+
+def load_world(spec: str | Path, user_worlds: Path | None = None) -> World:
+    """Load and check a world. Raises WorldError when it cannot be played at all."""
+    root = resolve_world(str(spec), user_worlds).resolve()
+    problems: list[Problem] = []
+    raw = _read_toml(root, "world.toml", problems)
+    if raw is None:
+        raise WorldError("; ".join(str(p) for p in problems) or f"{root}/world.toml is unusable")
+    try:
+        world_spec = WorldSpec.model_validate(raw)
+    except ValidationError as err:
+        details = "; ".join(f"{m}" + (f" ({h})" if h else "") for m, h in _describe(err))
+        raise WorldError(f"{root / 'world.toml'}: {details}") from None
+
+    lore = _load_lore(root, problems)
+    storylets = _load_storylets(root, problems)
+    world = World(id=root.name, root=root, spec=world_spec, lore=lore, storylets=storylets,
+                  problems=problems)
+    _check_links(world)
+    if not world.storylets:
+        raise WorldError(f"{root}: no usable storylets. " +
+                         "; ".join(str(p) for p in problems[:5]))
+    if world.start and world.start not in world.storylets:
+        raise WorldError(f"{root / 'world.toml'}: start = '{world.start}' names no usable "
+                         f"storylet. Set it to the id of the opening storylet.")
+    return world
+
+
+def _load_lore(root: Path, problems: list[Problem]) -> list[LoreSpec]:
+    if not (root / "lore.toml").exists():
+        return []
+    raw = _read_toml(root, "lore.toml", problems) or {}
+    unknown = set(raw) - {"lore"}
+    for key in unknown:
+        problems.append(Problem("lore.toml", 0, f"unknown table '{key}'", "use [[lore]] entries"))
+    text = (root / "lore.toml").read_text(encoding="utf-8", errors="replace")
+    lines = _id_lines(text)
+    entries = []
+    for index, item in enumerate(raw.get("lore", [])):
+        try:
+            entries.append(LoreSpec.model_validate(item))
+        except ValidationError as err:
+            ident = item.get("id", f"#{index + 1}") if isinstance(item, dict) else f"#{index + 1}"
+            for message, hint in _describe(err):
+                problems.append(Problem("lore.toml", lines.get(ident, 0),
+                                        f"lore '{ident}': {message}", hint))
+    return entries
+
+
+def _load_storylets(root: Path, problems: list[Problem]) -> dict[str, Storylet]:
+    folder = confined(root, "storylets")
+    files = sorted(folder.glob("*.toml")) if folder is not None and folder.is_dir() else []
+    if len(files) > MAX_FILES:
+        problems.append(Problem("storylets/", 0, f"{len(files)} files, over the limit of "
+                                f"{MAX_FILES}; the rest are ignored"))
+        files = files[:MAX_FILES]
+    storylets: dict[str, Storylet] = {}
+    for path in files:
+        relative = f"storylets/{path.name}"
+        raw = _read_toml(root, relative, problems)
+        if raw is None:
+            continue
+        for key in set(raw) - {"storylet"}:
+            problems.append(Problem(relative, 0, f"unknown table '{key}'",
+                                    "storylet files hold only [[storylet]] tables"))
+        lines = _id_lines(path.read_text(encoding="utf-8", errors="replace"))
+        for index, item in enumerate(raw.get("storylet", [])):
+            ident = item.get("id", f"#{index + 1}") if isinstance(item, dict) else f"#{index + 1}"
+            line = lines.get(str(ident), 0)
+            try:
+                spec = StoryletSpec.model_validate(item)
+            except ValidationError as err:
+                for message, hint in _describe(err):
+                    problems.append(Problem(relative, line, f"storylet '{ident}': {message}",
+                                            hint or "this storylet is left out until fixed"))
+                continue
+            if spec.id in storylets:
+                problems.append(Problem(relative, line, f"storylet id '{spec.id}' is used "
+                                        f"twice (also {storylets[spec.id].where})",
+                                        "give each storylet its own id"))
+                continue
+            if len(storylets) >= MAX_STORYLETS:
+                problems.append(Problem(relative, line, "too many storylets; the rest are ignored"))
+                return storylets
+            storylets[spec.id] = Storylet(spec=spec, file=relative, line=line)
+    return storylets
+
+
+def _check_links(world: World) -> None:
+    """Drop storylets whose shape cannot play, and report gotos that lead nowhere."""
+    for storylet in list(world.storylets.values()):
+        spec = storylet.spec
+        fixed = [c for c in spec.choices if not c.when]
+        if not spec.ending and len(fixed) < 2:
+            world.problems.append(Problem(storylet.file, storylet.line,
+                                          f"storylet '{spec.id}' has {len(fixed)} always-visible "
+                                          "choices; it needs 2-4 (or ending = true)",
+                                          "this storylet is left out until fixed"))
+            del world.storylets[spec.id]
+            continue
+        for choice in spec.choices:
+            if choice.goto and choice.goto not in world.storylets:
+                world.problems.append(Problem(storylet.file, storylet.line,
+                                              f"storylet '{spec.id}': choice '{choice.label}' "
+                                              f"goes to unknown storylet '{choice.goto}'",
+                                              "fix the id or remove goto"))
+
+
+def character_name(world: World, cid: str) -> str:
+    character = world.characters.get(as_id(cid))
+    return character.name if character else cid.replace("_", " ").title()
+
+
+__all__ = ["World", "Storylet", "Problem", "load_world", "resolve_world", "list_world_ids",
+           "confined", "character_name", "BUILTIN_WORLDS", "ASSETS"]

@@ -1,0 +1,137 @@
+"""The `dreamreel` command: play (window or terminal), saves, models and worlds.
+
+Parses flags, builds the Config (defaults < user file < flags) and hands over to the front end.
+Every DreamreelError becomes a one-paragraph message and exit code 2, never a traceback.
+pygame is imported only when a window is opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine.config import Config, load_config
+from engine.errors import DreamreelError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dreamreel", description="Dreamreel: a local AI story "
+                                     "game that writes itself as you play.")
+    parser.add_argument("--config", type=Path, help="a config file to use instead of the user's")
+    commands = parser.add_subparsers(dest="command")
+
+    play = commands.add_parser("play", help="play a story (window, or --text for the terminal)")
+    play.add_argument("--text", action="store_true", help="play in the terminal")
+    play.add_argument("--world", help="world id or folder")
+    play.add_argument("--narrator", help="storylets | transformers:<id or path> | "
+                      "openai:<model>@<base url>")
+    play.add_argument("--painter", help="procedural | none | diffusers:<id or path>")
+    play.add_argument("--seed", type=int, help="story seed (same seed + same input = same story)")
+    play.add_argument("--slot", default="autosave", help="slot to autosave into")
+    play.add_argument("--continue", dest="resume", action="store_true",
+                      help="resume the latest save (or --slot's)")
+    play.add_argument("--saves-dir", type=Path, help="folder for saves and the image cache")
+    play.add_argument("--frames", type=int, help="window: run N frames, then exit")
+    play.add_argument("--screenshot", type=Path, help="window: save the last frame here")
+    play.add_argument("--fullscreen", action="store_true", default=None)
+
+    saves = commands.add_parser("saves", help="list save slots")
+    saves.add_argument("action", choices=["list"])
+    saves.add_argument("--saves-dir", type=Path)
+
+    models = commands.add_parser("models", help="list or download narrator and painter models")
+    models.add_argument("action", choices=["list", "pull"])
+    models.add_argument("model", nargs="?", help="hub id to download")
+
+    worlds = commands.add_parser("worlds", help="list, check, create or import worlds")
+    worlds.add_argument("action", choices=["list", "validate", "new", "import"])
+    worlds.add_argument("target", nargs="?", help="world folder, new world name or file")
+    worlds.add_argument("--into", type=Path, help="import: the world folder to add to")
+    return parser
+
+
+def make_config(args: argparse.Namespace) -> Config:
+    config = load_config(user_file=args.config)
+    game = {}
+    for name in ("world", "narrator", "painter", "seed"):
+        value = getattr(args, name, None)
+        if value is not None:
+            game[name] = value
+    if getattr(args, "saves_dir", None) is not None:
+        game["saves_dir"] = str(args.saves_dir)
+    display = {}
+    if getattr(args, "fullscreen", None):
+        display["fullscreen"] = True
+    return config.with_changes(game=game, display=display)
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from engine.jobs import ThreadedRunner
+    from engine.session import Session
+
+    config = make_config(args)
+    if args.text:
+        from game.terminal import play_text
+        if args.resume:
+            name = args.slot if args.slot != "autosave" else None
+            session = Session.resume(config, name, slot=args.slot, runner=ThreadedRunner())
+        else:
+            session = Session.new(config, slot=args.slot, runner=ThreadedRunner())
+        return play_text(session)
+    from game.app import run_window
+    return run_window(config, resume=args.resume, slot=args.slot, frames=args.frames,
+                      screenshot=args.screenshot)
+
+
+def cmd_saves(args: argparse.Namespace) -> int:
+    from engine.saves import SaveStore
+    config = make_config(args)
+    store = SaveStore(config.saves_dir)
+    slots = store.list()
+    if not slots:
+        print(f"No saves in {store.slots_dir}.")
+        return 0
+    print(f"{'slot':<20} {'saved':<17} {'turn':>5} {'scenes':>7}  world / scene")
+    for meta, name, problem in slots:
+        if meta is None:
+            print(f"{name:<20} DAMAGED: {problem}")
+        else:
+            print(f"{name:<20} {meta.when:<17} {meta.turn:>5} {meta.scenes:>7}  "
+                  f"{meta.world_title} / {meta.scene_title}")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from engine import models
+    if args.action == "list":
+        return models.list_models(sys.stdout)
+    if not args.model:
+        print("Name the model to download: dreamreel models pull <hub id>", file=sys.stderr)
+        return 2
+    return models.pull_model(args.model, sys.stdout)
+
+
+def cmd_worlds(args: argparse.Namespace) -> int:
+    from engine import worldtools
+    return worldtools.run(args.action, args.target, args, make_config(args), sys.stdout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["play", *(argv or sys.argv[1:])])
+    handlers = {"play": cmd_play, "saves": cmd_saves, "models": cmd_models,
+                "worlds": cmd_worlds}
+    try:
+        return handlers[args.command](args)
+    except DreamreelError as err:
+        print(f"dreamreel: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""Terminal play: the story in a terminal or a script, one line of input per turn.
+
+Prints each scene (title, narration, numbered choices) and reads a line from stdin: a number picks
+that choice; `:back`, `:regen`, `:alt N`, `:save NAME`, `:load NAME`, `:prompt`, `:help`, `:quit`;
+any other text is a free-text action. At end of input it autosaves and exits 0. Same seed and
+same input give the same transcript. Drives only the Session; never imports pygame.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from typing import TextIO
+
+from engine.errors import DreamreelError
+from engine.jobs import InlineRunner
+from engine.session import Session
+
+MAX_LINE = 4096   # characters read from one input line; the rest of a longer line is dropped
+WIDTH = 78
+HELP = """Commands: a number picks a choice; any other text is your own action.
+  :back  roll back one scene      :regen  tell this scene again
+  :alt N show version N           :save NAME / :load NAME
+  :prompt show the narrator's prompt for this scene
+  :state what you carry and know  :help  this text      :quit  save and leave"""
+
+
+class TerminalGame:
+    """Reads commands, drives the Session, prints scenes."""
+
+    def __init__(self, session: Session, out: TextIO, interactive: bool):
+        self.session = session
+        self.out = out
+        self.interactive = interactive
+
+    def say(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def show_scene(self) -> None:
+        session = self.session
+        events = session.wait(images=session.painter.id != "none")
+        for event in events:
+            if event.kind == "error":
+                self.say(f"! {event.payload}")
+        scene = session.scene()
+        if scene.current is None:
+            self.say(f"! {scene.error or 'This scene could not be told.'} Type :regen to try "
+                     f"again or :back.")
+            return
+        version = scene.current
+        self.say("")
+        self.say(f"== {version.title} ==")
+        for paragraph in version.narration.split("\n\n"):
+            self.say(textwrap.fill(" ".join(paragraph.split()), WIDTH))
+            self.say("")
+        if len(scene.versions) > 1:
+            self.say(f"(version {scene.active + 1} of {len(scene.versions)}; :alt N to switch)")
+        if version.ending:
+            self.say("*** THE END ***  (:back to choose differently, :quit to leave)")
+            return
+        for number, choice in enumerate(session.choices(), start=1):
+            self.say(f"  {number}. {choice.label}")
+
+    def handle(self, line: str) -> bool:
+        """Apply one input line. Returns False when the player quits."""
+        session = self.session
+        if line.startswith(":"):
+            command, _, argument = line[1:].partition(" ")
+            command, argument = command.lower(), argument.strip()
+            if command in ("quit", "q", "exit"):
+                return False
+            if command == "help":
+                self.say(HELP)
+            elif command == "back":
+                if not session.back():
+                    self.say("! You are at the beginning of the story.")
+                self.show_scene()
+            elif command in ("regen", "regenerate"):
+                session.regenerate()
+                self.show_scene()
+            elif command == "alt":
+                self._alt(argument)
+            elif command == "save":
+                session.save(argument or session.slot)
+                self.say(f"Saved to slot '{argument or session.slot}'.")
+            elif command == "load":
+                self._load(argument)
+            elif command == "prompt":
+                self._prompt()
+            elif command == "state":
+                for fact in session.state().facts():
+                    self.say(f"  {fact}")
+            else:
+                self.say(f"! Unknown command ':{command}'. Type :help.")
+            return True
+        if line.isdigit():
+            session.choose(int(line) - 1)
+        else:
+            session.act(line)
+        self.show_scene()
+        return True
+
+    def _alt(self, argument: str) -> None:
+        scene = self.session.scene()
+        if not argument.isdigit() or not 1 <= int(argument) <= len(scene.versions):
+            self.say(f"! Give a version number from 1 to {len(scene.versions)}.")
+            return
+        self.session.select_version(int(argument) - 1)
+        self.show_scene()
+
+    def _load(self, name: str) -> None:
+        if not name:
+            self.say("! Name the slot to load: :load NAME")
+            return
+        old = self.session
+        new = Session.resume(old.config, name, narrator=old.narrator, painter=old.painter,
+                             runner=InlineRunner() if isinstance(old.runner, InlineRunner) else None,
+                             slot=old.slot)
+        old.close()
+        self.session = new
+        self.say(f"Loaded slot '{name}'.")
+        self.show_scene()
+
+    def _prompt(self) -> None:
+        info = self.session.prompts.get(self.session.current)
+        if not info:
+            self.say(f"(The {self.session.narrator.id} narrator wrote this scene without a "
+                     f"prompt; prompts exist for LLM narrators.)")
+            return
+        self.say(f"--- prompt ({info.get('prompt_tokens', '?')} tokens) ---")
+        self.say(info["prompt"])
+        self.say("--- end of prompt ---")
+
+
+def read_line(stream: TextIO) -> str | None:
+    """One input line, capped in length; None at end of input."""
+    line = stream.readline(MAX_LINE)
+    if line == "":
+        return None
+    if not line.endswith("\n") and len(line) >= MAX_LINE:
+        while True:  # drop the rest of an enormous line
+            rest = stream.readline(MAX_LINE)
+            if rest == "" or rest.endswith("\n"):
+                break
+    return "".join(ch for ch in line if ch.isprintable() or ch == "\t").strip()
+
+
+def play_text(session: Session, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
+    """Run terminal play until :quit or end of input. Returns the exit code (0)."""
+    stdin = stdin or sys.stdin
+    out = out or sys.stdout
+    if hasattr(stdin, "reconfigure"):
+        stdin.reconfigure(errors="replace")
+    interactive = stdin.isatty()
+    game = TerminalGame(session, out, interactive)
+    world = session.world
+    game.say(f"~ {world.title} ~")
+    if world.spec.premise:
+        game.say(textwrap.fill(world.spec.premise, WIDTH))
+    game.say("(Type :help for commands.)")
+    game.show_scene()
+    try:
+        while True:
+            if interactive:
+                out.write("> ")
+                out.flush()
+            line = read_line(stdin)
+            if line is None:
+                break
+            if not interactive:
+                game.say(f"> {line}")
+            if not line:
+                continue
+            try:
+                if not game.handle(line):
+                    break
+            except DreamreelError as err:
+                game.say(f"! {err}")
+    except KeyboardInterrupt:
+        game.say("")
+    finally:
+        game.session.wait(timeout=30)
+        if game.session.autosave():
+            game.say(f"(Autosaved to slot '{game.session.slot}'.)")
+        else:
+            for event in list(game.session.events)[-1:]:
+                game.say(f"! {event.payload}")
+        game.session.close()
+    return 0

@@ -1,0 +1,21 @@
+"""Test-wide setup: headless SDL, no network, no user config, a private saves folder."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["DREAMREEL_CONFIG"] = os.path.join(os.path.dirname(__file__), "no-such-config.toml")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def config(tmp_path):
+    """The shipped defaults with saves in a temp folder and a fixed seed."""
+    from engine.config import load_config
+    return load_config(use_user_file=False).with_changes(
+        game={"saves_dir": str(tmp_path / "saves"), "seed": 7})

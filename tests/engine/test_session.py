@@ -1,0 +1,134 @@
+"""The Session drives a real story: storylet narrator, inline runner, real saves."""
+
+import pytest
+
+from engine.errors import DreamreelError
+from engine.graph import READY
+from engine.jobs import InlineRunner
+from engine.session import Session
+
+
+@pytest.fixture
+def session(config):
+    session = Session.new(config.with_changes(game={"painter": "none"}), runner=InlineRunner())
+    session.wait()
+    return session
+
+
+def test_a_new_game_opens_on_the_worlds_start(session):
+    scene = session.scene()
+    assert scene.status == READY
+    assert scene.current.source == session.world.start
+    assert 2 <= len(session.choices()) <= 4
+
+
+def test_choosing_moves_forward_and_back_rolls_back(session):
+    root = session.current
+    first_label = session.choices()[0].label
+    session.choose(0)
+    session.wait()
+    assert session.scene().parent == root
+    assert session.scene().label == first_label
+    assert session.turn == 1
+    assert session.back()
+    assert session.current == root
+    assert not session.back()
+
+
+def test_free_text_becomes_a_new_branch(session):
+    root = session.current
+    scene = session.act("I ask the old keeper about the bell")
+    session.wait()
+    assert scene.free_text and scene.parent == root
+    assert session.scene().status == READY
+    assert scene.id not in [c.id for c in session.graph.choices(root)]
+
+
+def test_regenerate_keeps_the_old_version(session):
+    session.choose(0)
+    session.wait()
+    node = session.current
+    old = session.scene().current.narration
+    session.regenerate()
+    session.wait()
+    scene = session.scene()
+    assert len(scene.versions) == 2 and scene.active == 1
+    assert scene.versions[0].narration == old
+    session.select_version(0)
+    assert session.scene().current.narration == old
+    assert session.current == node
+
+
+def test_jump_only_to_told_scenes(session):
+    root = session.current
+    session.choose(0)
+    session.wait()
+    stub = session.choices()[0]
+    with pytest.raises(DreamreelError):
+        session.jump(stub.id)
+    session.jump(root)
+    assert session.current == root
+
+
+def test_same_seed_same_story(config):
+    def play():
+        s = Session.new(config.with_changes(game={"painter": "none"}), runner=InlineRunner(),
+                        slot="x")
+        s.wait()
+        titles = []
+        for turn in range(12):
+            if s.ended:
+                s.back()
+            s.choose(turn % len(s.choices()))
+            s.wait()
+            titles.append(s.scene().current.narration)
+        return titles
+
+    assert play() == play()
+
+
+def test_autosave_resumes_where_it_stopped(config, session):
+    for _ in range(5):
+        if session.ended:
+            session.back()
+        session.choose(1 if len(session.choices()) > 1 else 0)
+        session.wait()
+    where, text = session.current, session.scene().current.narration
+    resumed = Session.resume(session.config, runner=InlineRunner())
+    resumed.wait()
+    assert resumed.current == where
+    assert resumed.scene().current.narration == text
+    assert len(resumed.graph) == len(session.graph)
+    assert resumed.state() == session.state()
+
+
+def test_named_save_and_load(session):
+    session.choose(0)
+    session.wait()
+    session.save("chapter one")
+    where = session.current
+    session.back()
+    loaded = Session.resume(session.config, "chapter one", runner=InlineRunner())
+    assert loaded.current == where
+    assert [m.name for m, _, _ in loaded.store.list() if m] .count("chapter one") == 1
+
+
+def test_a_failing_narrator_marks_the_scene_and_play_goes_on(config):
+    class Broken:
+        id, model = "broken", "x"
+
+        def narrate(self, request, on_token=None):
+            raise RuntimeError("out of memory")
+
+    from engine.narrators.storylets import StoryletNarrator
+    session = Session.new(config.with_changes(game={"painter": "none"}), runner=InlineRunner())
+    session.wait()
+    session.narrator = Broken()
+    session.choose(0)
+    events = session.wait()
+    assert session.scene().status == "failed"
+    assert any(e.kind == "error" and "out of memory" in e.payload for e in events)
+    session.narrator = StoryletNarrator()
+    session.regenerate()
+    session.wait()
+    assert session.scene().status == READY
