@@ -48,6 +48,7 @@ class Job:
     error: BaseException | None = None
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     _outbox: "queue.SimpleQueue[JobEvent] | None" = field(default=None, repr=False)
+    _yield: Callable[["Job"], None] | None = field(default=None, repr=False)
 
     @property
     def cancelled(self) -> bool:
@@ -67,10 +68,17 @@ class Job:
             raise JobCancelled()
 
     def emit(self, kind: str, payload: Any = None) -> None:
-        """Report a token or progress; raises JobCancelled if the job was cancelled."""
+        """Report a token or progress; raises JobCancelled if the job was cancelled.
+
+        Also a yield point: a less urgent job hands the device to a more urgent one here and
+        resumes when it is free again, so prefetch never delays the current scene.
+        """
         self.check()
         if self._outbox is not None:
             self._outbox.put(JobEvent(self, kind, payload))
+        if self._yield is not None:
+            self._yield(self)
+            self.check()
 
     def _run(self) -> None:
         if self.cancelled:
@@ -112,6 +120,20 @@ class _Queue:
     def jobs(self) -> list[Job]:
         return [job for _, _, job in self._heap]
 
+    def reorder(self) -> None:
+        """Restore heap order after priorities changed."""
+        self._heap = [(job.priority, order, job) for _, order, job in self._heap]
+        heapq.heapify(self._heap)
+
+    def pop_if(self, wanted: Callable[[Job], bool]) -> Job | None:
+        """The most urgent job that satisfies wanted, removed from the queue."""
+        for entry in sorted(self._heap):
+            if wanted(entry[2]):
+                self._heap.remove(entry)
+                heapq.heapify(self._heap)
+                return entry[2]
+        return None
+
     def __len__(self) -> int:
         return len(self._heap)
 
@@ -131,6 +153,10 @@ class InlineRunner:
     def pending(self) -> list[Job]:
         return [job for job in self._queue.jobs() if not job.finished]
 
+    def reprioritise(self, job: Job, priority: int) -> None:
+        job.priority = priority
+        self._queue.reorder()
+
     def poll(self) -> list[JobEvent]:
         while (job := self._queue.pop()) is not None:
             job._run()
@@ -148,27 +174,79 @@ class InlineRunner:
             job.cancel()
 
 
-class ThreadedRunner:
-    """Runs jobs on worker threads. One worker by default: work that shares one device (a GPU,
-    or the CPU cores the model uses) runs one job at a time, most urgent first."""
+class Device:
+    """One shared compute device (a GPU, or the CPU cores a model uses), held by one job at a
+    time and handed out most-urgent-first. Running jobs hand it over at their yield points."""
 
-    def __init__(self, workers: int = 1):
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._holder: Job | None = None
+        self._waiting: list[Job] = []
+
+    def acquire(self, job: Job) -> None:
+        with self._cond:
+            self._waiting.append(job)
+            while self._holder is not None or self._next() is not job:
+                self._cond.wait(0.1)
+            self._waiting.remove(job)
+            self._holder = job
+
+    def release(self, job: Job) -> None:
+        with self._cond:
+            if self._holder is job:
+                self._holder = None
+            self._cond.notify_all()
+
+    def hand_over(self, job: Job) -> None:
+        """At a yield point: let a more urgent waiting job run first, then carry on."""
+        with self._cond:
+            urgent = self._next()
+            if urgent is None or urgent.priority >= job.priority:
+                return
+        self.release(job)
+        self.acquire(job)
+
+    def _next(self) -> Job | None:
+        return min(self._waiting, key=lambda j: j.priority, default=None)
+
+
+class ThreadedRunner:
+    """Runs jobs on worker threads around one shared Device.
+
+    Work that shares the device runs one job at a time, most urgent first; a less urgent job
+    (prefetch) hands the device over at its next token or step when urgent work arrives. One
+    worker takes any job; the others take only urgent ones (priority below `urgent_below`), so
+    the current scene never queues behind prefetch.
+    """
+
+    def __init__(self, workers: int = 2, urgent_below: int = PREFETCH_NARRATE):
         self._queue = _Queue()
         self._outbox: queue.SimpleQueue[JobEvent] = queue.SimpleQueue()
         self._cond = threading.Condition()
         self._running: set[Job] = set()
         self._stopping = False
-        self._threads = [threading.Thread(target=self._loop, name=f"dreamreel-job-{i}",
-                                          daemon=True) for i in range(workers)]
+        self.device = Device()
+        self.urgent_below = urgent_below
+        self._threads = [threading.Thread(target=self._loop, args=(index == 0,), daemon=True,
+                                          name=f"dreamreel-job-{index}")
+                         for index in range(max(1, workers))]
         for thread in self._threads:
             thread.start()
 
     def submit(self, work: Callable[[Job], Any], priority: int, kind: str, key: Any = None) -> Job:
-        job = Job(work=work, priority=priority, kind=kind, key=key, _outbox=self._outbox)
+        job = Job(work=work, priority=priority, kind=kind, key=key, _outbox=self._outbox,
+                  _yield=self.device.hand_over)
         with self._cond:
             self._queue.push(job)
-            self._cond.notify()
+            self._cond.notify_all()
         return job
+
+    def reprioritise(self, job: Job, priority: int) -> None:
+        """Make a queued or running job more (or less) urgent, e.g. a prefetch the player chose."""
+        with self._cond:
+            job.priority = priority
+            self._queue.reorder()
+            self._cond.notify_all()
 
     def pending(self) -> list[Job]:
         """Queued and running jobs (not yet finished)."""
@@ -190,17 +268,24 @@ class ThreadedRunner:
             if self._queue or self._running:
                 self._cond.wait(timeout)
 
-    def _loop(self) -> None:
+    def _loop(self, general: bool) -> None:
+        def wanted(job: Job) -> bool:
+            return general or job.priority < self.urgent_below
+
         while True:
             with self._cond:
-                while not self._queue and not self._stopping:
+                job = None
+                while not self._stopping and (job := self._queue.pop_if(wanted)) is None:
                     self._cond.wait()
                 if self._stopping:
                     return
-                job = self._queue.pop()
                 self._running.add(job)
             try:
-                job._run()
+                self.device.acquire(job)
+                try:
+                    job._run()
+                finally:
+                    self.device.release(job)
             finally:
                 with self._cond:
                     self._running.discard(job)

@@ -19,7 +19,7 @@ from engine.errors import DreamreelError, NarratorError, SaveError
 from engine.graph import FAILED, GENERATING, READY, STUB, Scene, StoryGraph, Version
 from engine.imagecache import ImageCache, cache_key
 from engine.jobs import (CANCELLED, DONE, FAILED as JOB_FAILED, NARRATE_CURRENT, PAINT_CURRENT,
-                         InlineRunner, Job, ThreadedRunner)
+                         PREFETCH_NARRATE, PREFETCH_PAINT, InlineRunner, Job, ThreadedRunner)
 from engine.narrators import Action, NarrationRequest, RecentScene, make_narrator
 from engine.narrators.storylets import infer_intent
 from engine.painters import make_painter
@@ -177,8 +177,8 @@ class Session:
         scene = self.scene()
         if scene.parent is None:
             return False
-        self._cancel_narration(scene.id)
         self.current = scene.parent
+        self._drop_stale_work()
         self._arrived(self.current, new_turn=False)
         return True
 
@@ -187,8 +187,8 @@ class Session:
         if node not in self.graph or self.graph.scene(node).status != READY:
             raise DreamreelError("That scene has not been told yet; choose it to explore it.")
         if node != self.current:
-            self._cancel_narration(self.current)
             self.current = node
+            self._drop_stale_work()
             self._arrived(node, new_turn=False)
 
     def regenerate(self) -> None:
@@ -231,11 +231,56 @@ class Session:
     def _enter(self, node: int) -> None:
         self.current = node
         self.turn += 1
+        self._drop_stale_work()
         scene = self.scene(node)
         if scene.status in (STUB, FAILED):
             self._narrate(node)
+        elif scene.status == GENERATING and node in self._narrating:
+            self.runner.reprioritise(self._narrating[node][0], NARRATE_CURRENT)
         elif scene.status == READY:
             self._arrived(node, new_turn=True)
+
+    # -- prefetch ---------------------------------------------------------------------------
+    def _ahead(self, node: int) -> int | None:
+        """How many steps ahead of the current scene node lies (None: not ahead of it)."""
+        steps = 0
+        while node is not None and steps <= 3:
+            if node == self.current:
+                return steps
+            node = self.scene(node).parent
+            steps += 1
+        return None
+
+    def _drop_stale_work(self) -> None:
+        """Cancel prefetch that the player's move made pointless; promote what is now current."""
+        depth = self.config.prefetch.depth
+        for node, (job, _, _) in list(self._narrating.items()):
+            ahead = self._ahead(node)
+            if ahead is None or ahead > depth:
+                job.cancel()
+        for node, job in list(self._painting.items()):
+            ahead = self._ahead(node)
+            if ahead is None or ahead > depth:
+                job.cancel()
+            elif ahead == 0:
+                self.runner.reprioritise(job, PAINT_CURRENT)
+
+    def _prefetch(self, node: int) -> None:
+        """Narrate (and paint) the scenes behind node's visible choices while the player reads."""
+        settings = self.config.prefetch
+        ahead = self._ahead(node)
+        if not settings.enabled or ahead is None or ahead >= settings.depth:
+            return
+        for child in self.graph.choices(node)[: settings.breadth]:
+            if child.status == STUB:
+                self._narrate(child.id, PREFETCH_NARRATE)
+            elif child.status == READY:
+                self._prefetch_image(child.id)
+                self._prefetch(child.id)
+
+    def _prefetch_image(self, node: int) -> None:
+        if self.config.prefetch.images and self.painter.id != "none":
+            self.request_image(node, PREFETCH_PAINT)
 
     def _request(self, node: int, seed: int) -> NarrationRequest:
         scene = self.scene(node)
@@ -264,19 +309,15 @@ class Session:
         self._narrating[node] = (job, seed, request)
         return job
 
-    def _cancel_narration(self, node: int) -> None:
-        entry = self._narrating.get(node)
-        if entry is not None:
-            entry[0].cancel()
-
     def _on_narration(self, job: Job, kind: str, payload: Any) -> list[SessionEvent]:
         node = job.key
+        entry = self._narrating.get(node)
+        if entry is None or entry[0] is not job or node not in self.graph:
+            return []  # a job that was replaced or cancelled and superseded
         if kind == "token":
             self.streams[node] = self.streams.get(node, "") + payload
             return [SessionEvent("token", node, payload)]
-        entry = self._narrating.pop(node, None)
-        if entry is None or entry[0] is not job or node not in self.graph:
-            return []
+        del self._narrating[node]
         _, seed, request = entry
         scene = self.scene(node)
         self.streams.pop(node, None)
@@ -297,6 +338,8 @@ class Session:
         if node == self.current:
             self._arrived(node, new_turn=False)
             return [SessionEvent("scene", node)]
+        self._prefetch_image(node)
+        self._prefetch(node)
         return [SessionEvent("prefetched", node)]
 
     def _apply(self, scene: Scene, draft: SceneDraft, seed: int) -> None:
@@ -321,8 +364,9 @@ class Session:
     def _arrived(self, node: int, new_turn: bool) -> None:
         """The player is at a told scene: autosave, and start its picture."""
         self.autosave()
-        if self.painter is not None and self.painter.id != "none":
+        if self.painter.id != "none":
             self.request_image(node)
+        self._prefetch(node)
 
     def _notice(self, kind: str, message: str, node: int | None = None) -> SessionEvent:
         event = SessionEvent(kind, node, message)
@@ -346,7 +390,11 @@ class Session:
     def request_image(self, node: int, priority: int = PAINT_CURRENT) -> None:
         """Make sure the scene's picture is (being) painted or loaded."""
         scene = self.scene(node)
-        if scene.status != READY or node in self._painting:
+        if scene.status != READY:
+            return
+        if node in self._painting:
+            if priority < self._painting[node].priority:
+                self.runner.reprioritise(self._painting[node], priority)
             return
         key = self.image_key(node)
         if key in self._images:
