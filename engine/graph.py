@@ -52,7 +52,17 @@ class Version:
         )
 
     def to_dict(self) -> dict:
-        return {name: getattr(self, name) for name in self.__slots__}
+        """Compact form for saves: fields equal to their default are left out."""
+        out = {"title": self.title, "narration": self.narration}
+        for name, default in VERSION_DEFAULTS.items():
+            value = getattr(self, name)
+            if value != default:
+                out[name] = value
+        return out
+
+
+VERSION_DEFAULTS = {"image_prompt": "", "mood": "calm", "effects": {}, "ending": False,
+                    "source": "", "author": "", "seed": 0, "image_key": ""}
 
 
 @dataclass(slots=True)
@@ -81,10 +91,19 @@ class Scene:
         return self.current.title if self.current else self.label
 
     def to_dict(self) -> dict:
-        data = {name: getattr(self, name) for name in self.__slots__ if name != "versions"}
-        data["versions"] = [v.to_dict() for v in self.versions]
+        """Compact form for saves: fields equal to their default are left out."""
+        data = {"id": self.id, "parent": self.parent}
+        for name, default in SCENE_DEFAULTS.items():
+            value = getattr(self, name)
+            if value != default:
+                data[name] = value
+        if self.versions:
+            data["versions"] = [v.to_dict() for v in self.versions]
         return data
 
+
+SCENE_DEFAULTS = {"parent_version": 0, "label": "", "intent": "explore", "goto": "",
+                  "free_text": False, "seed": 0, "status": STUB, "error": "", "active": 0}
 
 class StoryGraph:
     """The branching story. Mutated only on the main thread (workers hand drafts back)."""
@@ -134,6 +153,22 @@ class StoryGraph:
         else:
             self.g.add_edge(scene.parent, scene.id)
         self.next_id = max(self.next_id, scene.id + 1)
+
+    def insert_many(self, scenes) -> None:
+        """Add many scenes read back from a save, parents first (fast path for big stories)."""
+        node, succ, pred = self.g._node, self.g._succ, self.g._pred
+        for scene in scenes:
+            node[scene.id] = {"scene": scene}
+            succ[scene.id] = {}
+            pred[scene.id] = {}
+            if scene.parent is None:
+                self.root = scene.id
+            else:
+                succ[scene.parent][scene.id] = {}
+                pred[scene.id][scene.parent] = succ[scene.parent][scene.id]
+            if scene.id >= self.next_id:
+                self.next_id = scene.id + 1
+        nx._clear_cache(self.g)  # networkx caches its views; let them be rebuilt
 
     def _new_id(self) -> int:
         self.next_id += 1

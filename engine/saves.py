@@ -12,12 +12,16 @@ This module knows the file format, not the Session.
 from __future__ import annotations
 
 import errno
+import gc
 import io
 import json
+
+import orjson
 import os
 import re
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -83,6 +87,24 @@ def check_name(name: str) -> str:
     return name
 
 
+@contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector while many long-lived objects are made at once.
+
+    Without this, collections triggered by the allocations rescan the growing story again and
+    again (measured: most of a 100k-scene load). Afterwards the survivors are frozen, so later
+    collections during play do not rescan the whole story (no frame hitches).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def _crc(payload: bytes) -> str:
     return format(zlib.crc32(payload), "08x")
 
@@ -120,7 +142,7 @@ class SaveStore:
         story = folder / "story.json"
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            data = json.dumps(snapshot, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            data = orjson.dumps(snapshot)
             tmp = folder / ".story.json.new"
             with open(tmp, "wb") as handle:
                 handle.write(data)
@@ -146,9 +168,8 @@ class SaveStore:
         """Autosave: append one checksummed journal line and fsync it. Cost ~ one small write."""
         folder = self.slot_dir(name)
         journal = folder / "journal.jsonl"
-        payload = json.dumps({"scenes": scenes, "play": play, "meta": asdict(meta)},
-                             ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        line = b'{"crc":"' + _crc(payload).encode() + b'","p":' + payload + b"}\n"
+        payload = orjson.dumps({"scenes": scenes, "play": play, "meta": asdict(meta)})
+        line = _crc(payload).encode() + b" " + payload + b"\n"
         try:
             if not folder.exists():
                 folder.mkdir(parents=True, exist_ok=True)
@@ -205,7 +226,8 @@ class SaveStore:
             raise SaveError(f"{path} is {size >> 20} MB, over the {MAX_SNAPSHOT_BYTES >> 20} MB "
                             f"limit; it is not a Dreamreel save.")
         try:
-            data = json.loads(path.read_bytes())
+            with gc_paused():
+                data = orjson.loads(path.read_bytes())
         except (ValueError, UnicodeDecodeError) as err:
             raise SaveError(f"{path} is damaged ({err}); it may have been cut off or edited.") from None
         except OSError as err:
@@ -224,16 +246,11 @@ class SaveStore:
                 if len(raw) > MAX_LINE_BYTES or not raw.endswith(b"\n"):
                     problem = "cut off"
                 else:
-                    try:
-                        line = json.loads(raw)
-                        payload = json.dumps(line["p"], ensure_ascii=False,
-                                             separators=(",", ":")).encode("utf-8")
-                        if _crc(payload) != line["crc"]:
-                            problem = "checksum mismatch"
-                        else:
-                            records.append(line["p"])
-                    except (ValueError, KeyError, TypeError):
-                        problem = "garbled"
+                    record = _parse_line(raw)
+                    if record is None:
+                        problem = "garbled or checksum mismatch"
+                    else:
+                        records.append(record)
                 if problem:
                     warnings.append(f"{path}, line {number}: {problem}; the story resumes from "
                                     f"the autosave before it.")
@@ -307,16 +324,22 @@ def _last_journal_meta(path: Path) -> dict | None:
         handle.seek(max(0, size - 262_144))
         tail = handle.read()
     for raw in reversed(tail.split(b"\n")):
-        if not raw.strip():
-            continue
-        try:
-            line = json.loads(raw)
-            payload = json.dumps(line["p"], ensure_ascii=False, separators=(",", ":")).encode()
-            if _crc(payload) == line["crc"]:
-                return line["p"]["meta"]
-        except (ValueError, KeyError, TypeError):
-            continue
+        record = _parse_line(raw + b"\n") if raw.strip() else None
+        if record is not None and isinstance(record.get("meta"), dict):
+            return record["meta"]
     return None
+
+
+def _parse_line(raw: bytes) -> dict | None:
+    """A journal line is `<crc32 hex> <json payload>\\n`; None when torn or tampered with."""
+    crc, _, payload = raw.rstrip(b"\n").partition(b" ")
+    if len(crc) != 8 or _crc(payload) != crc.decode("ascii", "replace"):
+        return None
+    try:
+        record = orjson.loads(payload)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def upgrade(data: dict, where: str) -> dict:

@@ -11,20 +11,22 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import DreamreelError, SaveError
-from engine.graph import STATUSES, Scene, StoryGraph, Version
-from engine.saves import FORMAT, VERSION
+from engine.graph import STATUSES, STUB, Scene, StoryGraph, Version
+from engine.saves import FORMAT, VERSION, gc_paused
 from engine.worlds import load_world
 
 if TYPE_CHECKING:
     from engine.session import Session
 
-SCENE_FIELDS = {name: kind for name, kind in (
-    ("id", int), ("parent", (int, type(None))), ("parent_version", int), ("label", str),
-    ("intent", str), ("goto", str), ("free_text", bool), ("seed", int), ("status", str),
-    ("error", str), ("versions", list), ("active", int))}
-VERSION_FIELDS = {name: kind for name, kind in (
-    ("title", str), ("narration", str), ("image_prompt", str), ("mood", str), ("effects", dict),
-    ("ending", bool), ("source", str), ("author", str), ("seed", int), ("image_key", str))}
+_TEXT, _INT, _BOOL = frozenset({str}), frozenset({int}), frozenset({bool})
+SCENE_TYPES = {"id": _INT, "parent": frozenset({int, type(None)}), "parent_version": _INT,
+               "label": _TEXT, "intent": _TEXT, "goto": _TEXT, "free_text": _BOOL, "seed": _INT,
+               "status": _TEXT, "error": _TEXT, "versions": frozenset({list}), "active": _INT}
+VERSION_TYPES = {"title": _TEXT, "narration": _TEXT, "image_prompt": _TEXT, "mood": _TEXT,
+                 "effects": frozenset({dict}), "ending": _BOOL, "source": _TEXT,
+                 "author": _TEXT, "seed": _INT, "image_key": _TEXT}
+SCENE_REQUIRED = frozenset({"id", "parent"})
+VERSION_REQUIRED = frozenset({"title", "narration"})
 TOP_FIELDS = {"format", "version", "saved_at", "world", "narrator", "painter", "seed", "play",
               "next_id", "scenes"}
 MAX_TEXT = 20_000  # characters in any one saved string
@@ -47,31 +49,40 @@ def to_snapshot(session: "Session") -> dict:
     }
 
 
-def _check(record: Any, fields: dict, what: str, where: str) -> dict:
-    if not isinstance(record, dict):
+def _check(record: Any, types: dict, required: frozenset, what: str, where: str) -> dict:
+    """Refuse unknown fields, missing required ones, wrong types and oversized text."""
+    if type(record) is not dict:
         raise SaveError(f"{where}: {what} is not an object; the save is damaged.")
-    unknown = set(record) - set(fields)
-    if unknown:
-        raise SaveError(f"{where}: {what} has unknown field(s) {', '.join(sorted(unknown))}. "
-                        f"Saves may only hold what Dreamreel writes.")
-    missing = set(fields) - set(record)
-    if missing:
-        raise SaveError(f"{where}: {what} lacks {', '.join(sorted(missing))}; the save is damaged.")
-    for name, kind in fields.items():
-        value = record[name]
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+    keys = record.keys()
+    if required <= keys and keys <= types.keys():
+        for name, value in record.items():   # the common case: known fields, check types
+            kind = type(value)
+            if kind not in types[name] or (kind is str and len(value) > MAX_TEXT):
+                break
+        else:
+            return record
+    for name, value in record.items():
+        allowed = types.get(name)
+        if allowed is None:
+            raise SaveError(f"{where}: {what} has an unknown field '{name}'. Saves may only "
+                            f"hold what Dreamreel writes.")
+        if type(value) not in allowed:
             raise SaveError(f"{where}: {what}.{name} has the wrong type; the save is damaged.")
-        if isinstance(value, str) and len(value) > MAX_TEXT:
+        if type(value) is str and len(value) > MAX_TEXT:
             raise SaveError(f"{where}: {what}.{name} is over {MAX_TEXT} characters.")
+    if not required <= record.keys():
+        missing = ", ".join(sorted(required - record.keys()))
+        raise SaveError(f"{where}: {what} lacks {missing}; the save is damaged.")
     return record
 
 
 def scene_from_dict(record: Any, where: str) -> Scene:
-    data = dict(_check(record, SCENE_FIELDS, "a scene", where))
-    if data["status"] not in STATUSES:
+    """A Scene from its compact saved form, checked field by field."""
+    data = dict(_check(record, SCENE_TYPES, SCENE_REQUIRED, "a scene", where))
+    if data.get("status", STUB) not in STATUSES:
         raise SaveError(f"{where}: scene {data['id']} has unknown status {data['status']!r}.")
-    versions = [Version(**_check(v, VERSION_FIELDS, f"scene {data['id']} version", where))
-                for v in data.pop("versions")]
+    versions = [Version(**_check(v, VERSION_TYPES, VERSION_REQUIRED, "a scene version", where))
+                for v in data.pop("versions", ())]
     scene = Scene(versions=versions, **data)
     if versions and not 0 <= scene.active < len(versions):
         scene.active = len(versions) - 1
@@ -81,6 +92,13 @@ def scene_from_dict(record: Any, where: str) -> Scene:
 def from_snapshot(cls, config, data: dict, where: str, *, narrator=None, painter=None,
                   runner=None, slot: str = "autosave") -> "Session":
     """Build a Session from a snapshot. Raises SaveError (or WorldError) with the file named."""
+    with gc_paused():
+        return _from_snapshot(cls, config, data, where, narrator=narrator, painter=painter,
+                              runner=runner, slot=slot)
+
+
+def _from_snapshot(cls, config, data: dict, where: str, *, narrator=None, painter=None,
+                   runner=None, slot: str = "autosave") -> "Session":
     unknown = set(data) - TOP_FIELDS
     if unknown:
         raise SaveError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}.")
@@ -99,13 +117,15 @@ def from_snapshot(cls, config, data: dict, where: str, *, narrator=None, painter
     session = cls(config, world, narrator or make_narrator(config.game.narrator),
                   painter or make_painter(config.game.painter), runner, seed=seed, slot=slot)
     graph = StoryGraph(world.initial_state())
+    scenes: dict[int, Scene] = {}
     for record in records:
         scene = scene_from_dict(record, where)
-        if scene.parent is not None and scene.parent not in graph:
+        if scene.parent is not None and scene.parent not in scenes:
             raise SaveError(f"{where}: scene {scene.id} names a parent that is not in the save.")
-        if scene.id in graph:
+        if scene.id in scenes:
             raise SaveError(f"{where}: scene {scene.id} appears twice.")
-        graph.insert(scene)
+        scenes[scene.id] = scene
+    graph.insert_many(scenes.values())
     if graph.root is None:
         raise SaveError(f"{where}: the save has no first scene.")
     session.graph = graph

@@ -33,7 +33,7 @@ def test_a_torn_journal_line_is_dropped_not_fatal(tmp_path):
     store.write_snapshot("a", _snapshot([_scene(0)]), SlotMeta(name="a"))
     store.append("a", [_scene(1, 0)], {"current": 1}, SlotMeta(name="a", turn=1))
     with open(tmp_path / "slots" / "a" / "journal.jsonl", "ab") as handle:
-        handle.write(b'{"crc":"0000","p":{"scenes":[{"id":2')   # a crash mid-write
+        handle.write(b'0badc0de {"scenes":[{"id":2')   # a crash mid-write
     loaded = store.read("a")
     assert loaded.snapshot["play"] == {"current": 1}
     assert any("cut off" in w for w in loaded.warnings)

@@ -15,8 +15,11 @@ def world():
     return load_world("lantern_coast")
 
 
+NARRATOR = StoryletNarrator()
+
+
 def _tell(world, state, action, seed):
-    return StoryletNarrator().narrate(NarrationRequest(world=world, state=state, action=action,
+    return NARRATOR.narrate(NarrationRequest(world=world, state=state, action=action,
                                                        seed=seed, node=1))
 
 
@@ -52,9 +55,9 @@ def test_typed_actions_find_intent_and_words():
 
 
 def test_random_play_never_dead_ends_and_reaches_endings(world):
-    narrator = StoryletNarrator()
+    narrator = NARRATOR
     endings = set()
-    for game in range(30):
+    for game in range(16):
         state = world.initial_state()
         draft = _tell(world, state, Action("Begin", opening=True), game)
         for turn in range(120):

@@ -34,7 +34,7 @@ def test_a_broken_storylet_is_left_out_and_named(tmp_path):
     world = load_world(str(world_dir))
     assert "fine_one" in world.storylets and "bad_one" not in world.storylets
     messages = [str(p) for p in world.problems]
-    assert any("storylets/zz_broken.toml, line 7" in m and "mood" in m for m in messages)
+    assert any("storylets/zz_broken.toml, line 8" in m and "mood" in m for m in messages)
     assert any("colour" in m and "unknown key" in m for m in messages)
 
 
