@@ -39,7 +39,7 @@ class TerminalGame:
 
     def show_scene(self) -> None:
         session = self.session
-        events = session.wait(images=session.painter.id != "none")
+        events = session.wait()
         for event in events:
             if event.kind == "error":
                 self.say(f"! {event.payload}")
@@ -172,6 +172,9 @@ def play_text(session: Session, stdin: TextIO | None = None, out: TextIO | None 
                 game.say(f"> {line}")
             if not line:
                 continue
+            # The picture of the scene just read is finished before moving on, so a scripted
+            # run paints (and caches) every scene it visits.
+            game.session.wait(images=game.session.painter.id != "none")
             try:
                 if not game.handle(line):
                     break
@@ -180,7 +183,7 @@ def play_text(session: Session, stdin: TextIO | None = None, out: TextIO | None 
     except KeyboardInterrupt:
         game.say("")
     finally:
-        game.session.wait(timeout=30)
+        game.session.wait(timeout=30, images=game.session.painter.id != "none")
         if game.session.autosave():
             game.say(f"(Autosaved to slot '{game.session.slot}'.)")
         else:

@@ -124,7 +124,8 @@ def test_a_failing_narrator_marks_the_scene_and_play_goes_on(config):
             raise RuntimeError("out of memory")
 
     from engine.narrators.storylets import StoryletNarrator
-    session = Session.new(config.with_changes(game={"painter": "none"}), runner=InlineRunner())
+    session = Session.new(config.with_changes(game={"painter": "none"}, prefetch={"enabled": False}),
+                          runner=InlineRunner())
     session.wait()
     session.narrator = Broken()
     session.choose(0)
