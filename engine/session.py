@@ -14,6 +14,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any
 
+from engine.appearance import describe, record_new
 from engine.config import Config
 from engine.errors import DreamreelError, NarratorError, SaveError
 from engine.graph import FAILED, GENERATING, READY, STUB, Scene, StoryGraph, Version
@@ -72,6 +73,7 @@ class Session:
         self._images: OrderedDict[str, Any] = OrderedDict()
         self._dirty: set[int] = set()
         self._slot_has_snapshot = False
+        self.characters: dict[str, str] = {}   # appearance records, kept with the story
 
     # -- creating ---------------------------------------------------------------------------
     @classmethod
@@ -346,6 +348,8 @@ class Session:
         author = f"{self.narrator.id}:{self.narrator.model}"
         self.graph.add_version(scene.id, Version.from_draft(draft, author=author, seed=seed))
         self._dirty.add(scene.id)
+        record_new(self.characters, self.world, self.graph.state_after(scene.id).present,
+                   self.seed)
         for index, choice in enumerate(draft.choices):
             child = self.graph.add_child(scene.id, choice.label, choice.intent,
                                          seed=derive_seed(seed, "choice", index),
@@ -375,10 +379,15 @@ class Session:
 
     # -- images -----------------------------------------------------------------------------
     def image_prompt(self, node: int | None = None) -> str:
-        """The full prompt for a scene's picture: art style, the scene, its mood."""
-        version = self.scene(node).current
-        parts = [self.world.spec.art_style, version.image_prompt if version else "",
-                 f"{version.mood} mood" if version else ""]
+        """The full prompt for a scene's picture: art style, the scene, the recorded appearance
+        of each character present (so they look the same from scene to scene), its mood."""
+        scene = self.scene(node)
+        version = scene.current
+        if version is None:
+            return self.world.spec.art_style
+        present = self.graph.state_after(scene.id).present
+        parts = [self.world.spec.art_style, version.image_prompt,
+                 describe(self.characters, present), f"{version.mood} mood"]
         return ", ".join(p for p in parts if p)
 
     def image_key(self, node: int | None = None) -> str:
@@ -458,7 +467,8 @@ class Session:
                         image_key=scene.current.image_key if scene.current else "")
 
     def play_state(self) -> dict:
-        return {"current": self.current, "turn": self.turn, "author_note": self.author_note}
+        return {"current": self.current, "turn": self.turn, "author_note": self.author_note,
+                "characters": self.characters}
 
     def autosave(self) -> bool:
         """Save this turn into the session's slot; cost does not grow with the story."""

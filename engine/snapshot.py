@@ -135,6 +135,12 @@ def _from_snapshot(cls, config, data: dict, where: str, *, narrator=None, painte
     session.current = current
     session.turn = int(play.get("turn", 0))
     session.author_note = str(play.get("author_note", ""))[:500]
+    characters = play.get("characters", {})
+    if not isinstance(characters, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and len(v) <= 1000
+            for k, v in characters.items()):
+        raise SaveError(f"{where}: the character records are damaged.")
+    session.characters = dict(list(characters.items())[:200])
     return session
 
 

@@ -136,3 +136,30 @@ def test_a_failing_narrator_marks_the_scene_and_play_goes_on(config):
     session.regenerate()
     session.wait()
     assert session.scene().status == READY
+
+
+def test_characters_keep_their_recorded_appearance(config):
+    session = Session.new(config, runner=InlineRunner())
+    session.wait()
+    for turn in range(30):
+        if session.state().present:
+            break
+        if session.ended:
+            session.back()
+        session.choose(turn % len(session.choices()))
+        session.wait()
+    present = session.state().present
+    assert present, "no character appeared in 30 turns"
+    sheet = session.world.characters[present[0]]
+    assert sheet.appearance in session.image_prompt()
+    assert session.characters[present[0]].startswith(sheet.name)
+    resumed = Session.resume(session.config, runner=InlineRunner())
+    assert resumed.characters == session.characters
+    assert resumed.image_prompt() == session.image_prompt()
+
+
+def test_characters_the_story_invents_get_a_stable_seeded_appearance(config, session):
+    from engine.appearance import appearance_for
+    first = appearance_for(session.world, "stranger_on_the_quay", 5)
+    assert first == appearance_for(session.world, "stranger_on_the_quay", 5)
+    assert "Stranger On The Quay" in first
