@@ -1,0 +1,268 @@
+"""Content-addressed cache of painted images: one PNG per key, verified on read, LRU by size.
+
+A key is the sha256 of everything that determines a picture (painter id, model, prompt, negative
+prompt, seed, size, steps), so saves store keys, never paths. Each PNG carries its own key and the
+sha256 of its pixels in PNG text chunks; a file that is truncated, corrupted or holds another
+key's picture is deleted and reported as a miss, so the caller simply paints it again.
+
+Files live at root/<first two hex digits>/<key>.png and are written atomically (temp file in the
+same folder, fsync, os.replace). Reads touch the file's mtime; when the cache grows past
+max_bytes the least recently used files go first. This module never paints and never imports
+a model; disk errors become PainterError with a message a player can act on.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from PIL import Image, PngImagePlugin
+
+from engine.errors import PainterError
+
+KEY_PATTERN = re.compile(r"[0-9a-f]{64}")
+FORMAT_VERSION = 1  # part of every key: bump it to invalidate all cached images at once
+KEY_TEXT, PIXELS_TEXT = "dreamreel-key", "dreamreel-pixels-sha256"
+PNG_COMPRESSION = 1  # zlib level: 1 writes 1280x720 several times faster than 6, files ~15% larger
+STALE_TEMP_SECONDS = 3600  # temp files older than this are leftovers of a crash
+
+
+def cache_key(painter_id: str, model: str, prompt: str, negative_prompt: str | None, seed: int,
+              size: tuple[int, int], steps: int) -> str:
+    """The cache key of one picture: sha256 hex of a canonical JSON of what determines it.
+
+    None and "" as negative prompt are the same picture, so they give the same key.
+    """
+    width, height = (int(v) for v in size)
+    record = {
+        "v": FORMAT_VERSION,
+        "painter": str(painter_id),
+        "model": str(model),
+        "prompt": str(prompt),
+        "negative_prompt": negative_prompt or "",
+        "seed": int(seed),
+        "size": [width, height],
+        "steps": int(steps),
+    }
+    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _pixels_digest(image: Image.Image) -> str:
+    """sha256 of what the picture is: mode, size and raw pixels (independent of PNG encoding)."""
+    digest = hashlib.sha256(f"{image.mode}:{image.width}x{image.height}:".encode())
+    digest.update(image.tobytes())
+    return digest.hexdigest()
+
+
+class ImageCache:
+    """A folder of verified PNGs addressed by cache_key(); safe for one writer and many readers."""
+
+    def __init__(self, root: Path, max_bytes: int = 2 * 1024**3) -> None:
+        self.root = Path(root)
+        self.max_bytes = int(max_bytes)
+        self._lock = threading.RLock()
+        self._total: int | None = None  # bytes of PNGs on disk; scanned lazily, then kept up to date
+        self._last_stamp = 0
+
+    # ------------------------------------------------------------------ paths and keys
+
+    def path_for(self, key: str) -> Path:
+        """Where key's PNG lives (whether or not it exists). Raises PainterError for a bad key."""
+        if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+            raise PainterError(f"Invalid image cache key {key!r}: expected 64 lowercase hex characters "
+                               "(a sha256 from cache_key). The save or caller that supplied it is damaged.")
+        return self.root / key[:2] / f"{key}.png"
+
+    def contains(self, key: str) -> bool:
+        """Whether a file is stored for key (not verified: get() may still find it corrupt)."""
+        return self.path_for(key).is_file()
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, key: str) -> Image.Image | None:
+        """The cached picture for key, or None on a miss.
+
+        A file that cannot be decoded, or whose embedded key or pixel hash does not match, is
+        deleted and reported as a miss. A hit counts as a use for LRU eviction.
+        """
+        path = self.path_for(key)
+        with self._lock:
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                return None
+            except OSError:
+                return None  # unreadable (permissions, I/O error): treat as a miss, paint again
+            image = self._verified(data, key)
+            if image is None:
+                self._discard(path, len(data))
+                return None
+            self._touch(path)
+            return image
+
+    @staticmethod
+    def _verified(data: bytes, key: str) -> Image.Image | None:
+        try:
+            with Image.open(io.BytesIO(data)) as opened:
+                if opened.format != "PNG":
+                    return None
+                opened.load()
+                text = dict(getattr(opened, "text", {}) or {})
+                image = opened.copy()
+        except Exception:  # noqa: BLE001  (any decoding failure means a damaged file)
+            return None
+        if text.get(KEY_TEXT) != key or text.get(PIXELS_TEXT) != _pixels_digest(image):
+            return None
+        image.info.pop(KEY_TEXT, None)
+        image.info.pop(PIXELS_TEXT, None)
+        return image
+
+    # ------------------------------------------------------------------ writing
+
+    def put(self, key: str, image: Image.Image) -> Path:
+        """Store image under key atomically, evicting least recently used files if over max_bytes.
+
+        Returns the file's path. Raises PainterError if the folder cannot be written (disk full,
+        read-only, no permission), naming the folder and what to do.
+        """
+        path = self.path_for(key)
+        if image.mode not in ("RGB", "RGBA", "L"):
+            image = image.convert("RGB")
+        info = PngImagePlugin.PngInfo()
+        info.add_text(KEY_TEXT, key)
+        info.add_text(PIXELS_TEXT, _pixels_digest(image))
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", pnginfo=info, compress_level=PNG_COMPRESSION)
+        data = buffer.getvalue()
+        with self._lock:
+            total = self._known_total()
+            old = path.stat().st_size if path.is_file() else 0
+            self._write_atomically(path, data)
+            self._touch(path)
+            self._total = total - old + len(data)
+            if self._total > self.max_bytes:
+                self._evict(keep=path)
+        return path
+
+    def _write_atomically(self, path: Path, data: bytes) -> None:
+        tmp_name = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp_name, path)
+            tmp_name = None
+            self._fsync_folder(path.parent)
+        except OSError as err:
+            raise PainterError(self._write_error(err)) from err
+        finally:
+            if tmp_name is not None:
+                try:
+                    os.unlink(tmp_name)
+                except OSError:
+                    pass
+
+    def _write_error(self, err: OSError) -> str:
+        reason = err.strerror or str(err)
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            advice = "Free some disk space, or lower the image cache size or move it to another disk."
+        elif err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            advice = "Make the folder writable, or point the image cache at a writable folder."
+        else:
+            advice = "Check the disk, or point the image cache at another folder."
+        return f"Cannot save an image in the image cache folder {self.root}: {reason}. {advice}"
+
+    @staticmethod
+    def _fsync_folder(folder: Path) -> None:
+        try:
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError:
+            return  # not supported here (e.g. Windows): the file itself is already synced
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    # ------------------------------------------------------------------ size and eviction
+
+    def size_bytes(self) -> int:
+        """Total bytes of the PNGs in the cache (scans the folder, so it is always current)."""
+        with self._lock:
+            self._total = sum(size for _, size, _ in self._entries())
+            return self._total
+
+    def _known_total(self) -> int:
+        if self._total is None:
+            self._total = sum(size for _, size, _ in self._entries())
+        return self._total
+
+    def _entries(self) -> list[tuple[Path, int, int]]:
+        """(path, size, mtime_ns) of every cached PNG; also clears temp files left by a crash."""
+        found = []
+        if not self.root.is_dir():
+            return found
+        now = time.time()
+        for folder in self.root.iterdir():
+            if not (folder.is_dir() and len(folder.name) == 2):
+                continue
+            for entry in os.scandir(folder):
+                try:
+                    stat = entry.stat()
+                except OSError:
+                    continue
+                if entry.name.startswith(".tmp-"):
+                    if now - stat.st_mtime > STALE_TEMP_SECONDS:
+                        self._unlink(Path(entry.path))
+                elif entry.name.endswith(".png") and KEY_PATTERN.fullmatch(entry.name[:-4]):
+                    found.append((Path(entry.path), stat.st_size, stat.st_mtime_ns))
+        return found
+
+    def _evict(self, keep: Path) -> None:
+        """Delete least recently used files until the cache fits max_bytes (never `keep`)."""
+        entries = sorted(self._entries(), key=lambda e: e[2])
+        total = sum(size for _, size, _ in entries)
+        for path, size, _ in entries:
+            if total <= self.max_bytes:
+                break
+            if path == keep:
+                continue
+            if self._unlink(path):
+                total -= size
+        self._total = total
+
+    def _discard(self, path: Path, size: int) -> None:
+        if self._unlink(path) and self._total is not None:
+            self._total = max(0, self._total - size)
+
+    @staticmethod
+    def _unlink(path: Path) -> bool:
+        try:
+            path.unlink()
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False  # read-only cache: leave it, a later put will report the problem
+
+    def _touch(self, path: Path) -> None:
+        """Mark a use: a strictly increasing mtime, so LRU order holds even on coarse clocks."""
+        stamp = max(time.time_ns(), self._last_stamp + 1)
+        self._last_stamp = stamp
+        try:
+            os.utime(path, ns=(stamp, stamp))
+        except OSError:
+            pass  # read-only: LRU order just goes stale

@@ -1,0 +1,71 @@
+"""Painters: backends that turn an image prompt into a picture, behind one small protocol.
+
+`make_painter(spec)` builds one from a command-line style spec. Nothing heavy is imported here:
+the procedural painter pulls in numpy only when made, the diffusers painter pulls in torch and
+diffusers only when made, so `import engine.painters` stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from engine.errors import PainterError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image
+
+SPEC_FORMS = '"procedural", "none" or "diffusers:<hub id or local path>"'
+
+
+@runtime_checkable
+class Painter(Protocol):
+    """Anything that paints: an id and model (both part of every image cache key) and paint()."""
+
+    id: str  # backend name, e.g. "procedural"
+    model: str  # model id or version; a new value invalidates cached images
+    steps: int  # inference steps (1 for painters without steps)
+
+    def paint(self, prompt: str, seed: int, size: tuple[int, int],
+              on_progress: Callable[[float], None] | None = None) -> Image.Image:
+        """Paint prompt at size (width, height) as an RGB image; same inputs -> same image.
+
+        on_progress(fraction in 0..1) is called a few times; an exception it raises (such as
+        engine.errors.JobCancelled) must propagate, which is how a job is cancelled.
+        """
+        ...
+
+
+def make_painter(spec: str, **options) -> Painter:
+    """Build a painter from a spec such as "procedural", "none" or "diffusers:stabilityai/sd-turbo".
+
+    options go to the diffusers painter only (e.g. steps=0, content_filter="standard"; see
+    engine.painters.diffusers.DiffusersPainter); the embedded painters have no settings.
+
+    Raises:
+        PainterError: the spec is unknown, or the diffusers stack is not installed.
+    """
+    text = (spec or "").strip()
+    kind, _, model = text.partition(":")
+    kind = kind.strip().lower()
+    if kind == "procedural" and not model:
+        from engine.painters.procedural import ProceduralPainter  # noqa: PLC0415
+
+        return ProceduralPainter()
+    if kind == "none" and not model:
+        from engine.painters.none import NonePainter  # noqa: PLC0415
+
+        return NonePainter()
+    if kind == "diffusers":
+        model = model.strip()
+        if not model:
+            raise PainterError(f'Painter spec "{text}" names no model: use "diffusers:<hub id or local path>", '
+                               'e.g. "diffusers:stabilityai/sd-turbo".')
+        try:
+            from engine.painters.diffusers import DiffusersPainter  # noqa: PLC0415
+        except ImportError as err:
+            raise PainterError(
+                f'The diffusers painter is not available ({err}). Install the image extras with '
+                '`pip install "dreamreel[ml]"`, or use --painter procedural.') from err
+        return DiffusersPainter(model, **options)
+    raise PainterError(f'Unknown painter "{text}": use {SPEC_FORMS}.')
