@@ -62,7 +62,9 @@ TERRAIN_WORDS = {
 }
 INTERIOR_WORDS = ("interior", "inside", "indoors", "room", "corridor", "hallway", "hall", "chamber",
                   "cellar", "dungeon", "crypt", "library", "bedroom", "kitchen", "attic", "study",
-                  "office", "passage", "throne", "ballroom", "cathedral", "tunnel", "bunker", "lab", "laboratory")
+                  "office", "passage", "throne", "ballroom", "cathedral", "tunnel", "bunker", "lab", "laboratory",
+                  "airlock", "bulkhead", "console", "consoles", "cockpit", "cryo", "hydroponics",
+                  "reactor", "deck", "bay", "workshop", "galley", "quarters", "lamp room")
 INTERIOR_IF_ALONE = ("cabin", "tavern", "inn", "hut", "shop")  # inside unless a landscape is named
 SPACE_WORDS = ("space", "station", "starship", "spaceship", "spacecraft", "orbit", "orbital", "planet",
                "nebula", "galaxy", "asteroid", "cosmos", "outer space")
