@@ -158,6 +158,8 @@ def play_text(session: Session, stdin: TextIO | None = None, out: TextIO | None 
     game.say(f"~ {world.title} ~")
     if world.spec.premise:
         game.say(textwrap.fill(world.spec.premise, WIDTH))
+    for problem in world.problems:
+        game.say(f"! World problem (this part is left out until fixed): {problem}")
     game.say("(Type :help for commands.)")
     game.show_scene()
     try:
