@@ -36,7 +36,8 @@ BACKUPS = 3                 # older snapshots kept per slot
 MAX_SNAPSHOT_BYTES = 1 << 30  # refuse larger story.json files
 MAX_JOURNAL_BYTES = 1 << 30
 MAX_LINE_BYTES = 8 << 20    # one journal line
-COMPACT_AFTER = 256         # journal lines after which a load compacts the slot
+COMPACT_SMALL = (64, 2_000)   # (journal lines, scenes): small stories compact this often
+COMPACT_LARGE = 1_024         # journal lines after which any story compacts
 SLOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,47}$")
 UPGRADES: dict[int, Callable[[dict], dict]] = {}  # version -> step to version + 1
 
@@ -124,7 +125,6 @@ class SaveStore:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.slots_dir = self.root / "slots"
-        self._journal_sizes: dict[str, int] = {}
 
     # -- paths ------------------------------------------------------------------------------
     def slot_dir(self, name: str) -> Path:
@@ -148,16 +148,23 @@ class SaveStore:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+            # Each backup keeps the journal that continued it, so a damaged snapshot can be
+            # rebuilt exactly from an older one plus the journals written since.
             for index in range(BACKUPS - 1, 0, -1):
-                older = folder / f"story.json.{index}"
-                if older.exists():
-                    os.replace(older, folder / f"story.json.{index + 1}")
+                for base in ("story.json", "journal.jsonl"):
+                    older = folder / f"{base}.{index}"
+                    if older.exists():
+                        os.replace(older, folder / f"{base}.{index + 1}")
+            journal = folder / "journal.jsonl"
             if story.exists():
                 os.replace(story, folder / "story.json.1")
+                if journal.exists():
+                    os.replace(journal, folder / "journal.jsonl.1")
+                else:
+                    write_atomic(folder / "journal.jsonl.1", b"", durable=False)
+            write_atomic(journal, b"", durable=False)
             os.replace(tmp, story)
             fsync_dir(folder)
-            write_atomic(folder / "journal.jsonl", b"")
-            self._journal_sizes[name] = 0
             write_atomic(folder / "meta.json", json.dumps(asdict(meta)).encode("utf-8"))
             if thumbnail_png:
                 write_atomic(folder / "thumb.png", thumbnail_png, durable=False)
@@ -191,16 +198,17 @@ class SaveStore:
         folder = self.slot_dir(name)
         warnings: list[str] = []
         snapshot = None
-        candidates = [folder / "story.json"] + [folder / f"story.json.{i}"
-                                                for i in range(1, BACKUPS + 1)]
-        for path in candidates:
+        backup = 0   # which snapshot was used: 0 for story.json, k for story.json.k
+        for index in range(BACKUPS + 1):
+            path = folder / ("story.json" if index == 0 else f"story.json.{index}")
             if not path.exists():
                 continue
             try:
                 snapshot = self._read_snapshot(path)
-                if path.name != "story.json":
-                    warnings.append(f"{folder / 'story.json'} was damaged; loaded the backup "
-                                    f"{path.name} instead.")
+                backup = index
+                if index:
+                    warnings.append(f"{folder / 'story.json'} was damaged; rebuilt the story from "
+                                    f"the backup {path.name} and the autosaves since.")
                 break
             except SaveError as err:
                 warnings.append(str(err))
@@ -212,13 +220,17 @@ class SaveStore:
                 raise SaveError("; ".join(warnings) + " No good backup is left in this slot.")
             raise SaveError(f"No save named '{name}' in {self.slots_dir}. "
                             f"`dreamreel saves list` shows the slots.")
-        records, journal_warnings = self._read_journal(journal)
-        warnings += journal_warnings
+        records: list[dict] = []
+        for index in range(backup, -1, -1):   # the backup's own journal, then newer ones
+            part = folder / ("journal.jsonl" if index == 0 else f"journal.jsonl.{index}")
+            part_records, part_warnings = self._read_journal(part)
+            records += part_records
+            warnings += part_warnings
         if snapshot is None:
             raise SaveError(f"{folder}: no readable story.json or backup. "
                             + " ".join(warnings))
         return Loaded(snapshot=apply_journal(snapshot, records), warnings=warnings,
-                      journal_lines=len(records))
+                      journal_lines=len(records) if backup == 0 else 0)
 
     def _read_snapshot(self, path: Path) -> dict:
         size = path.stat().st_size
@@ -370,11 +382,19 @@ def apply_journal(snapshot: dict, records: list[dict]) -> dict:
               if isinstance(scene, dict) and "id" in scene}
     for record in records:
         for scene in record.get("scenes", []):
-            if isinstance(scene, dict) and "id" in scene:
+            if isinstance(scene, dict) and type(scene.get("id")) is int:
                 scenes[scene["id"]] = scene
         if isinstance(record.get("play"), dict):
             snapshot["play"] = record["play"]
-    snapshot["scenes"] = sorted(scenes.values(), key=lambda s: s["id"] if isinstance(s["id"], int) else 0)
+    kept: dict[int, dict] = {}
+    for ident in sorted(scenes):   # parents have smaller ids; drop anything left orphaned
+        parent = scenes[ident].get("parent")
+        if parent is None or parent in kept:
+            kept[ident] = scenes[ident]
+    snapshot["scenes"] = list(kept.values())
+    play = snapshot.get("play")
+    if isinstance(play, dict) and play.get("current") not in kept and kept:
+        play["current"] = next(iter(kept))
     return snapshot
 
 

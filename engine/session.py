@@ -24,7 +24,8 @@ from engine.jobs import (CANCELLED, DONE, FAILED as JOB_FAILED, NARRATE_CURRENT,
 from engine.narrators import Action, NarrationRequest, RecentScene, make_narrator
 from engine.narrators.storylets import infer_intent
 from engine.painters import make_painter
-from engine.saves import SaveStore, SlotMeta, check_name, png_bytes
+from engine.saves import (COMPACT_LARGE, COMPACT_SMALL, SaveStore, SlotMeta, check_name,
+                          png_bytes)
 from engine.schema import SceneDraft
 from engine.seeds import derive_seed, fresh_seed
 from engine.snapshot import from_snapshot, to_snapshot
@@ -73,6 +74,7 @@ class Session:
         self._images: OrderedDict[str, Any] = OrderedDict()
         self._dirty: set[int] = set()
         self._slot_has_snapshot = False
+        self._journal_lines = 0   # autosaves appended since the slot's last full snapshot
         self.characters: dict[str, str] = {}   # appearance records, kept with the story
 
     # -- creating ---------------------------------------------------------------------------
@@ -106,8 +108,7 @@ class Session:
             session._notice("error", warning)
         if name == session.slot and not loaded.warnings:
             session._slot_has_snapshot = True
-            if loaded.journal_lines > 256:
-                session.save(name, quiet=True)  # compact a long journal
+            session._journal_lines = loaded.journal_lines
         scene = session.scene()
         if scene.status in (STUB, GENERATING, FAILED):
             scene.status = STUB
@@ -473,18 +474,27 @@ class Session:
     def autosave(self) -> bool:
         """Save this turn into the session's slot; cost does not grow with the story."""
         try:
-            if not self._slot_has_snapshot:
+            if not self._slot_has_snapshot or self._should_compact():
                 self.store.write_snapshot(self.slot, to_snapshot(self), self.meta(self.slot))
                 self._slot_has_snapshot = True
+                self._journal_lines = 0
             else:
                 records = [self.graph.scene(n).to_dict() for n in sorted(self._dirty)
                            if n in self.graph]
                 self.store.append(self.slot, records, self.play_state(), self.meta(self.slot))
+                self._journal_lines += 1
             self._dirty.clear()
             return True
         except SaveError as err:
             self._notice("error", f"Autosave failed: {err}")
             return False
+
+    def _should_compact(self) -> bool:
+        """Now and then fold the journal into a new snapshot, which also rotates the backups.
+        Small stories do it often (cheap); big ones rarely, so the median autosave stays flat."""
+        lines, scenes = COMPACT_SMALL
+        return (self._journal_lines >= lines and len(self.graph) <= scenes) or \
+            self._journal_lines >= COMPACT_LARGE
 
     def save(self, name: str, quiet: bool = False) -> str:
         """A full save into a named slot, with a thumbnail. Raises SaveError on failure."""
@@ -498,6 +508,7 @@ class Session:
         self.store.write_snapshot(name, to_snapshot(self), self.meta(name), thumb)
         if name == self.slot:
             self._slot_has_snapshot = True
+            self._journal_lines = 0
             self._dirty.clear()
         if not quiet:
             self._notice("notice", f"Saved to slot '{name}'.")

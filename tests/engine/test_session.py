@@ -163,3 +163,21 @@ def test_characters_the_story_invents_get_a_stable_seeded_appearance(config, ses
     first = appearance_for(session.world, "stranger_on_the_quay", 5)
     assert first == appearance_for(session.world, "stranger_on_the_quay", 5)
     assert "Stranger On The Quay" in first
+
+
+def test_a_damaged_autosave_falls_back_to_its_newest_backup(config):
+    session = Session.new(config.with_changes(game={"painter": "none"}), runner=InlineRunner())
+    session.wait()
+    for turn in range(70):                      # enough autosaves to compact once
+        if session.ended:
+            session.back()
+        session.choose(turn % len(session.choices()))
+        session.wait()
+    folder = session.store.slot_dir(session.slot)
+    assert (folder / "story.json.1").exists()
+    (folder / "story.json").write_bytes(b"{\"format\": \"dreamreel-sa")   # damaged
+    resumed = Session.resume(session.config, runner=InlineRunner())
+    resumed.wait()
+    assert resumed.graph.scene(resumed.current).status == READY
+    assert any("backup" in e.payload for e in resumed.events)
+    assert len(resumed.graph) > 10              # the story survived, not a new game
