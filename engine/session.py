@@ -23,7 +23,7 @@ from engine.jobs import (CANCELLED, DONE, FAILED as JOB_FAILED, NARRATE_CURRENT,
                          PREFETCH_NARRATE, PREFETCH_PAINT, InlineRunner, Job, ThreadedRunner)
 from engine.narrators import Action, NarrationRequest, RecentScene, make_narrator
 from engine.narrators.storylets import infer_intent
-from engine.painters import make_painter
+from engine.painters import painter_from_config
 from engine.saves import (COMPACT_LARGE, COMPACT_SMALL, SaveStore, SlotMeta, check_name,
                           png_bytes)
 from engine.schema import SceneDraft
@@ -84,7 +84,7 @@ class Session:
         """Start a new story: the opening scene is narrated at once (poll to receive it)."""
         world = world or load_world(config.game.world, config.worlds_dir)
         narrator = narrator or make_narrator(config.game.narrator)
-        painter = painter or make_painter(config.game.painter)
+        painter = painter or painter_from_config(config)
         session = cls(config, world, narrator, painter, runner,
                       seed=seed or config.game.seed or None, slot=slot)
         root = session.graph.add_root(seed=derive_seed(session.seed, "root"))
@@ -394,8 +394,9 @@ class Session:
     def image_key(self, node: int | None = None) -> str:
         scene = self.scene(node)
         size = (self.config.images.width, self.config.images.height)
-        return cache_key(self.painter.id, self.painter.model, self.image_prompt(scene.id), "",
-                         scene.current.seed, size, self.painter.steps)
+        return cache_key(self.painter.id, self.painter.model, self.image_prompt(scene.id),
+                         getattr(self.painter, "negative_prompt", ""), scene.current.seed, size,
+                         self.painter.steps)
 
     def request_image(self, node: int, priority: int = PAINT_CURRENT) -> None:
         """Make sure the scene's picture is (being) painted or loaded."""

@@ -113,9 +113,9 @@ def _from_snapshot(cls, config, data: dict, where: str, *, narrator=None, painte
         raise SaveError(f"{where}: the save holds no scenes.")
     world = _load_world(world_ref, config, where)
     from engine.narrators import make_narrator
-    from engine.painters import make_painter
+    from engine.painters import painter_from_config
     session = cls(config, world, narrator or make_narrator(config.game.narrator),
-                  painter or make_painter(config.game.painter), runner, seed=seed, slot=slot)
+                  painter or painter_from_config(config), runner, seed=seed, slot=slot)
     graph = StoryGraph(world.initial_state())
     scenes: dict[int, Scene] = {}
     for record in records:

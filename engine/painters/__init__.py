@@ -69,3 +69,9 @@ def make_painter(spec: str, **options) -> Painter:
                 '`pip install "dreamreel[ml]"`, or use --painter procedural.') from err
         return DiffusersPainter(model, **options)
     raise PainterError(f'Unknown painter "{text}": use {SPEC_FORMS}.')
+
+
+def painter_from_config(config) -> Painter:
+    """The painter a Config asks for, with the image settings that apply to it."""
+    return make_painter(config.game.painter, content_filter=config.images.content_filter,
+                        steps=config.images.steps)
