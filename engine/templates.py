@@ -31,7 +31,7 @@ class _Limits(Exception):
 def _check_deadline() -> None:
     deadline = getattr(_local, "deadline", None)
     if deadline is not None and time.perf_counter() > deadline:
-        raise _Limits("took longer than its time limit")
+        raise _Limits("it took longer than its time limit")
 
 
 def _safe_range(*args: int):
@@ -52,6 +52,37 @@ def _safe_mul(left: Any, right: Any) -> Any:
     return operator.mul(left, right)
 
 
+def _safe_add(left: Any, right: Any) -> Any:
+    if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
+        if len(left) + len(right) > MAX_OUTPUT:
+            raise _Limits(f"a joined text or list longer than {MAX_OUTPUT}")
+    return operator.add(left, right)
+
+
+def _capped_filter(name: str, func: Callable) -> Callable:
+    """Wrap a built-in filter: numbers it is given and what it returns stay within limits."""
+
+    def capped(*args: Any, **kwargs: Any) -> Any:
+        _check_deadline()
+        for value in list(args[1:]) + list(kwargs.values()):
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_PRODUCT:
+                raise _Limits(f"the {name} filter was given a number over {MAX_PRODUCT}")
+        if name == "replace" and len(args) >= 3:
+            grow = max(1, len(str(args[2]))) * len(str(args[0]))
+            if grow > MAX_OUTPUT * 4:
+                raise _Limits(f"the replace filter would make a text over {MAX_OUTPUT} characters")
+        result = func(*args, **kwargs)
+        if isinstance(result, (str, list, tuple)) and len(result) > MAX_OUTPUT:
+            raise _Limits(f"the {name} filter made something over {MAX_OUTPUT} long")
+        return result
+
+    capped.__name__ = getattr(func, "__name__", name)
+    for flag in ("jinja_pass_arg",):   # keep pass_context / pass_environment markers
+        if hasattr(func, flag):
+            setattr(capped, flag, getattr(func, flag))
+    return capped
+
+
 def _safe_pow(left: Any, right: Any) -> Any:
     if isinstance(right, (int, float)) and abs(right) > 64:
         raise _Limits("an exponent larger than 64")
@@ -59,12 +90,14 @@ def _safe_pow(left: Any, right: Any) -> Any:
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset(["*", "**"])
+    intercepted_binops = frozenset(["*", "**", "+"])
 
     def call_binop(self, context, operator_name, left, right):
         _check_deadline()
         if operator_name == "*":
             return _safe_mul(left, right)
+        if operator_name == "+":
+            return _safe_add(left, right)
         if operator_name == "**":
             return _safe_pow(left, right)
         return super().call_binop(context, operator_name, left, right)
@@ -90,6 +123,12 @@ class Templates:
         self.max_output = max_output
         self.env = _Sandbox(undefined=StrictUndefined, autoescape=False, trim_blocks=True,
                             lstrip_blocks=True, keep_trailing_newline=False)
+        self.env.optimized = False   # no constant folding at compile time, outside the limits
+        for name in ("format", "xmlattr", "attr", "map", "select", "reject", "selectattr",
+                     "rejectattr", "groupby", "pprint", "urlize", "tojson"):
+            self.env.filters.pop(name, None)   # not needed by stories; classic escape vectors
+        for name, func in list(self.env.filters.items()):
+            self.env.filters[name] = _capped_filter(name, func)
         self.env.globals.clear()
         self.env.globals.update(range=_safe_range, dict=dict, namespace=self._namespace())
         self._cache: dict[tuple[str, str], Any] = {}
@@ -98,7 +137,15 @@ class Templates:
     @staticmethod
     def _namespace():
         from jinja2.utils import Namespace
-        return Namespace
+
+        class CappedNamespace(Namespace):
+            def __setitem__(self, name: str, value: Any) -> None:
+                _check_deadline()
+                if isinstance(value, (str, list, tuple)) and len(value) > MAX_OUTPUT:
+                    raise _Limits(f"a namespace value longer than {MAX_OUTPUT}")
+                super().__setitem__(name, value)
+
+        return CappedNamespace
 
     def compile(self, source: str, where: str = "<template>"):
         """Parse a template once (cached by text); syntax errors name `where` and the line."""
@@ -111,7 +158,8 @@ class Templates:
             code = self.env.compile(source, name=where, filename=where)
             template = self.env.template_class.from_code(self.env, code, self.env.globals, None)
         except TemplateSyntaxError as err:
-            raise TemplateError(f"{where}, line {err.lineno}: {err.message}. Fix the template "
+            raise TemplateError(f"{where}, line {err.lineno}: {(err.message or '').rstrip('.')}. "
+                                f"Fix the template "
                                 f"syntax (see docs/MODDING.md).") from None
         with self._lock:
             self._cache[key] = template
@@ -158,7 +206,7 @@ class Templates:
         try:
             return work()
         except _Limits as err:
-            raise TemplateError(f"{where}: refused, the template {err}. Simplify it.") from None
+            raise TemplateError(f"{where}: template refused ({err}). Simplify it.") from None
         except SecurityError as err:
             raise TemplateError(f"{where}: refused by the sandbox ({err}). Templates may only "
                                 f"use the names listed in docs/MODDING.md.") from None
@@ -167,6 +215,8 @@ class Templates:
                                 f"listed in docs/MODDING.md.") from None
         except RecursionError:
             raise TemplateError(f"{where}: refused, the template recurses too deeply.") from None
+        except MemoryError:
+            raise TemplateError(f"{where}: refused, the template needs too much memory.") from None
         except TemplateError:
             raise
         except Exception as err:  # anything a hostile template provokes is the template's fault

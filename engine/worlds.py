@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.errors import WorldError
+from engine.images import check_world_images, names_a_file
 from engine.schema import INTENTS, MOODS, Effects, FlagValue, Intent, Mood
 from engine.state import WorldState, as_id, initial_state
 
@@ -23,6 +24,8 @@ BUILTIN_WORLDS = ASSETS / "worlds"
 MAX_FILE_BYTES = 1_000_000   # a single world file
 MAX_FILES = 400              # storylet files in one world
 MAX_STORYLETS = 2_000        # storylets in one world
+MAX_PROMPT_BYTES = 64_000    # a prompt override (as engine.narrators.prompting's own cap)
+MAX_PROMPT_FILES = 20        # files in a world's prompts/ folder
 ID_PATTERN = r"^[a-z0-9][a-z0-9_]{0,39}$"
 
 
@@ -195,12 +198,17 @@ def _read_toml(root: Path, relative: str, problems: list[Problem]) -> dict | Non
                                 fatal=True))
         return None
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            problems.append(Problem(relative, 0, f"is {size} bytes, over the "
+        if not path.is_file():   # a FIFO or device would block or never end
+            problems.append(Problem(relative, 0, "is not a regular file; refused",
+                                    "replace it with a plain text file"))
+            return None
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            problems.append(Problem(relative, 0, f"is {path.stat().st_size} bytes, over the "
                                     f"{MAX_FILE_BYTES} byte limit", "split or shorten it"))
             return None
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as err:
         line = getattr(err, "lineno", 0) or _line_from_message(str(err))
         problems.append(Problem(relative, line, f"is not valid TOML: {err.args[0] if err.args else err}",
@@ -263,6 +271,11 @@ def load_world(spec: str | Path, user_worlds: Path | None = None) -> World:
     world = World(id=root.name, root=root, spec=world_spec, lore=lore, storylets=storylets,
                   problems=problems)
     _check_links(world)
+    problems.extend(check_prompt_files(root))
+    if (root / "images").exists() or (root / "images").is_symlink() or \
+            any(names_a_file(text) for text in [world_spec.cover] +
+                [s.spec.image for s in storylets.values()]):
+        problems.extend(check_world_images(world))   # imports PIL: only for worlds with pictures
     if not world.storylets:
         raise WorldError(f"{root}: no usable storylets. " +
                          "; ".join(str(p) for p in problems[:5]))
@@ -275,14 +288,16 @@ def load_world(spec: str | Path, user_worlds: Path | None = None) -> World:
 def _load_lore(root: Path, problems: list[Problem]) -> list[LoreSpec]:
     if not (root / "lore.toml").exists():
         return []
-    raw = _read_toml(root, "lore.toml", problems) or {}
+    raw = _read_toml(root, "lore.toml", problems)
+    if raw is None:   # refused or broken: never read it again, not even for line numbers
+        return []
     unknown = set(raw) - {"lore"}
     for key in unknown:
         problems.append(Problem("lore.toml", 0, f"unknown table '{key}'", "use [[lore]] entries"))
     text = (root / "lore.toml").read_text(encoding="utf-8", errors="replace")
     lines = _id_lines(text)
     entries = []
-    for index, item in enumerate(raw.get("lore", [])):
+    for index, item in enumerate(_tables(raw, "lore", "lore.toml", problems)):
         try:
             entries.append(LoreSpec.model_validate(item))
         except ValidationError as err:
@@ -291,6 +306,15 @@ def _load_lore(root: Path, problems: list[Problem]) -> list[LoreSpec]:
                 problems.append(Problem("lore.toml", lines.get(ident, 0),
                                         f"lore '{ident}': {message}", hint))
     return entries
+
+
+def _tables(raw: dict, key: str, relative: str, problems: list[Problem]) -> list:
+    items = raw.get(key, [])
+    if isinstance(items, list):
+        return items
+    problems.append(Problem(relative, 0, f"'{key}' must be a list of [[{key}]] tables",
+                            f"write each entry under its own [[{key}]] line"))
+    return []
 
 
 def _load_storylets(root: Path, problems: list[Problem]) -> dict[str, Storylet]:
@@ -310,7 +334,7 @@ def _load_storylets(root: Path, problems: list[Problem]) -> dict[str, Storylet]:
             problems.append(Problem(relative, 0, f"unknown table '{key}'",
                                     "storylet files hold only [[storylet]] tables"))
         lines = _id_lines(path.read_text(encoding="utf-8", errors="replace"))
-        for index, item in enumerate(raw.get("storylet", [])):
+        for index, item in enumerate(_tables(raw, "storylet", relative, problems)):
             ident = item.get("id", f"#{index + 1}") if isinstance(item, dict) else f"#{index + 1}"
             line = lines.get(str(ident), 0)
             try:
@@ -330,6 +354,44 @@ def _load_storylets(root: Path, problems: list[Problem]) -> dict[str, Storylet]:
                 return storylets
             storylets[spec.id] = Storylet(spec=spec, file=relative, line=line)
     return storylets
+
+
+def prompt_names() -> tuple[str, ...]:
+    """The prompt templates a world may override: the names of the defaults in assets/prompts."""
+    return tuple(sorted(p.name for p in (ASSETS / "prompts").glob("*.j2")))
+
+
+def check_prompt_files(root: Path) -> list[Problem]:
+    """Refuse prompt files that could never be used safely (size, links), and name strays.
+
+    Their templates are checked when rendered and by `dreamreel worlds validate`.
+    """
+    folder, known, problems = root / "prompts", prompt_names(), []
+    if not (folder.exists() or folder.is_symlink()):
+        return []
+    if confined(root, "prompts") is None or not folder.is_dir():
+        return [Problem("prompts/", 0, "is not a folder inside the world; refused",
+                        "make prompts/ a real folder, not a link or a file")]
+    entries = sorted(folder.iterdir())
+    if len(entries) > MAX_PROMPT_FILES:
+        problems.append(Problem("prompts/", 0, f"{len(entries)} files, over the limit of "
+                                f"{MAX_PROMPT_FILES}; the rest are not checked"))
+    for entry in entries[:MAX_PROMPT_FILES]:
+        relative = f"prompts/{entry.name}"
+        path = confined(root, relative)
+        if path is None:
+            problems.append(Problem(relative, 0, "is a link that leaves the world folder; "
+                                    "refused", "copy the template in instead"))
+        elif entry.suffix.lower() in (".md", ".txt"):
+            continue
+        elif entry.name not in known or not path.is_file():
+            problems.append(Problem(relative, 0, "is not a prompt file Dreamreel uses, so it "
+                                    "is ignored", "name a text file " + " or ".join(known)))
+        elif path.stat().st_size > MAX_PROMPT_BYTES:
+            problems.append(Problem(relative, 0, f"is {path.stat().st_size} bytes, over the "
+                                    f"{MAX_PROMPT_BYTES} byte limit for a prompt template; "
+                                    "refused", "shorten it"))
+    return problems
 
 
 def _check_links(world: World) -> None:
@@ -358,4 +420,5 @@ def character_name(world: World, cid: str) -> str:
 
 
 __all__ = ["World", "Storylet", "Problem", "load_world", "resolve_world", "list_world_ids",
-           "confined", "character_name", "BUILTIN_WORLDS", "ASSETS"]
+           "confined", "character_name", "check_prompt_files", "prompt_names",
+           "BUILTIN_WORLDS", "ASSETS"]
