@@ -76,6 +76,7 @@ class Session:
         self._slot_has_snapshot = False
         self._journal_lines = 0   # autosaves appended since the slot's last full snapshot
         self.characters: dict[str, str] = {}   # appearance records, kept with the story
+        self._watcher = None                     # hot reload of the world's files
 
     # -- creating ---------------------------------------------------------------------------
     @classmethod
@@ -211,7 +212,7 @@ class Session:
     # -- polling ----------------------------------------------------------------------------
     def poll(self) -> list[SessionEvent]:
         """Apply finished work and return what changed. Never blocks; call it every frame."""
-        out: list[SessionEvent] = []
+        out: list[SessionEvent] = self.check_world()
         for event in self.runner.poll():
             job = event.job
             if job.kind == "narrate":
@@ -219,6 +220,18 @@ class Session:
             elif job.kind in ("paint", "load"):
                 out += self._on_image(job, event.kind, event.payload)
         return out
+
+    def check_world(self) -> list[SessionEvent]:
+        """Hot reload: pick up edits to the world's files (throttled; cheap enough per frame).
+        A broken edit is reported and play goes on with the last good version."""
+        if self._watcher is None:
+            from engine.watch import WorldWatcher
+            self._watcher = WorldWatcher(self.world)
+        world, messages = self._watcher.check()
+        if world is not None:
+            self.world = world   # the next scene told uses it
+        kind = "notice" if world is not None else "error"
+        return [self._notice(kind, message) for message in messages]
 
     def wait(self, timeout: float = 600.0, images: bool = False) -> list[SessionEvent]:
         """Block until the current scene is told, and painted if `images` (terminal, scripts)."""

@@ -181,3 +181,37 @@ def test_a_damaged_autosave_falls_back_to_its_newest_backup(config):
     assert resumed.graph.scene(resumed.current).status == READY
     assert any("backup" in e.payload for e in resumed.events)
     assert len(resumed.graph) > 10              # the story survived, not a new game
+
+
+def test_editing_the_world_while_playing_changes_the_next_scene(config, tmp_path):
+    import shutil
+    import time as clock
+    from engine.worlds import BUILTIN_WORLDS
+    world_dir = tmp_path / "coast"
+    shutil.copytree(BUILTIN_WORLDS / "lantern_coast", world_dir)
+    session = Session.new(config.with_changes(game={"world": str(world_dir), "painter": "none"},
+                                              prefetch={"enabled": False}),
+                          runner=InlineRunner())
+    session.wait()
+    session.poll()
+    start = session.world.storylets[session.world.start]
+    target = start.spec.choices[0].goto
+    story = world_dir / session.world.storylets[target].file
+    text = story.read_text()
+    story.write_text(text.replace(f'id = "{target}"\ntitle = "',
+                                  f'id = "{target}"\ntitle = "Edited: ', 1))
+    events = []
+    for _ in range(20):                               # the watcher polls a few times a second
+        clock.sleep(0.2)
+        events += session.poll()
+        if any(e.kind == "notice" for e in events):
+            break
+    assert any(e.kind == "notice" and "reloaded" in e.payload.lower() for e in events)
+    session.choose(0)
+    session.wait()
+    assert session.scene().current.title.startswith("Edited: ")
+    story.write_text("[[storylet]]\nid = \"broken\n")  # a broken edit keeps the last good world
+    for _ in range(20):
+        clock.sleep(0.2)
+        session.poll()
+    assert target in session.world.storylets
