@@ -1,0 +1,390 @@
+"""The pygame application: the window, the frame loop and the stack of screens.
+
+The loop only polls: each frame it drains input, applies finished background work (the
+Session's narration and painting, and the app's own small jobs such as scaling an image or
+reading the save list), updates and draws the screens, and presents the frame. Nothing in a frame
+waits on a model, a painter or the disk. Sessions themselves are created and loaded on a
+background job, so even a large save never freezes the window.
+
+`App.step(events)` runs one frame and is what the tests drive; `run_window()` is what
+`dreamreel play` calls. pygame is initialised by `App.open()`, never at import.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import pygame
+
+from engine.config import Config, save_user_settings
+from engine.errors import DreamreelError
+from engine.jobs import DONE, FAILED, ThreadedRunner
+from game.play import Stories
+from game.render import SceneImage, TextCache, clear_caches, shade
+from game.theme import Theme
+from game.widgets import Ctx, Toasts
+
+FPS = 60
+IDLE_REDRAW = 0.25   # seconds: a still screen is redrawn at least this often anyway
+
+
+class Screen:
+    """One screen on the app's stack. Overlays draw over the screen below them, which the app
+    draws once (dimmed by the overlay's tint) and then reuses while the overlay is open."""
+
+    overlay = False
+
+    def tint(self, palette):
+        """The colour laid over the screens below this overlay."""
+        return palette.shade
+
+    def __init__(self, app: "App"):
+        self.app = app
+
+    def enter(self) -> None:
+        """Became the top screen (pushed, or the one above was popped)."""
+
+    def layout(self, size: tuple[int, int]) -> None:
+        """The window changed size (also called once before the first draw)."""
+
+    def handle(self, event: pygame.event.Event) -> None:
+        """One input event, only while this screen is on top."""
+
+    def update(self, dt: float) -> None:
+        """Advance animations by dt seconds, only while on top."""
+
+    def animating(self) -> bool:
+        """True while something moves on its own, so every frame must be drawn."""
+        return False
+
+    def draw(self, surface: pygame.Surface) -> None:
+        """Draw the whole screen (overlays: draw over what is already there)."""
+
+
+class App(Stories):
+    """The game window. Owns the display, the theme, the screens and the current Session.
+
+    Args:
+        config: settings (display settings are changed in the game and written back).
+        narrator, painter: backend objects to use instead of building them from the config.
+        runner_factory: makes job runners (default ThreadedRunner; tests pass InlineRunner, which
+            runs the work inside poll() so every frame is deterministic).
+        slot: the slot this game autosaves into.
+        settings_file: where settings are written (default: the user config file).
+    """
+
+    def __init__(self, config: Config, *, narrator=None, painter=None,
+                 runner_factory: Callable[[], Any] | None = None, slot: str = "autosave",
+                 settings_file: Path | None = None):
+        self.config = config
+        self.narrator = narrator
+        self.painter = painter
+        self.runner_factory = runner_factory
+        self.slot = slot
+        self.settings_file = settings_file
+        self.session = None
+        self.screens: list[Screen] = []
+        self.running = True
+        self.loading = ""            # what is being loaded, shown while no session is ready
+        self.toasts = Toasts()
+        self.text = TextCache()
+        self.theme: Theme | None = None
+        self.ctx: Ctx | None = None
+        self.surface: pygame.Surface | None = None
+        self.image: SceneImage | None = None
+        self.clock: pygame.time.Clock | None = None
+        self.seconds = 0.0           # time since start, for animations
+        self.frame = 0
+        self._jobs = None
+        self._last_step = 0.0
+        self._last_draw = 0.0
+        self.drawn = False           # whether the last step drew a frame
+        self._below: pygame.Surface | None = None   # the screens under the top overlay, drawn
+        self._below_key = None
+        self._changes = 0
+        self._last_event = None      # the newest Session notice already shown
+        self._story = None
+
+    # -- display ----------------------------------------------------------------------------
+    def open(self) -> "App":
+        """Initialise pygame's display and fonts and open the window."""
+        pygame.display.init()
+        pygame.font.init()
+        pygame.display.set_caption("Dreamreel")
+        pygame.display.set_icon(make_icon())
+        pygame.key.set_repeat(400, 35)
+        display = self.config.display
+        self.theme = Theme((display.width, display.height), display.font_size,
+                           display.high_contrast)
+        self.theme.preload()
+        self.ctx = Ctx(self.theme, self.text)
+        self._set_mode(display.fullscreen)
+        self.clock = pygame.time.Clock()
+        self._jobs = self._runner()
+        self.image = SceneImage(self.background)
+        self.image.resize(self.surface.get_size())
+        from game.screens.story import StoryScreen
+        self._story = StoryScreen(self)
+        return self
+
+    def _set_mode(self, fullscreen: bool) -> None:
+        display = self.config.display
+        if fullscreen:
+            self.surface = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+        else:
+            self.surface = pygame.display.set_mode((display.width, display.height),
+                                                   pygame.RESIZABLE)
+        self._resized()
+
+    def _resized(self) -> None:
+        self._changes += 1
+        self.surface = pygame.display.get_surface()
+        size = self.surface.get_size()
+        self.theme.resize(size)
+        if self.image is not None:
+            self.image.resize(size)
+        for screen in self.screens:
+            screen.layout(size)
+
+    def _runner(self):
+        return self.runner_factory() if self.runner_factory else ThreadedRunner()
+
+    # -- screens ----------------------------------------------------------------------------
+    @property
+    def top(self) -> Screen | None:
+        return self.screens[-1] if self.screens else None
+
+    @property
+    def story(self):
+        return self._story
+
+    def push(self, screen: Screen) -> Screen:
+        self.screens.append(screen)
+        screen.layout(self.surface.get_size())
+        screen.enter()
+        return screen
+
+    def pop(self) -> None:
+        if len(self.screens) > 1:
+            self.screens.pop()
+            self.top.enter()
+
+    def replace_all(self, screen: Screen) -> Screen:
+        self.screens.clear()
+        return self.push(screen)
+
+    def show_story(self) -> None:
+        """Make the story screen the only one (after starting or loading a story)."""
+        self.replace_all(self._story)
+
+    # -- the frame --------------------------------------------------------------------------
+    def step(self, events: list[pygame.event.Event] | None = None, dt: float | None = None,
+             present: bool = True) -> bool:
+        """Run one frame: input, background results, update, draw. False once quit."""
+        now = time.perf_counter()
+        if dt is None:
+            dt = min(0.1, now - self._last_step) if self._last_step else 1.0 / FPS
+        self._last_step = now
+        self.seconds += dt
+        self.frame += 1
+        events = pygame.event.get() if events is None else events
+        for event in events:
+            self.dispatch(event)
+            if not self.running:
+                return False
+        changes = self._changes
+        self.poll()
+        if self.top is not None:
+            self.top.update(dt)
+        self.image.update(dt)
+        self.toasts.update(dt)
+        # a still screen is not redrawn (nor sent to the display) until something changes
+        self.drawn = bool(events) or changes != self._changes or self.image.fading \
+            or bool(self.toasts.items) or now - self._last_draw >= IDLE_REDRAW \
+            or (self.top is not None and self.top.animating())
+        if self.drawn:
+            self._last_draw = now
+            self.draw()
+            if present:
+                pygame.display.flip()
+        return self.running
+
+    def dispatch(self, event: pygame.event.Event) -> None:
+        kind = event.type
+        if kind == pygame.QUIT:
+            self.quit()
+            return
+        if kind in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
+            if pygame.display.get_surface() is not None \
+                    and pygame.display.get_surface().get_size() != self.theme.size:
+                self._resized()
+            return
+        if kind == pygame.KEYDOWN and (event.key == pygame.K_F11 or (
+                event.key == pygame.K_RETURN and event.mod & pygame.KMOD_ALT)):
+            self.set_display(fullscreen=not self.config.display.fullscreen)
+            return
+        if self.toasts.handle(event):
+            return
+        if self.top is not None:
+            self.guard(self.top.handle, event)
+
+    def poll(self) -> None:
+        """Apply finished background work. Never blocks."""
+        for event in self._jobs.poll():
+            self._changes += 1
+            on_done, on_error = event.job.key
+            if event.kind == DONE:
+                self.guard(on_done, event.payload)
+            elif event.kind == FAILED:
+                if on_error is not None:
+                    self.guard(on_error, event.payload)
+                else:
+                    self.error(event.payload)
+        if self.session is not None:
+            events = self.session.poll()
+            if events:
+                self._story.on_session_events(events)
+                if any(event.kind != "token" for event in events):
+                    self._changes += 1
+            self._show_notices()
+
+    def draw(self) -> None:
+        """Draw the screens. What lies under an overlay is drawn once and then reused."""
+        surface, screens = self.surface, self.screens
+        if not screens:
+            surface.fill(self.theme.palette.background)
+        elif screens[-1].overlay and len(screens) > 1:
+            key = (id(screens[-1]), len(screens), surface.get_size(), self._changes)
+            if key != self._below_key or self._below is None:
+                self._draw_stack(surface, len(screens) - 1)
+                shade(surface, screens[-1].tint(self.theme.palette))
+                self._below, self._below_key = surface.copy(), key
+            else:
+                surface.blit(self._below, (0, 0))
+            screens[-1].draw(surface)
+        else:
+            self._below = None
+            self._draw_stack(surface, len(screens))
+        self.toasts.draw(surface, self.ctx)
+
+    def _draw_stack(self, surface: pygame.Surface, end: int) -> None:
+        first = end - 1
+        while first > 0 and self.screens[first].overlay:
+            first -= 1
+        for index in range(max(0, first), end):
+            screen = self.screens[index]
+            if index > first and screen.overlay:
+                shade(surface, screen.tint(self.theme.palette))
+            screen.draw(surface)
+
+    def changed(self) -> None:
+        """Something under an overlay may look different: redraw it next frame."""
+        self._changes += 1
+
+    def run(self, frames: int | None = None, screenshot: Path | None = None) -> int:
+        """The loop: until quit, or for `frames` frames (then save `screenshot`)."""
+        count = 0
+        try:
+            while self.running:
+                self.step()
+                count += 1
+                if frames is not None and count >= frames:
+                    break
+                self.clock.tick(FPS)
+            if screenshot is not None:
+                screenshot = Path(screenshot)
+                screenshot.parent.mkdir(parents=True, exist_ok=True)
+                pygame.image.save(self.surface, str(screenshot))
+        finally:
+            self.close()
+        return 0
+
+    # -- background work and errors ---------------------------------------------------------
+    def background(self, work: Callable[[], Any], on_done: Callable[[Any], None],
+                   on_error: Callable[[BaseException], None] | None = None) -> None:
+        """Run `work()` off the frame loop; `on_done(result)` runs later on this thread."""
+        self._jobs.submit(lambda job: work(), 5, "ui", key=(on_done, on_error))
+
+    def guard(self, function: Callable, *args) -> Any:
+        """Call into game or engine code; an error becomes a toast and play goes on."""
+        try:
+            return function(*args)
+        except DreamreelError as err:
+            self.error(err)
+        except Exception as err:  # a bug must not end the player's game: show it, log it
+            traceback.print_exc(file=sys.stderr)
+            self.error(f"Something went wrong ({type(err).__name__}: {err}). "
+                       f"Your story is autosaved; you can keep playing.")
+        return None
+
+    def error(self, err: BaseException | str) -> None:
+        self.toasts.push(str(err), "error")
+
+    def notice(self, message: str) -> None:
+        self.toasts.push(message, "notice")
+
+    # -- settings ---------------------------------------------------------------------------
+    def set_display(self, **changes) -> None:
+        """Apply display settings now and keep them in the user config."""
+        old = self.config.display
+        self.config = self.config.with_changes(display=changes)
+        new = self.config.display
+        if new.fullscreen != old.fullscreen:
+            self._set_mode(new.fullscreen)
+        if new.font_size != old.font_size or new.high_contrast != old.high_contrast:
+            self.theme.font_size = new.font_size
+            self.theme.high_contrast = new.high_contrast
+            clear_caches()
+            self._resized()
+        try:
+            save_user_settings({"display": changes}, self.settings_file)
+        except DreamreelError as err:
+            self.error(f"{err} The setting applies to this game only.")
+
+    def quit(self) -> None:
+        self.running = False
+
+    def close(self) -> None:
+        """Autosave and stop background work. Safe to call twice."""
+        if self.session is not None:
+            self.session.autosave()
+            self.session.close()
+            self.session = None
+        if self._jobs is not None:
+            self._jobs.shutdown()
+            self._jobs = None
+        pygame.display.quit()
+
+
+def make_icon() -> pygame.Surface:
+    """The window icon, drawn in code: a gold reel on the night blue of the game."""
+    icon = pygame.Surface((64, 64), pygame.SRCALPHA)
+    pygame.draw.circle(icon, (236, 184, 96), (32, 32), 30)
+    pygame.draw.circle(icon, (12, 14, 22), (32, 32), 25)
+    for x, y in ((32, 18), (44, 38), (20, 38)):
+        pygame.draw.circle(icon, (236, 184, 96), (x, y), 6)
+    pygame.draw.circle(icon, (236, 184, 96), (32, 32), 3)
+    return icon
+
+
+def run_window(config: Config, resume: bool = False, slot: str = "autosave",
+               frames: int | None = None, screenshot: Path | None = None, **options) -> int:
+    """Open the game window (what `dreamreel play` runs); returns the exit code.
+
+    With `resume` the latest save (or `slot`'s, when it is not the autosave) is loaded at once.
+    With `frames` (a smoke run, e.g. for a screenshot) a new story starts at once instead of the
+    title screen, the loop stops after that many frames and the last one is saved to `screenshot`.
+    """
+    app = App(config, slot=slot, **options).open()
+    from game.screens.title import TitleScreen
+    if resume:
+        app.load_game(slot if slot != "autosave" else None)
+    elif frames is not None:
+        app.new_game()
+    else:
+        app.replace_all(TitleScreen(app))
+    return app.run(frames=frames, screenshot=screenshot)

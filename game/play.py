@@ -1,0 +1,109 @@
+"""Starting, loading and saving stories for the App, always off the frame loop.
+
+A Session is created (Session.new) or loaded (Session.resume) on a background job, so even a
+large save never freezes the window; until it arrives the story screen shows what is loading.
+Narrator and painter objects are built once and reused by later stories. The Session's notices
+and errors become toasts. Mixed into App; this module draws nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.errors import DreamreelError
+
+QUICK_SLOT = "quicksave"
+
+
+class Stories:
+    """The App's story lifecycle: new game, load, quicksave and quickload, notices."""
+
+    def _show_notices(self) -> None:
+        """Turn the Session's new notices and errors into toasts."""
+        events = self.session.events
+        if not events or events[-1] is self._last_event:
+            return
+        fresh = []
+        for event in reversed(events):
+            if event is self._last_event:
+                break
+            fresh.append(event)
+        self._last_event = events[-1]
+        for event in reversed(fresh):
+            self.toasts.push(str(event.payload), "error" if event.kind == "error" else "notice")
+
+    # -- stories ----------------------------------------------------------------------------
+    def _session_options(self) -> dict:
+        options: dict[str, Any] = {"slot": self.slot}
+        if self.narrator is not None:
+            options["narrator"] = self.narrator
+        if self.painter is not None:
+            options["painter"] = self.painter
+        if self.runner_factory is not None:
+            options["runner"] = self.runner_factory()
+        return options
+
+    def new_game(self, world=None) -> None:
+        """Start a new story (in the background) and show the story screen."""
+        from engine.session import Session
+        config, options = self.config, self._session_options()
+        self._begin_loading(f"Opening {world.title if world else 'the story'}...")
+        self.background(lambda: Session.new(config, world=world, **options),
+                        self._session_ready, self._session_failed)
+
+    def load_game(self, name: str | None = None) -> None:
+        """Load a slot (default: the newest) in the background and go on from there."""
+        from engine.session import Session
+        config, options = self.config, self._session_options()
+        self._begin_loading("Loading your story...")
+        self.background(lambda: Session.resume(config, name, **options),
+                        lambda session: self._session_ready(session, resumed=True),
+                        self._session_failed)
+
+    def _begin_loading(self, message: str) -> None:
+        """Show the story screen saying what loads; the story being played stays until the new
+        one is ready, so a load that fails leaves the player where they were."""
+        self.loading = message
+        self.show_story()
+
+    def _session_ready(self, session, resumed: bool = False) -> None:
+        self._close_session()
+        self.image.clear()
+        self.session = session
+        self.loading = ""
+        self._last_event = None
+        self._show_notices()
+        self._story.attach(session, resumed)
+        if self.narrator is None:      # build models once: later stories reuse them
+            self.narrator = session.narrator
+        if self.painter is None:
+            self.painter = session.painter
+
+    def _session_failed(self, err: BaseException) -> None:
+        self.loading = ""
+        self.error(err if isinstance(err, DreamreelError) else
+                   f"Could not open the story: {type(err).__name__}: {err}")
+        if self.session is None:
+            from game.screens.title import TitleScreen
+            self.replace_all(TitleScreen(self))
+
+    def quicksave(self) -> None:
+        if self.session is None:
+            self.error("There is no story to save yet.")
+            return
+        self.session.save(QUICK_SLOT, quiet=True)
+        self.notice("Quicksaved (F9 to load it).")
+
+    def quickload(self) -> None:
+        from engine.saves import SaveStore
+        if not SaveStore(self.config.saves_dir).exists(QUICK_SLOT):
+            self.error("No quicksave yet: press F5 to make one.")
+            return
+        self.load_game(QUICK_SLOT)
+
+    def _close_session(self) -> None:
+        if self.session is not None:
+            self.session.autosave()
+            self.session.close()
+            self.session = None
+        self._story.attach(None)

@@ -1,0 +1,1 @@
+"""The game screens: title (and world picker), story, map, history, saves, settings."""

@@ -1,0 +1,305 @@
+"""Save and load: slots with a thumbnail, name, world, turn and time, six to a page.
+
+The slot list and the thumbnails are read on background jobs (the thumbnail is the slot's
+thumb.png, or the live picture of its current scene from the image cache), so opening the screen
+never stalls a frame. Saving over a slot asks for a second click; a damaged slot says why. Errors
+(a full disk, a bad name) are toasts and the screen stays open.
+"""
+
+from __future__ import annotations
+
+import pygame
+
+from engine.saves import SaveStore
+from game.app import Screen
+from game.render import fit, panel, pixels_to_surface, to_pixels
+from game.widgets import Button, TextInput
+
+COLUMNS, ROWS = 2, 3
+THUMB = (320, 180)
+
+
+class SavesScreen(Screen):
+    overlay = True
+
+    def tint(self, palette):
+        return palette.background + (236,)
+
+    def __init__(self, app, mode: str = "load"):
+        super().__init__(app)
+        self.mode = mode                      # "save" or "load"
+        self.slots: list | None = None        # [(meta, name, problem)] once read
+        self.thumbs: dict[str, pygame.Surface | None] = {}
+        self.page = 0
+        self.index = 0                        # selected card on this page
+        self.armed = ""                       # slot waiting for a second click to overwrite
+        self.name = TextInput("name of the new save", self._save_new, max_chars=48)
+        self.cards: list[tuple[pygame.Rect, str | None]] = []   # (rect, slot name or None=new)
+        self.prev = Button("< Prev", lambda: self.turn(-1))
+        self.next = Button("Next >", lambda: self.turn(1))
+        self.close = Button("Back", app.pop, "Esc")
+
+    # -- data -------------------------------------------------------------------------------
+    def enter(self) -> None:
+        store = SaveStore(self.app.config.saves_dir)
+        self.app.background(store.list, self._listed)
+
+    def _listed(self, slots) -> None:
+        self.slots = slots
+        taken = {name for _, name, _ in slots}
+        number = len(slots) + 1
+        while f"save {number}" in taken:
+            number += 1
+        if not self.name.text:
+            self.name.text = f"save {number}"
+            self.name.cursor = len(self.name.text)
+        self.page = min(self.page, max(0, self.pages - 1))
+        for meta, name, _ in slots:
+            if name not in self.thumbs:
+                self._load_thumb(meta, name)
+        self.layout(self.app.surface.get_size())
+
+    def _load_thumb(self, meta, name: str) -> None:
+        self.thumbs[name] = None
+        session, config = self.app.session, self.app.config
+        if session is not None and name == session.slot and self.app.image.current is not None:
+            live = self.app.image.current          # the running story's slot: what is on screen
+            scale = THUMB[1] / live.get_height()
+            self.thumbs[name] = pygame.transform.smoothscale(
+                live, (round(live.get_width() * scale), THUMB[1]))
+            return
+        store = SaveStore(config.saves_dir)
+
+        def work():
+            from PIL import Image
+            path = store.thumbnail_path(name)
+            image = None
+            if path is not None:
+                with Image.open(path) as handle:
+                    image = handle.convert("RGB")
+            elif meta is not None and meta.image_key:
+                from engine.imagecache import ImageCache
+                cache = ImageCache(config.saves_dir / "cache", max_bytes=config.images.cache_mb << 20)
+                image = cache.get(meta.image_key)
+            return to_pixels(fit(image, THUMB)) if image is not None else None
+
+        def done(pixels):
+            if pixels is not None:
+                self.thumbs[name] = pixels_to_surface(pixels)
+
+        self.app.background(work, done, lambda err: None)
+
+    @property
+    def entries(self) -> list[str | None]:
+        """Card contents in order: None is the 'new save' card (save mode only)."""
+        names = [name for _, name, _ in (self.slots or [])]
+        return ([None] if self.mode == "save" else []) + names
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-len(self.entries) // (COLUMNS * ROWS)))
+
+    def turn(self, step: int) -> None:
+        self.page = max(0, min(self.pages - 1, self.page + step))
+        self.index = 0
+        self.armed = ""
+        self.layout(self.app.surface.get_size())
+
+    # -- actions ----------------------------------------------------------------------------
+    def _save_new(self, name: str) -> None:
+        self._save(name)
+
+    def _save(self, name: str) -> None:
+        session = self.app.session
+        if session is None:
+            self.app.error("There is no story to save yet: start or load one first.")
+            return
+        session.save(name)
+        self.armed = ""
+        self.name.clear()
+        self.name.focus(False)
+        self.enter()
+
+    def activate(self, entry: str | None) -> None:
+        if self.mode == "save":
+            if entry is None:
+                self._save(self.name.text.strip() or "save")
+            elif self.armed == entry:
+                self._save(entry)
+            else:
+                self.armed = entry
+        else:
+            meta = next((m for m, n, _ in self.slots or [] if n == entry), None)
+            if meta is None:
+                problem = next((p for _, n, p in self.slots or [] if n == entry), "")
+                self.app.error(f"Slot '{entry}' cannot be loaded: {problem}")
+                return
+            self.app.load_game(entry)
+
+    def animating(self) -> bool:
+        return self.name.focused     # the cursor blinks
+
+    def update(self, dt: float) -> None:
+        self.name.update(dt)
+
+    # -- input ------------------------------------------------------------------------------
+    def handle(self, event) -> None:
+        if self.mode == "save" and self.name.focused:
+            if self.name.handle(event):
+                return
+        for button in (self.prev, self.next, self.close):
+            if button.handle(event):
+                return
+        if self.mode == "save" and self.name.handle(event):
+            self.index = 0
+            return
+        if event.type == pygame.MOUSEMOTION:
+            for i, (rect, _) in enumerate(self.cards):
+                if rect.collidepoint(event.pos):
+                    self.index = i
+        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            for i, (rect, entry) in enumerate(self.cards):
+                if rect.collidepoint(event.pos):
+                    self.index = i
+                    self.activate(entry)
+                    return
+        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 3:
+            self.app.pop()
+        elif event.type == pygame.MOUSEWHEEL:
+            self.turn(-1 if event.y > 0 else 1)
+        elif event.type == pygame.KEYDOWN:
+            self._key(event.key)
+
+    def _key(self, key) -> None:
+        count = len(self.cards)
+        if key == pygame.K_ESCAPE:
+            self.app.pop()
+        elif key == pygame.K_PAGEUP:
+            self.turn(-1)
+        elif key == pygame.K_PAGEDOWN:
+            self.turn(1)
+        elif key == pygame.K_TAB and self.mode == "save":
+            self.name.focus(True)
+        elif count and key in (pygame.K_LEFT, pygame.K_RIGHT, pygame.K_UP, pygame.K_DOWN):
+            step = {pygame.K_LEFT: -1, pygame.K_RIGHT: 1, pygame.K_UP: -COLUMNS,
+                    pygame.K_DOWN: COLUMNS}[key]
+            self.index = max(0, min(count - 1, self.index + step))
+            self.armed = ""
+        elif count and key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+            self.activate(self.cards[min(self.index, count - 1)][1])
+
+    # -- drawing ----------------------------------------------------------------------------
+    def layout(self, size) -> None:
+        theme = self.app.theme
+        margin = theme.px(48)
+        top = theme.px(110)
+        bottom = size[1] - theme.px(80)
+        gap = theme.px(16)
+        card_w = (size[0] - 2 * margin - gap * (COLUMNS - 1)) // COLUMNS
+        card_h = (bottom - top - gap * (ROWS - 1)) // ROWS
+        per_page = COLUMNS * ROWS
+        shown = self.entries[self.page * per_page:(self.page + 1) * per_page]
+        self.cards = []
+        for i, entry in enumerate(shown):
+            col, row = i % COLUMNS, i // COLUMNS
+            rect = pygame.Rect(margin + col * (card_w + gap), top + row * (card_h + gap), card_w, card_h)
+            self.cards.append((rect, entry))
+        button_h = theme.ui_font().get_linesize() + theme.px(14)
+        self.close.rect = pygame.Rect(margin, size[1] - theme.px(64), theme.px(150), button_h)
+        self.prev.rect = pygame.Rect(size[0] - margin - theme.px(400), size[1] - theme.px(64),
+                                     theme.px(110), button_h)
+        self.next.rect = pygame.Rect(size[0] - margin - theme.px(110), size[1] - theme.px(64),
+                                     theme.px(110), button_h)
+        if self.cards and self.cards[0][1] is None:
+            rect = self.cards[0][0]
+            pad = theme.px(16)
+            self.name.rect = pygame.Rect(rect.x + pad, rect.bottom - pad - button_h,
+                                         rect.width - 2 * pad, button_h)
+        else:
+            self.name.rect = pygame.Rect(0, 0, 0, 0)
+        self.index = min(self.index, max(0, len(self.cards) - 1))
+
+    def draw(self, surface: pygame.Surface) -> None:
+        app, theme = self.app, self.app.theme
+        pal, ctx = theme.palette, app.ctx
+        title = "Save your story" if self.mode == "save" else "Load a story"
+        surface.blit(ctx.text.render(theme.font("title", 30), title, pal.accent),
+                     (theme.px(48), theme.px(36)))
+        hint = ("click a slot to save over it (twice to confirm), or name a new save"
+                if self.mode == "save" else "click a slot to load it")
+        surface.blit(ctx.text.render(theme.ui_font(0.66), hint, pal.dim), (theme.px(50), theme.px(80)))
+        if self.slots is None:
+            surface.blit(ctx.text.render(theme.ui_font(), "Reading the saves...", pal.dim),
+                         (theme.px(48), theme.px(120)))
+        elif not self.entries:
+            surface.blit(ctx.text.render(theme.ui_font(), "No saves yet.", pal.dim),
+                         (theme.px(48), theme.px(120)))
+        metas = {name: (meta, problem) for meta, name, problem in self.slots or []}
+        for i, (rect, entry) in enumerate(self.cards):
+            lit = i == self.index
+            edge = pal.accent + (255,) if lit else pal.button_edge
+            surface.blit(panel(rect.size, pal.button_hover if lit and theme.high_contrast else pal.button,
+                               theme.px(10), edge, max(1, theme.px(2 if lit else 1))), rect)
+            if entry is None:
+                self._draw_new(surface, rect)
+            else:
+                self._draw_slot(surface, rect, entry, *metas.get(entry, (None, "")), lit)
+        page = ctx.text.render(theme.ui_font(0.7), f"page {self.page + 1} of {self.pages}", pal.dim)
+        surface.blit(page, (self.prev.rect.right + (self.next.rect.x - self.prev.rect.right
+                                                    - page.get_width()) // 2,
+                            self.prev.rect.centery - page.get_height() // 2))
+        for button in (self.prev, self.next, self.close):
+            button.draw(surface, ctx)
+
+    def _draw_new(self, surface, rect) -> None:
+        theme, ctx = self.app.theme, self.app.ctx
+        pal = theme.palette
+        pad = theme.px(16)
+        surface.blit(ctx.text.render(theme.font("title", 22), "+ New save", pal.text),
+                     (rect.x + pad, rect.y + pad))
+        surface.blit(ctx.text.render(theme.ui_font(0.66), "Enter to save  ·  Tab to rename", pal.dim),
+                     (rect.x + pad, rect.y + pad + theme.px(34)))
+        self.name.draw(surface, ctx, theme.ui_font(0.8))
+
+    def _draw_slot(self, surface, rect, name, meta, problem, lit) -> None:
+        theme, ctx = self.app.theme, self.app.ctx
+        pal = theme.palette
+        pad = theme.px(12)
+        thumb_h = rect.height - 2 * pad
+        thumb_rect = pygame.Rect(rect.x + pad, rect.y + pad, thumb_h * 16 // 9, thumb_h)
+        thumb = self.thumbs.get(name)
+        if thumb is not None:
+            if thumb.get_size() != thumb_rect.size:
+                thumb = pygame.transform.smoothscale(thumb, thumb_rect.size)
+                self.thumbs[name] = thumb
+            surface.blit(thumb, thumb_rect)
+        else:
+            surface.blit(panel(thumb_rect.size, (30, 34, 50, 255), theme.px(4)), thumb_rect)
+        x = thumb_rect.right + pad
+        y = rect.y + pad
+        width = rect.right - pad - x
+        surface.blit(ctx.text.render(theme.font("bold", 17), _fit(ctx, theme.font("bold", 17), name, width),
+                                     pal.accent if lit else pal.text), (x, y))
+        y += theme.font("bold", 17).get_linesize() + theme.px(4)
+        small = theme.ui_font(0.66)
+        if meta is None:
+            for line in ctx.text.wrap(small, f"Damaged: {problem}", width)[:4]:
+                surface.blit(ctx.text.render(small, line, (255, 140, 140)), (x, y))
+                y += small.get_linesize()
+            return
+        lines = [meta.world_title or meta.world, f"turn {meta.turn}  ·  {meta.when}",
+                 meta.scene_title]
+        if self.armed == name:
+            lines.append("click again to overwrite")
+        for i, line in enumerate(lines):
+            colour = pal.accent if i == 3 else (pal.text if i == 0 else pal.dim)
+            surface.blit(ctx.text.render(small, _fit(ctx, small, line, width), colour), (x, y))
+            y += small.get_linesize() + theme.px(2)
+
+
+def _fit(ctx, font, text: str, width: int) -> str:
+    if ctx.text.width(font, text) <= width:
+        return text
+    while text and ctx.text.width(font, text + "...") > width:
+        text = text[:-1]
+    return text + "..."

@@ -1,0 +1,163 @@
+"""Settings: text speed, text size, high contrast, fullscreen and auto-advance.
+
+Each change applies at once and is written to the user config (engine.config.save_user_settings
+through App.set_display); a sample line below shows the text at the chosen size and speed.
+Up/Down pick a row, Left/Right (or a click on the arrows) change it, Enter toggles; Esc returns.
+"""
+
+from __future__ import annotations
+
+import pygame
+
+from game.app import Screen
+from game.render import panel
+from game.widgets import Button, TextBox
+
+SPEEDS = [(20, "slow"), (40, "relaxed"), (60, "normal"), (120, "fast"), (300, "very fast"),
+          (0, "instant")]
+SIZES = [16, 18, 20, 22, 24, 28, 32, 36, 40]
+SAMPLE = ("The lantern swings on its hook, and the harbour below fills with a light that was "
+          "not there a moment ago. Somewhere a bell begins to ring.")
+
+
+class SettingsScreen(Screen):
+    overlay = True
+
+    def tint(self, palette):
+        return palette.background + (236,)
+
+    def __init__(self, app):
+        super().__init__(app)
+        self.index = 0
+        self.rows = ["text_speed", "font_size", "high_contrast", "fullscreen", "auto_advance"]
+        self.names = {"text_speed": "Text speed", "font_size": "Text size",
+                      "high_contrast": "High contrast", "fullscreen": "Fullscreen",
+                      "auto_advance": "Auto-advance"}
+        self.arrows: dict[str, tuple[Button, Button]] = {
+            row: (Button("<", lambda r=row: self.change(r, -1)),
+                  Button(">", lambda r=row: self.change(r, 1))) for row in self.rows}
+        self.row_rects: dict[str, pygame.Rect] = {}
+        self.close = Button("Back", app.pop, "Esc")
+        self.sample = TextBox()
+        self.sample.set_text(SAMPLE)
+        self._loop = 0.0
+
+    def value_text(self, row: str) -> str:
+        display = self.app.config.display
+        value = getattr(display, row)
+        if row == "text_speed":
+            name = next((n for v, n in SPEEDS if v == value), "custom")
+            return f"{name} ({value} characters/s)" if value else "instant"
+        if row == "font_size":
+            return f"{value} pt"
+        return "on" if value else "off"
+
+    def change(self, row: str, step: int) -> None:
+        """Move a setting one notch (booleans flip) and apply it now."""
+        display = self.app.config.display
+        value = getattr(display, row)
+        if row == "text_speed":
+            values = [v for v, _ in SPEEDS]
+            position = min(range(len(values)), key=lambda i: abs(values[i] - value) if values[i] else 1e9) \
+                if value not in values else values.index(value)
+            new = values[max(0, min(len(values) - 1, position + step))]
+        elif row == "font_size":
+            position = min(range(len(SIZES)), key=lambda i: abs(SIZES[i] - value))
+            new = SIZES[max(0, min(len(SIZES) - 1, position + step))]
+        else:
+            new = not value
+        if new != value:
+            self.app.set_display(**{row: new})
+            self.sample.set_text("")
+            self.sample.set_text(SAMPLE)
+            self._loop = 0.0
+
+    def handle(self, event) -> None:
+        if self.close.handle(event):
+            return
+        for row, (less, more) in self.arrows.items():
+            if less.handle(event) or more.handle(event):
+                self.index = self.rows.index(row)
+                return
+        if event.type == pygame.MOUSEMOTION:
+            for row, rect in self.row_rects.items():
+                if rect.collidepoint(event.pos):
+                    self.index = self.rows.index(row)
+        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            for row, rect in self.row_rects.items():
+                if rect.collidepoint(event.pos) and row not in ("text_speed", "font_size"):
+                    self.change(row, 1)
+        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 3:
+            self.app.pop()
+        elif event.type == pygame.KEYDOWN:
+            key, row = event.key, self.rows[self.index]
+            if key in (pygame.K_ESCAPE, pygame.K_o, pygame.K_p):
+                self.app.pop()
+            elif key == pygame.K_UP:
+                self.index = (self.index - 1) % len(self.rows)
+            elif key == pygame.K_DOWN:
+                self.index = (self.index + 1) % len(self.rows)
+            elif key == pygame.K_LEFT:
+                self.change(row, -1)
+            elif key in (pygame.K_RIGHT, pygame.K_RETURN, pygame.K_KP_ENTER, pygame.K_SPACE):
+                self.change(row, 1)
+
+    def layout(self, size) -> None:
+        theme = self.app.theme
+        width = min(size[0] - theme.px(120), theme.px(900))
+        left = (size[0] - width) // 2
+        row_h = theme.ui_font().get_linesize() + theme.px(20)
+        y = theme.px(120)
+        small = row_h - theme.px(12)
+        for row in self.rows:
+            rect = pygame.Rect(left, y, width, row_h)
+            self.row_rects[row] = rect
+            less, more = self.arrows[row]
+            more.rect = pygame.Rect(rect.right - theme.px(10) - small, rect.centery - small // 2, small, small)
+            less.rect = pygame.Rect(rect.x + width // 2, more.rect.y, small, small)
+            y += row_h + theme.px(8)
+        self.sample_rect = pygame.Rect(left + theme.px(20), y + theme.px(24), width - theme.px(40),
+                                       size[1] - y - theme.px(130))
+        self.close.rect = pygame.Rect(left, size[1] - theme.px(70), theme.px(150), row_h - theme.px(6))
+
+    def animating(self) -> bool:
+        return True   # the sample text types itself out, over and over
+
+    def update(self, dt: float) -> None:
+        font = self.app.theme.font("text")
+        self.sample.layout(self.sample_rect, font, round(font.get_linesize() * 1.12), self.app.text)
+        self.sample.update(dt, self.app.config.display.text_speed)
+        if self.sample.at_end:
+            self._loop += dt
+            if self._loop > 2.0:
+                self.sample.page, self.sample.shown, self._loop = 0, 0.0, 0.0
+
+    def draw(self, surface: pygame.Surface) -> None:
+        app, theme = self.app, self.app.theme
+        pal, ctx = theme.palette, app.ctx
+        first = self.row_rects[self.rows[0]]
+        surface.blit(ctx.text.render(theme.font("title", 30), "Settings", pal.accent),
+                     (first.x, theme.px(40)))
+        surface.blit(ctx.text.render(theme.ui_font(0.66),
+                                     "Up/Down choose  ·  Left/Right change  ·  saved to your config",
+                                     pal.dim), (first.x + theme.px(2), theme.px(84)))
+        font = theme.ui_font()
+        for i, row in enumerate(self.rows):
+            rect, lit = self.row_rects[row], i == self.index
+            surface.blit(panel(rect.size, pal.button_hover if lit else pal.button, theme.px(8),
+                               pal.accent + (255,) if lit else pal.button_edge), rect)
+            colour = (pal.accent_text if theme.high_contrast else (255, 240, 214)) if lit else pal.text
+            name = ctx.text.render(font, self.names[row], colour)
+            surface.blit(name, (rect.x + theme.px(18), rect.centery - name.get_height() // 2))
+            less, more = self.arrows[row]
+            value = ctx.text.render(font, self.value_text(row), colour)
+            x = less.rect.right + (more.rect.x - less.rect.right - value.get_width()) // 2
+            surface.blit(value, (x, rect.centery - value.get_height() // 2))
+            less.draw(surface, ctx, theme.ui_font(0.8))
+            more.draw(surface, ctx, theme.ui_font(0.8))
+        label = ctx.text.render(theme.ui_font(0.62), "sample", pal.dim)
+        surface.blit(label, (self.sample_rect.x, self.sample_rect.y - label.get_height() - theme.px(4)))
+        text_font = theme.font("text")
+        self.sample.layout(self.sample_rect, text_font, round(text_font.get_linesize() * 1.12), app.text)
+        self.sample.draw(surface, ctx, text_font, round(text_font.get_linesize() * 1.12), pal.text)
+        self.close.draw(surface, ctx)

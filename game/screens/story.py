@@ -1,0 +1,306 @@
+"""The story screen: the scene picture, the narration with a typewriter, the choices, and play.
+
+Each frame it reads the Session (cheap attribute reads) and rebuilds its widgets only when the
+scene, its status or its version changed. Narration streams into the text box as the narrator
+writes it; the picture crossfades in when the painter hands it over, and until then the previous
+one stays up with a progress bar. Rollback (wheel up, Ctrl+Z) steps back through pages, then
+scenes. Every action goes through App.guard, so an engine error is a toast, never a crash.
+"""
+
+from __future__ import annotations
+
+import pygame
+
+from engine.graph import FAILED, READY
+from game.app import Screen
+from game.screens.story_view import StoryView
+from game.widgets import Button, Menu, TextBox, TextInput
+
+AUTO_DELAY = 1.4         # auto-advance: seconds after a page is shown, plus per character...
+AUTO_PER_CHAR = 0.018
+
+
+class StoryScreen(StoryView, Screen):
+    """Where the game is played. Attached to one Session at a time (or None while loading)."""
+
+    def __init__(self, app):
+        super().__init__(app)
+        self.session = None
+        self.box = TextBox()
+        self.choices = Menu(numbers=True)
+        self.action = TextInput("Or type what you do...  (Tab)", self._act)
+        self.quick = Menu(horizontal=True)
+        self.versions = [Button("<", lambda: self._version(-1)), Button(">", lambda: self._version(1))]
+        self.signature = None
+        self.read: set[tuple[int, int]] = set()   # (node, version) already shown in full
+        self.visited: set[int] = set()            # scenes the player has been to in this run
+        self.rollback = False      # the next rebuild comes from a rollback: show the last page
+        self.failed_images: set[int] = set()
+        self.auto_timer = 0.0
+        self.text_rect = pygame.Rect(0, 0, 0, 0)
+        self.line_height = 1
+        self.box_rect = pygame.Rect(0, 0, 0, 0)
+        self._backdrop: pygame.Surface | None = None
+        self._backdrop_key = None
+        self._backdrop_old: pygame.Surface | None = None
+        self._painting_shown = False
+        self._build_quick()
+
+    # -- wiring -----------------------------------------------------------------------------
+    def attach(self, session, resumed: bool = False) -> None:
+        """Show another Session (or none while one loads). A resumed story opens where it was
+        left: its scene's last page, read, with the choices showing (roll back to re-read)."""
+        self.session = session
+        self.signature = None
+        self.rollback = resumed
+        self.read.clear()
+        self.visited.clear()
+        self.failed_images.clear()
+        self.box.set_text("")
+        self.choices.set_buttons([])
+        self.action.clear()
+        self.action.focus(False)
+
+    def _build_quick(self) -> None:
+        app = self.app
+        from game.screens.history import HistoryScreen
+        from game.screens.map import MapScreen
+        from game.screens.saves import SavesScreen
+        from game.screens.settings import SettingsScreen
+        from game.screens.title import TitleScreen
+        items = [
+            ("Back", self.roll_back), ("Regen", self.regenerate),
+            ("Map", lambda: app.push(MapScreen(app))),
+            ("History", lambda: app.push(HistoryScreen(app))),
+            ("Auto", self.toggle_auto),
+            ("Save", lambda: app.push(SavesScreen(app, "save"))),
+            ("Load", lambda: app.push(SavesScreen(app, "load"))),
+            ("Q.Save", app.quicksave), ("Q.Load", app.quickload),
+            ("Settings", lambda: app.push(SettingsScreen(app))),
+            ("Menu", lambda: app.push(TitleScreen(app))),
+        ]
+        self.quick.set_buttons([Button(label, action) for label, action in items])
+
+    # -- following the session --------------------------------------------------------------
+    def _signature(self):
+        session = self.session
+        if session is None:
+            return None
+        scene = session.scene()
+        return (id(session), scene.id, scene.status, scene.active, len(scene.versions))
+
+    def sync(self) -> None:
+        """Rebuild what is shown if the scene changed; stream text that arrived."""
+        signature = self._signature()
+        if signature != self.signature:
+            self.signature = signature
+            self._rebuild()
+        elif self.session is not None and self.session.waiting:
+            self.box.set_text(self.session.stream_text())
+
+    def _rebuild(self) -> None:
+        session = self.session
+        self.auto_timer = 0.0
+        self.action.focus(False)
+        if session is None:
+            self.box.set_text("")
+            self.choices.set_buttons([])
+            return
+        scene = session.scene()
+        if scene.status == READY:
+            self.box.set_text(scene.current.narration)
+            key = (scene.id, scene.active)
+            if self.rollback:
+                self.box.finish()
+            elif key in self.read:
+                self.box.instant = True
+            self.read.add(key)
+            self.visited.add(scene.id)
+            labels = [c.label for c in session.choices()]
+            self.choices.set_buttons([Button(label, (lambda i=i: self.choose(i)), hint=str(i + 1),
+                                             align="left") for i, label in enumerate(labels)])
+            self._request_image()
+        elif scene.status == FAILED:
+            self.box.set_text(f"This scene could not be told. {scene.error}".strip())
+            self.box.finish()
+            self.choices.set_buttons([Button("Try again", self.regenerate, "R", align="left"),
+                                      Button("Go back", self.roll_back, "Ctrl+Z", align="left")])
+        else:
+            self.box.set_text(session.stream_text())
+            self.choices.set_buttons([])
+        if session.ended:
+            self.choices.set_buttons([
+                Button("Go back and choose differently", self.roll_back, "Ctrl+Z", align="left"),
+                Button("Open the story map", self._open_map, "M", align="left")])
+        self.rollback = False
+        self.layout(self.app.surface.get_size())
+
+    def _request_image(self) -> None:
+        session = self.session
+        if session is None or session.scene().status != READY:
+            return
+        image = session.image()
+        if image is not None:
+            self.app.image.show(session.scene().current.image_key, image)
+
+    def on_session_events(self, events) -> None:
+        current = self.session.current if self.session else None
+        for event in events:
+            if event.node != current:
+                continue
+            if event.kind == "image":
+                self.failed_images.discard(current)
+                self._request_image()
+            elif event.kind == "error":
+                self.failed_images.add(current)
+
+    # -- actions ----------------------------------------------------------------------------
+    def choose(self, index: int) -> None:
+        if self.session is not None:
+            self.session.choose(index)
+            self.sync()
+
+    def _act(self, text: str) -> None:
+        if self.session is None:
+            return
+        self.session.act(text)
+        self.action.clear()
+        self.action.focus(False)
+        self.sync()
+
+    def advance(self) -> None:
+        self.auto_timer = 0.0
+        self.box.advance()
+
+    def roll_back(self) -> None:
+        """Back one page; on the first page, back one scene (its last page, already read)."""
+        if self.box.back():
+            return
+        if self.session is None:
+            return
+        if self.session.back():
+            self.rollback = True
+            self.sync()
+        else:
+            self.app.notice("This is the beginning of the story.")
+
+    def regenerate(self) -> None:
+        if self.session is not None:
+            self.session.regenerate()
+            self.sync()
+
+    def _version(self, step: int) -> None:
+        session = self.session
+        if session is None or session.waiting:
+            return
+        scene = session.scene()
+        if len(scene.versions) > 1:
+            session.select_version((scene.active + step) % len(scene.versions))
+            self.sync()
+
+    def toggle_auto(self) -> None:
+        on = not self.app.config.display.auto_advance
+        self.app.set_display(auto_advance=on)
+        self.app.notice("Auto-advance on." if on else "Auto-advance off.")
+
+    def _open_map(self) -> None:
+        from game.screens.map import MapScreen
+        self.app.push(MapScreen(self.app))
+
+    def animating(self) -> bool:
+        session = self.session
+        return (session is None or session.waiting or not self.box.page_done
+                or self.action.focused or self._painting_shown or bool(self.app.loading))
+
+    @property
+    def choices_visible(self) -> bool:
+        session = self.session
+        return (session is not None and not session.waiting and bool(self.choices.buttons)
+                and self.box.at_end)
+
+    @property
+    def can_act(self) -> bool:
+        session = self.session
+        return (self.choices_visible and session.scene().status == READY and not session.ended)
+
+    # -- input ------------------------------------------------------------------------------
+    def handle(self, event: pygame.event.Event) -> None:
+        app = self.app
+        if app.loading:      # another story is on its way: this one no longer takes input
+            return
+        if self.action.focused and self.action.handle(event):
+            return
+        kind = event.type
+        for button in self.quick.buttons + self._version_buttons():
+            if button.handle(event):
+                return
+        if self.choices_visible:
+            if self.choices.handle(event):
+                return
+            if self.can_act and self.action.handle(event):
+                return
+        if kind == pygame.MOUSEWHEEL:
+            if event.y > 0:
+                self.roll_back()
+            elif event.y < 0:
+                self.advance()
+        elif kind == pygame.MOUSEBUTTONDOWN:
+            if event.button == 1 and not self.choices_visible:
+                self.advance()
+            elif event.button == 3:
+                self.quick.buttons[-1].press()
+        elif kind == pygame.KEYDOWN:
+            self._key(event)
+
+    def _key(self, event: pygame.event.Event) -> None:
+        from game.screens.history import HistoryScreen
+        from game.screens.saves import SavesScreen
+        from game.screens.settings import SettingsScreen
+        from game.screens.title import TitleScreen
+        app, key, ctrl = self.app, event.key, event.mod & pygame.KMOD_CTRL
+        if key in (pygame.K_SPACE, pygame.K_RETURN, pygame.K_KP_ENTER):
+            self.advance()
+        elif (key == pygame.K_z and ctrl) or key in (pygame.K_PAGEUP, pygame.K_BACKSPACE):
+            self.roll_back()
+        elif key == pygame.K_PAGEDOWN:
+            self.advance()
+        elif pygame.K_1 <= key <= pygame.K_9 and self.choices.buttons:
+            self.box.finish()
+        elif key == pygame.K_TAB and self.can_act:
+            self.action.focus(True)
+        elif key == pygame.K_r:
+            self.regenerate()
+        elif key in (pygame.K_LEFTBRACKET, pygame.K_LEFT):
+            self._version(-1)
+        elif key in (pygame.K_RIGHTBRACKET, pygame.K_RIGHT):
+            self._version(1)
+        elif key == pygame.K_m:
+            self._open_map()
+        elif key == pygame.K_h:
+            app.push(HistoryScreen(app))
+        elif key == pygame.K_s:
+            app.push(SavesScreen(app, "save"))
+        elif key == pygame.K_l:
+            app.push(SavesScreen(app, "load"))
+        elif key == pygame.K_F5:
+            app.quicksave()
+        elif key == pygame.K_F9:
+            app.quickload()
+        elif key == pygame.K_a:
+            self.toggle_auto()
+        elif key in (pygame.K_o, pygame.K_p):
+            app.push(SettingsScreen(app))
+        elif key in (pygame.K_ESCAPE, pygame.K_F1):
+            app.push(TitleScreen(app))
+
+    # -- frame ------------------------------------------------------------------------------
+    def update(self, dt: float) -> None:
+        self.sync()
+        display = self.app.config.display
+        self._layout_box()
+        self.box.update(dt, display.text_speed)
+        self.action.update(dt)
+        if display.auto_advance and self.box.page_done and not self.box.at_end:
+            self.auto_timer += dt
+            if self.auto_timer >= AUTO_DELAY + AUTO_PER_CHAR * self.box.page_chars:
+                self.advance()

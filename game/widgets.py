@@ -1,0 +1,356 @@
+"""Widgets: buttons and menus, a text field, toasts and progress (the typewriter box: textbox.py).
+
+Widgets hold layout and input state only; they draw with the Theme's fonts through the shared
+TextCache (so unchanged text is never re-rendered) and call back into screens for actions.
+Every widget works with the mouse and the keyboard. No engine calls, no file I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import pygame
+
+from game.render import TextCache, panel
+from game.textbox import TextBox
+from game.theme import Theme
+
+
+@dataclass
+class Ctx:
+    """What widgets draw with: the theme (palette, fonts, scale) and the text cache."""
+
+    theme: Theme
+    text: TextCache
+
+
+# -- buttons --------------------------------------------------------------------------------
+class Button:
+    """A clickable label. `selected` is the keyboard highlight; hover follows the mouse."""
+
+    def __init__(self, label: str, action: Callable[[], None] | None = None, hint: str = "",
+                 enabled: bool = True, align: str = "center"):
+        self.label = label
+        self.action = action
+        self.hint = hint            # the hotkey shown at the right edge
+        self.enabled = enabled
+        self.align = align
+        self.rect = pygame.Rect(0, 0, 0, 0)
+        self.hover = False
+        self.selected = False
+
+    @property
+    def lit(self) -> bool:
+        return self.enabled and (self.hover or self.selected)
+
+    def handle(self, event: pygame.event.Event) -> bool:
+        """Track hover; run the action on a left click inside. True when the event was used."""
+        if event.type == pygame.MOUSEMOTION:
+            self.hover = self.rect.collidepoint(event.pos)
+            return False
+        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1 \
+                and self.rect.collidepoint(event.pos):
+            self.press()
+            return True
+        return False
+
+    def press(self) -> None:
+        if self.enabled and self.action is not None:
+            self.action()
+
+    def draw(self, surface: pygame.Surface, ctx: Ctx, font: pygame.font.Font | None = None,
+             flat: bool = False) -> None:
+        pal, theme = ctx.theme.palette, ctx.theme
+        font = font or theme.ui_font()
+        radius = theme.px(6)
+        if not flat or self.lit:
+            fill = pal.button_hover if self.lit else pal.button
+            edge = pal.accent + (255,) if self.lit else pal.button_edge
+            surface.blit(panel(self.rect.size, fill, radius, edge,
+                               max(1, theme.px(1.5 if self.lit else 1))), self.rect)
+        if not self.enabled:
+            colour = pal.disabled
+        elif self.lit:
+            colour = pal.accent_text if ctx.theme.high_contrast else (255, 240, 214)
+        else:
+            colour = pal.text
+        label = ctx.text.render(font, self.label, colour)
+        pad = theme.px(14)
+        if self.align == "left":
+            x = self.rect.x + pad
+        else:
+            x = self.rect.centerx - label.get_width() // 2
+        hint_surface = None
+        if self.hint:
+            hint_font = theme.ui_font(0.62, "bold")
+            hint_colour = colour if self.lit else pal.dim
+            hint_surface = ctx.text.render(hint_font, self.hint, hint_colour)
+            if self.align == "left":
+                x = self.rect.x + pad + theme.px(10) + hint_surface.get_width()
+        clip = surface.get_clip()
+        surface.set_clip(self.rect.inflate(-theme.px(4), 0))
+        surface.blit(label, (x, self.rect.centery - label.get_height() // 2))
+        if hint_surface is not None:
+            if self.align == "left":
+                hx = self.rect.x + pad
+            else:
+                hx = self.rect.right - pad // 2 - hint_surface.get_width()
+            surface.blit(hint_surface, (hx, self.rect.centery - hint_surface.get_height() // 2))
+        surface.set_clip(clip)
+
+
+class Menu:
+    """A column (or row) of buttons with one keyboard selection: arrows move it, Enter presses,
+    digits 1-9 press directly when `numbers` is set. The mouse moves the selection too."""
+
+    def __init__(self, buttons: list[Button] | None = None, numbers: bool = False,
+                 horizontal: bool = False):
+        self.buttons = buttons or []
+        self.numbers = numbers
+        self.horizontal = horizontal
+        self.index = -1    # -1: nothing selected by keyboard yet
+
+    def set_buttons(self, buttons: list[Button], keep: bool = False) -> None:
+        self.buttons = buttons
+        if not keep or self.index >= len(buttons):
+            self.index = -1
+        self._sync()
+
+    def _sync(self) -> None:
+        for i, button in enumerate(self.buttons):
+            button.selected = i == self.index
+
+    def select(self, index: int) -> None:
+        self.index = index if 0 <= index < len(self.buttons) else -1
+        self._sync()
+
+    def move(self, step: int) -> None:
+        enabled = [i for i, b in enumerate(self.buttons) if b.enabled]
+        if not enabled:
+            return
+        if self.index not in enabled:
+            self.select(enabled[0] if step > 0 else enabled[-1])
+            return
+        position = (enabled.index(self.index) + step) % len(enabled)
+        self.select(enabled[position])
+
+    def handle(self, event: pygame.event.Event) -> bool:
+        if event.type == pygame.MOUSEMOTION:
+            for i, button in enumerate(self.buttons):
+                button.handle(event)
+                if button.hover and button.enabled:
+                    self.select(i)
+            return False
+        if event.type == pygame.MOUSEBUTTONDOWN:
+            return any(button.handle(event) for button in list(self.buttons))
+        if event.type == pygame.KEYDOWN:
+            back, forward = ((pygame.K_LEFT, pygame.K_RIGHT) if self.horizontal
+                             else (pygame.K_UP, pygame.K_DOWN))
+            if event.key == back:
+                self.move(-1)
+                return True
+            if event.key == forward:
+                self.move(1)
+                return True
+            if event.key in (pygame.K_RETURN, pygame.K_KP_ENTER) and 0 <= self.index < len(self.buttons):
+                self.buttons[self.index].press()
+                return True
+            if self.numbers and pygame.K_1 <= event.key <= pygame.K_9:
+                number = event.key - pygame.K_1
+                if number < len(self.buttons) and self.buttons[number].enabled:
+                    self.select(number)
+                    self.buttons[number].press()
+                    return True
+        return False
+
+    def draw(self, surface: pygame.Surface, ctx: Ctx, font=None, flat: bool = False) -> None:
+        for button in self.buttons:
+            button.draw(surface, ctx, font, flat)
+
+
+# -- text field -----------------------------------------------------------------------------
+class TextInput:
+    """A one-line field. Focus with a click (or the screen's key); Enter submits; Esc leaves."""
+
+    def __init__(self, placeholder: str = "", on_submit: Callable[[str], None] | None = None,
+                 max_chars: int = 300):
+        self.placeholder = placeholder
+        self.on_submit = on_submit
+        self.max_chars = max_chars
+        self.text = ""
+        self.cursor = 0
+        self.focused = False
+        self.rect = pygame.Rect(0, 0, 0, 0)
+        self.hover = False
+        self._blink = 0.0
+
+    def focus(self, on: bool = True) -> None:
+        self.focused = on
+        self._blink = 0.0
+
+    def handle(self, event: pygame.event.Event) -> bool:
+        if event.type == pygame.MOUSEMOTION:
+            self.hover = self.rect.collidepoint(event.pos)
+            return False
+        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            inside = self.rect.collidepoint(event.pos)
+            self.focus(inside)
+            return inside
+        if not self.focused:
+            return False
+        if event.type == pygame.TEXTINPUT:
+            room = self.max_chars - len(self.text)
+            typed = "".join(ch for ch in event.text if ch.isprintable())[:max(0, room)]
+            self.text = self.text[:self.cursor] + typed + self.text[self.cursor:]
+            self.cursor += len(typed)
+            return True
+        if event.type != pygame.KEYDOWN:
+            return False
+        key = event.key
+        if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+            text = self.text.strip()
+            if text and self.on_submit is not None:
+                self.on_submit(text)
+            return True
+        if key == pygame.K_ESCAPE:
+            self.focus(False)
+        elif key == pygame.K_BACKSPACE and self.cursor > 0:
+            self.text = self.text[:self.cursor - 1] + self.text[self.cursor:]
+            self.cursor -= 1
+        elif key == pygame.K_DELETE:
+            self.text = self.text[:self.cursor] + self.text[self.cursor + 1:]
+        elif key == pygame.K_LEFT:
+            self.cursor = max(0, self.cursor - 1)
+        elif key == pygame.K_RIGHT:
+            self.cursor = min(len(self.text), self.cursor + 1)
+        elif key == pygame.K_HOME:
+            self.cursor = 0
+        elif key == pygame.K_END:
+            self.cursor = len(self.text)
+        return True   # a focused field swallows every key, so hotkeys don't fire while typing
+
+    def clear(self) -> None:
+        self.text, self.cursor = "", 0
+
+    def update(self, dt: float) -> None:
+        self._blink = (self._blink + dt) % 1.0
+
+    def draw(self, surface: pygame.Surface, ctx: Ctx, font: pygame.font.Font | None = None) -> None:
+        theme, pal = ctx.theme, ctx.theme.palette
+        font = font or theme.ui_font(0.86, "italic")
+        edge = pal.accent + (255,) if self.focused else (pal.accent + (140,) if self.hover
+                                                          else pal.button_edge)
+        surface.blit(panel(self.rect.size, pal.button, theme.px(6), edge,
+                           max(1, theme.px(1.5 if self.focused else 1))), self.rect)
+        pad = theme.px(12)
+        inner = self.rect.inflate(-2 * pad, 0)
+        if self.text:
+            label = ctx.text.render(font, self.text, pal.text)
+            cursor_x = ctx.text.width(font, self.text[:self.cursor])
+        else:
+            label = ctx.text.render(font, self.placeholder, pal.dim)
+            cursor_x = 0
+        shift = max(0, cursor_x - inner.width + pad)   # keep the cursor in view
+        clip = surface.get_clip()
+        surface.set_clip(inner)
+        y = self.rect.centery - label.get_height() // 2
+        surface.blit(label, (inner.x - shift, y))
+        if self.focused and self._blink < 0.6:
+            x = inner.x - shift + cursor_x
+            pygame.draw.line(surface, pal.accent, (x, y + 2), (x, y + label.get_height() - 2),
+                             max(1, theme.px(2)))
+        surface.set_clip(clip)
+
+
+# -- toasts and progress --------------------------------------------------------------------
+@dataclass
+class Toast:
+    message: str
+    kind: str = "notice"     # "notice" or "error"
+    left: float = 4.0        # seconds still shown
+    rect: pygame.Rect | None = None
+
+
+class Toasts:
+    """Short messages stacked at the top of the window. Errors stay longer; a click dismisses."""
+
+    LIMIT = 4
+
+    def __init__(self):
+        self.items: list[Toast] = []
+
+    def push(self, message: str, kind: str = "notice") -> None:
+        seconds = 9.0 if kind == "error" else 3.5
+        if self.items and self.items[-1].message == message:
+            self.items[-1].left = seconds
+            return
+        self.items.append(Toast(message, kind, seconds))
+        del self.items[:-self.LIMIT]
+
+    def update(self, dt: float) -> None:
+        for toast in self.items:
+            toast.left -= dt
+        self.items = [t for t in self.items if t.left > 0]
+
+    def handle(self, event: pygame.event.Event) -> bool:
+        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            for toast in self.items:
+                if toast.rect is not None and toast.rect.collidepoint(event.pos):
+                    self.items.remove(toast)
+                    return True
+        return False
+
+    def draw(self, surface: pygame.Surface, ctx: Ctx) -> None:
+        theme, pal = ctx.theme, ctx.theme.palette
+        font = theme.ui_font(0.78)
+        width = min(surface.get_width() - theme.px(40), theme.px(520))
+        pad = theme.px(12)
+        y = theme.px(56)
+        line_height = font.get_linesize()
+        for toast in self.items:
+            lines = ctx.text.wrap(font, toast.message, width - 2 * pad)[:6]
+            height = len(lines) * line_height + 2 * pad
+            rect = pygame.Rect(surface.get_width() - width - theme.px(20), y, width, height)
+            toast.rect = rect
+            fill = pal.error if toast.kind == "error" else pal.notice
+            alpha = max(0.0, min(1.0, toast.left / 0.4))
+            colour = fill[:3] + (round(fill[3] * alpha),)
+            surface.blit(panel(rect.size, colour, theme.px(8)), rect)
+            for i, line in enumerate(lines):
+                surface.blit(ctx.text.render(font, line, (255, 255, 255)),
+                             (rect.x + pad, rect.y + pad + i * line_height))
+            y += height + theme.px(8)
+
+
+def progress_bar(surface: pygame.Surface, ctx: Ctx, rect: pygame.Rect, fraction: float) -> None:
+    """A thin bar; fraction < 0 draws an indeterminate sweep."""
+    pal = ctx.theme.palette
+    radius = rect.height // 2
+    surface.blit(panel(rect.size, (0, 0, 0, 150), radius), rect)
+    if fraction < 0:
+        t = (pygame.time.get_ticks() / 1200.0) % 1.0
+        width = rect.width // 4
+        x = rect.x + int((rect.width + width) * t) - width
+        fill = pygame.Rect(max(rect.x, x), rect.y, min(width, rect.right - max(rect.x, x)),
+                           rect.height)
+    else:
+        fill = pygame.Rect(rect.x, rect.y, max(rect.height, int(rect.width * min(1.0, fraction))),
+                           rect.height)
+    if fill.width > 0:
+        pygame.draw.rect(surface, pal.accent, fill, border_radius=radius)
+
+
+def pulse_dots(surface: pygame.Surface, ctx: Ctx, center: tuple[int, int], seconds: float) -> None:
+    """Three pulsing dots: something is being written."""
+    pal = ctx.theme.palette
+    gap = ctx.theme.px(12)
+    for i in range(3):
+        phase = (math.sin(seconds * 5.0 - i * 0.9) + 1) / 2
+        radius = max(2, round(ctx.theme.px(3) + ctx.theme.px(2) * phase))
+        pygame.draw.circle(surface, pal.accent, (center[0] + (i - 1) * gap, center[1]), radius)
+
+
+__all__ = ["Ctx", "Button", "Menu", "TextBox", "TextInput", "Toast", "Toasts", "progress_bar",
+           "pulse_dots"]

@@ -1,0 +1,29 @@
+"""Fixtures for the game tests: an App on the dummy display with inline (deterministic) runners."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from helpers import ScriptNarrator, make_app  # noqa: E402
+
+
+@pytest.fixture
+def app(config, tmp_path):
+    """The game with the storylet narrator, a flat-colour painter and inline runners."""
+    game = make_app(config.with_changes(game={"world": "hollow_orbit"}), tmp_path)
+    yield game
+    game.close()
+
+
+@pytest.fixture
+def script_app(config, tmp_path):
+    """The game with a scripted narrator (numbered scenes, three choices each)."""
+    game = make_app(config.with_changes(game={"world": "hollow_orbit"}), tmp_path,
+                    narrator=ScriptNarrator())
+    yield game
+    game.close()

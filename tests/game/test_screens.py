@@ -1,0 +1,298 @@
+"""Title, world picker, map, history, saves and settings, driven with synthetic input."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pygame
+from helpers import click, frame, key, make_app, motion, read_to_choices, settle, start, typed
+
+from engine.errors import SaveError
+from engine.saves import SaveStore
+from game.screens.history import HistoryScreen
+from game.screens.map import MapScreen, explored, tree_layout
+from game.screens.saves import SavesScreen
+from game.screens.settings import SettingsScreen
+from game.screens.title import TitleScreen, WorldPicker
+
+
+def play_turns(app, turns: int, choice: int = 0) -> None:
+    for _ in range(turns):
+        read_to_choices(app)
+        app.step([key(pygame.K_1 + choice, text=str(choice + 1))], dt=0.01, present=False)
+        settle(app, 4)
+
+
+def test_title_new_game_picks_a_world(app, tmp_path):
+    app.replace_all(TitleScreen(app))
+    settle(app, 4)
+    title = app.top
+    labels = [b.label for b in title.menu.buttons]
+    assert labels[:2] == ["Continue", "New game"] and not title.menu.buttons[0].enabled
+    frame(app, tmp_path / "title.png")
+    app.step([key(pygame.K_RETURN)], dt=0.01, present=False)     # "New game" is selected
+    settle(app, 4)
+    picker = app.top
+    assert isinstance(picker, WorldPicker)
+    titles = [b.label for b in picker.list.buttons]
+    assert "Hollow Orbit" in titles
+    app.step([key(pygame.K_DOWN), key(pygame.K_UP)], dt=0.01, present=False)
+    picker._pick(titles.index("Hollow Orbit"))
+    frame(app, tmp_path / "worlds.png")
+    app.step(click(picker.begin.rect.center), dt=0.01, present=False)
+    settle(app, 8)
+    assert app.session is not None and app.session.world.id == "hollow_orbit"
+    assert app.screens == [app.story]
+
+
+def test_broken_world_is_reported_and_others_still_play(config, tmp_path):
+    worlds = tmp_path / "worlds"
+    (worlds / "broken").mkdir(parents=True)
+    (worlds / "broken" / "world.toml").write_text('title = "Broken\n')   # unterminated string
+    config = config.with_changes(game={"worlds_dir": str(worlds), "world": "hollow_orbit"})
+    app = make_app(config, tmp_path)
+    try:
+        app.replace_all(TitleScreen(app))
+        app.push(WorldPicker(app))
+        settle(app, 4)
+        picker = app.top
+        broken = [i for i, (wid, w, _) in enumerate(picker.worlds) if wid == "broken"][0]
+        assert picker.worlds[broken][1] is None
+        assert any("broken" in t.message and "world.toml" in t.message for t in app.toasts.items)
+        picker._pick(broken)
+        assert not picker.begin.enabled
+        frame(app, tmp_path / "broken.png")
+        playable = [i for i, (_, w, _) in enumerate(picker.worlds) if w is not None][0]
+        picker._pick(playable)
+        app.step([key(pygame.K_RETURN)], dt=0.01, present=False)
+        settle(app, 8)
+        assert app.session is not None
+    finally:
+        app.close()
+
+
+def test_map_shows_the_tree_and_jumps(app, tmp_path):
+    session = start(app)
+    root = session.current
+    play_turns(app, 3)
+    read_to_choices(app)
+    assert session.scene().parent is not None
+    app.step([key(pygame.K_m, text="m")], dt=0.01, present=False)
+    screen = app.top
+    assert isinstance(screen, MapScreen)
+    positions = tree_layout(session.graph.g, session.graph.root)
+    assert set(positions) == set(session.graph.g.nodes)
+    for node, (depth, _) in positions.items():    # depth is the distance from the root
+        assert depth == len(session.graph.path(node)) - 1
+    shot = frame(app, tmp_path / "map.png")
+    x, y = screen.to_screen(session.current)
+    assert shot.get_at((x, y))[:3] == app.theme.palette.accent   # the current path is lit
+    # click the first scene: we are back at the beginning, the map closes
+    screen.center_on(root)
+    pos = screen.to_screen(root)
+    app.step([motion(pos)], dt=0.01, present=False)
+    app.step(click(pos), dt=0.01, present=False)
+    settle(app, 2)
+    assert session.current == root and app.top is app.story
+
+
+def test_map_open_end_takes_that_choice(app):
+    session = start(app)
+    root = session.current
+    read_to_choices(app)
+    target = session.choices()[2].id
+    app.step([key(pygame.K_m, text="m")], dt=0.01, present=False)
+    screen = app.top
+    screen.center_on(target)
+    app.step(click(screen.to_screen(target)), dt=0.01, present=False)
+    settle(app, 4)
+    assert session.current == target and session.scene().parent == root
+
+
+def test_map_keyboard_walk_and_jump(app):
+    session = start(app)
+    root = session.current
+    play_turns(app, 2)
+    here = session.current
+    app.step([key(pygame.K_m, text="m")], dt=0.01, present=False)
+    assert app.top.selected == here
+    app.step([key(pygame.K_LEFT), key(pygame.K_LEFT)], dt=0.01, present=False)
+    assert app.top.selected == root
+    app.step([key(pygame.K_RETURN)], dt=0.01, present=False)
+    assert session.current == root and app.top is app.story
+
+
+def test_history_lists_the_path(app, tmp_path):
+    session = start(app)
+    play_turns(app, 2)
+    app.step([key(pygame.K_h, text="h")], dt=0.01, present=False)
+    screen = app.top
+    assert isinstance(screen, HistoryScreen)
+    text = "\n".join(line for line, _, _ in screen.lines)
+    for node in session.path():
+        assert session.scene(node).current.title in text
+    chosen = session.scene(session.path()[1]).label
+    assert f"You chose: {chosen}"[:40] in text
+    assert screen.scroll == screen.max_scroll > 0           # opens at the newest scene
+    app.step([key(pygame.K_HOME)], dt=0.01, present=False)
+    assert screen.scroll == 0
+    frame(app, tmp_path / "history.png")
+    app.step([key(pygame.K_ESCAPE)], dt=0.01, present=False)
+    assert app.top is app.story
+
+
+def test_quicksave_and_quickload(app):
+    session = start(app)
+    play_turns(app, 2)
+    saved_node, saved_turn = session.current, session.turn
+    app.step([key(pygame.K_F5)], dt=0.01, present=False)
+    assert SaveStore(app.config.saves_dir).exists("quicksave")
+    play_turns(app, 2)
+    assert session.current != saved_node
+    app.step([key(pygame.K_F9)], dt=0.01, present=False)
+    settle(app, 8)
+    assert app.session is not session
+    assert app.session.current == saved_node and app.session.turn == saved_turn
+    assert app.top is app.story
+
+
+def test_save_screen_saves_a_named_slot_and_load_screen_loads_it(app, tmp_path):
+    session = start(app)
+    play_turns(app, 1)
+    node = session.current
+    app.step([key(pygame.K_s, text="s")], dt=0.01, present=False)
+    settle(app, 4)
+    screen = app.top
+    assert isinstance(screen, SavesScreen) and screen.mode == "save"
+    app.step(click(screen.name.rect.center), dt=0.01, present=False)
+    assert screen.name.focused
+    app.step([key(pygame.K_BACKSPACE)] * 20 + [typed("my story")], dt=0.01, present=False)
+    app.step([key(pygame.K_RETURN)], dt=0.01, present=False)
+    settle(app, 6)
+    assert SaveStore(app.config.saves_dir).exists("my story")
+    names = [name for _, name, _ in screen.slots]
+    assert "my story" in names
+    assert screen.thumbs["my story"] is not None        # the card shows the saved picture
+    frame(app, tmp_path / "saves.png")
+    app.step([key(pygame.K_ESCAPE)], dt=0.01, present=False)
+    play_turns(app, 2)
+    app.step([key(pygame.K_l, text="l")], dt=0.01, present=False)
+    settle(app, 6)
+    screen = app.top
+    card = next(rect for rect, name in screen.cards if name == "my story")
+    app.step(click(card.center), dt=0.01, present=False)
+    settle(app, 8)
+    assert app.session.current == node and app.top is app.story
+    assert SaveStore(app.config.saves_dir).thumbnail_path("my story") is not None
+
+
+def test_failed_save_is_a_toast_and_play_goes_on(app, monkeypatch):
+    session = start(app)
+
+    def broken(*args, **kwargs):
+        raise SaveError("The disk holding saves is full (test).")
+
+    monkeypatch.setattr(session, "save", broken)
+    app.step([key(pygame.K_F5)], dt=0.01, present=False)
+    assert any("disk" in t.message and t.kind == "error" for t in app.toasts.items)
+    assert app.running and app.top is app.story
+    play_turns(app, 1)
+    assert session.turn == 1
+
+
+def test_settings_change_and_are_kept(app, tmp_path):
+    start(app)
+    read_to_choices(app)
+    small = app.theme.font("text").get_height()
+    app.step([key(pygame.K_o, text="o")], dt=0.01, present=False)
+    screen = app.top
+    assert isinstance(screen, SettingsScreen)
+    app.step([key(pygame.K_DOWN), key(pygame.K_RIGHT), key(pygame.K_RIGHT)], dt=0.01, present=False)
+    assert app.config.display.font_size == 28
+    assert app.theme.font("text").get_height() > small
+    app.step([key(pygame.K_UP), key(pygame.K_LEFT)], dt=0.01, present=False)   # slower text
+    assert app.config.display.text_speed == 40
+    app.step([key(pygame.K_DOWN), key(pygame.K_DOWN), key(pygame.K_RETURN)], dt=0.01, present=False)
+    assert app.config.display.high_contrast and app.theme.high_contrast
+    app.step(click(screen.row_rects["auto_advance"].center), dt=0.01, present=False)
+    assert app.config.display.auto_advance
+    frame(app, tmp_path / "settings.png")
+    saved = tomllib.loads((tmp_path / "user.toml").read_text())["display"]
+    assert saved == {"font_size": 28, "text_speed": 40, "high_contrast": True, "auto_advance": True}
+    app.step([key(pygame.K_ESCAPE)], dt=0.01, present=False)
+    assert app.top is app.story
+    assert app.story.choices_visible      # bigger text re-wrapped, and the reader kept their place
+
+
+def test_auto_advance_turns_pages(script_app):
+    app = script_app
+    start(app)
+    app.set_display(auto_advance=True, text_speed=0)
+    assert len(app.story.box.pages) >= 2
+    for _ in range(200):
+        app.step([], dt=0.1, present=False)
+    assert app.story.box.at_end and app.story.choices_visible
+
+
+def test_escape_opens_the_game_menu_over_the_story(app, tmp_path):
+    start(app)
+    app.step([key(pygame.K_ESCAPE)], dt=0.01, present=False)
+    menu = app.top
+    assert isinstance(menu, TitleScreen) and menu.in_game
+    assert menu.menu.buttons[0].label == "Return to the story"
+    frame(app, tmp_path / "menu.png")
+    app.step([key(pygame.K_RETURN)], dt=0.01, present=False)
+    assert app.top is app.story
+    app.step([key(pygame.K_ESCAPE)], dt=0.01, present=False)
+    quit_button = next(b for b in app.top.menu.buttons if b.label == "Quit")
+    app.step(click(quit_button.rect.center), dt=0.01, present=False)
+    assert not app.running
+
+
+def test_map_hides_prefetched_scenes_behind_open_ends(app):
+    session = start(app)
+    read_to_choices(app)
+    ahead = [c for c in session.choices() if c.status == "ready"]
+    assert ahead, "prefetch should have told the scenes behind the choices"
+    visited = explored(session, app.story.visited)
+    assert session.current in visited and not any(c.id in visited for c in ahead)
+    app.step([key(pygame.K_m, text="m")], dt=0.01, present=False)
+    screen = app.top
+    assert all(c.id in screen.positions for c in session.choices())   # drawn, as open ends
+    assert not any(grandchild in screen.positions
+                   for c in ahead for grandchild in session.graph.g.successors(c.id))
+
+
+def test_failed_load_keeps_the_story_being_played(app):
+    session = start(app)
+    play_turns(app, 1)
+    app.step([key(pygame.K_F5)], dt=0.01, present=False)
+    slot = SaveStore(app.config.saves_dir).slot_dir("quicksave")
+    for path in slot.iterdir():
+        if path.name.startswith("story.json") or path.name == "journal.jsonl":
+            path.write_text("{ not json")
+    app.step([key(pygame.K_F9)], dt=0.01, present=False)
+    settle(app, 6)
+    assert app.session is session and app.top is app.story and not app.loading
+    assert any(t.kind == "error" and "quicksave" in t.message for t in app.toasts.items)
+    play_turns(app, 1)
+    assert session.turn == 2
+
+
+def test_unknown_world_in_config_is_a_message_on_the_title(config, tmp_path):
+    app = make_app(config.with_changes(game={"world": "no_such_world"}), tmp_path)
+    try:
+        app.new_game()
+        settle(app, 4)
+        assert app.session is None and isinstance(app.top, TitleScreen)
+        assert any("no_such_world" in t.message for t in app.toasts.items)
+        frame(app, tmp_path / "no-world.png")
+    finally:
+        app.close()
+
+
+def test_continue_without_saves_says_so(app):
+    app.load_game(None)
+    settle(app, 4)
+    assert app.session is None and isinstance(app.top, TitleScreen)
+    assert any("No saved story" in t.message for t in app.toasts.items)
