@@ -405,3 +405,43 @@ def png_bytes(image, size: tuple[int, int] = (320, 180)) -> bytes:
     buffer = io.BytesIO()
     thumb.save(buffer, format="PNG", optimize=False)
     return buffer.getvalue()
+
+
+class Saver:
+    """Writes autosaves on a background thread, in order, so the frame loop never waits for
+    fsync. Failures are kept for the owner to report; flush() waits for what is queued."""
+
+    def __init__(self):
+        import queue
+        import threading
+        self._queue: "queue.Queue" = queue.Queue()
+        self._failures: list[SaveError] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name="dreamreel-saver", daemon=True)
+        self._thread.start()
+
+    def submit(self, write: Callable[[], None]) -> None:
+        self._queue.put(write)
+
+    def flush(self) -> None:
+        """Block until every queued write is on disk (before a manual save, a load, an exit)."""
+        self._queue.join()
+
+    def failures(self) -> list[SaveError]:
+        with self._lock:
+            failed, self._failures = self._failures, []
+        return failed
+
+    def _loop(self) -> None:
+        while True:
+            write = self._queue.get()
+            try:
+                write()
+            except SaveError as err:
+                with self._lock:
+                    self._failures.append(err)
+            except Exception as err:  # never let the saver thread die silently
+                with self._lock:
+                    self._failures.append(SaveError(f"Autosave failed: {err}"))
+            finally:
+                self._queue.task_done()

@@ -24,8 +24,8 @@ from engine.jobs import (CANCELLED, DONE, FAILED as JOB_FAILED, NARRATE_CURRENT,
 from engine.narrators import Action, NarrationRequest, RecentScene, make_narrator
 from engine.narrators.storylets import infer_intent
 from engine.painters import painter_from_config
-from engine.saves import (COMPACT_LARGE, COMPACT_SMALL, SaveStore, SlotMeta, check_name,
-                          png_bytes)
+from engine.saves import (COMPACT_LARGE, COMPACT_SMALL, Saver, SaveStore, SlotMeta,
+                          check_name, png_bytes)
 from engine.schema import SceneDraft
 from engine.seeds import derive_seed, fresh_seed
 from engine.snapshot import from_snapshot, to_snapshot
@@ -77,6 +77,7 @@ class Session:
         self._journal_lines = 0   # autosaves appended since the slot's last full snapshot
         self.characters: dict[str, str] = {}   # appearance records, kept with the story
         self._watcher = None                     # hot reload of the world's files
+        self._saver = Saver()                    # autosaves are written off the caller's thread
 
     # -- creating ---------------------------------------------------------------------------
     @classmethod
@@ -212,7 +213,7 @@ class Session:
     # -- polling ----------------------------------------------------------------------------
     def poll(self) -> list[SessionEvent]:
         """Apply finished work and return what changed. Never blocks; call it every frame."""
-        out: list[SessionEvent] = self.check_world()
+        out: list[SessionEvent] = self.check_world() + self._save_failures()
         for event in self.runner.poll():
             job = event.job
             if job.kind == "narrate":
@@ -252,7 +253,11 @@ class Session:
         if scene.status in (STUB, FAILED):
             self._narrate(node)
         elif scene.status == GENERATING and node in self._narrating:
-            self.runner.reprioritise(self._narrating[node][0], NARRATE_CURRENT)
+            job = self._narrating[node][0]
+            if job.cancelled:              # dropped as stale a moment ago: tell it afresh
+                self._narrate(node)
+            else:
+                self.runner.reprioritise(job, NARRATE_CURRENT)
         elif scene.status == READY:
             self._arrived(node, new_turn=True)
 
@@ -343,6 +348,8 @@ class Session:
                 self.prompts.popitem(last=False)
         if kind == CANCELLED:
             scene.status = READY if scene.versions else STUB
+            if node == self.current and scene.status == STUB:
+                self._narrate(node)       # the player came back to it meanwhile
             return []
         if kind == JOB_FAILED:
             return [self._fail(scene, payload)]
@@ -416,7 +423,7 @@ class Session:
         scene = self.scene(node)
         if scene.status != READY:
             return
-        if node in self._painting:
+        if node in self._painting and not self._painting[node].cancelled:
             if priority < self._painting[node].priority:
                 self.runner.reprioritise(self._painting[node], priority)
             return
@@ -486,22 +493,36 @@ class Session:
                 "characters": self.characters}
 
     def autosave(self) -> bool:
-        """Save this turn into the session's slot; cost does not grow with the story."""
-        try:
-            if not self._slot_has_snapshot or self._should_compact():
-                self.store.write_snapshot(self.slot, to_snapshot(self), self.meta(self.slot))
-                self._slot_has_snapshot = True
-                self._journal_lines = 0
-            else:
-                records = [self.graph.scene(n).to_dict() for n in sorted(self._dirty)
-                           if n in self.graph]
-                self.store.append(self.slot, records, self.play_state(), self.meta(self.slot))
-                self._journal_lines += 1
-            self._dirty.clear()
-            return True
-        except SaveError as err:
-            self._notice("error", f"Autosave failed: {err}")
-            return False
+        """Save this turn into the session's slot, on the saver thread (the caller never waits
+        for the disk). Its cost does not grow with the story: one journal line of the scenes
+        that changed. Returns False when an earlier autosave failed (reported as an event)."""
+        slot, store, meta = self.slot, self.store, self.meta(self.slot)
+        if not self._slot_has_snapshot or self._should_compact():
+            snapshot = to_snapshot(self)
+            self._saver.submit(lambda: store.write_snapshot(slot, snapshot, meta))
+            self._slot_has_snapshot = True
+            self._journal_lines = 0
+        else:
+            records = [self.graph.scene(n).to_dict() for n in sorted(self._dirty)
+                       if n in self.graph]
+            play = self.play_state()
+            self._saver.submit(lambda: store.append(slot, records, play, meta))
+            self._journal_lines += 1
+        self._dirty.clear()
+        return not self._save_failures()
+
+    def _save_failures(self) -> list[SessionEvent]:
+        """Report autosaves that failed on the saver thread (the next one writes a snapshot)."""
+        events = []
+        for err in self._saver.failures():
+            self._slot_has_snapshot = False
+            events.append(self._notice("error", f"Autosave failed: {err}"))
+        return events
+
+    def flush_saves(self) -> bool:
+        """Wait until every autosave is on disk. False (and an error event) if one failed."""
+        self._saver.flush()
+        return not self._save_failures()
 
     def _should_compact(self) -> bool:
         """Now and then fold the journal into a new snapshot, which also rotates the backups.
@@ -513,6 +534,7 @@ class Session:
     def save(self, name: str, quiet: bool = False) -> str:
         """A full save into a named slot, with a thumbnail. Raises SaveError on failure."""
         name = check_name(name)
+        self._saver.flush()
         thumb = None
         image = self.image() if self.painter.id != "none" else None
         if image is None and self.scene().current and self.scene().current.image_key:
@@ -529,8 +551,9 @@ class Session:
         return name
 
     def close(self) -> None:
-        """Stop background work (finished scenes are already autosaved)."""
+        """Stop background work and wait for the autosaves to reach the disk."""
         self.runner.shutdown()
+        self._saver.flush()
 
 
 __all__ = ["Session", "SessionEvent", "InlineRunner", "ThreadedRunner", "AUTOSAVE_SLOT"]

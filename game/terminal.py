@@ -114,6 +114,7 @@ class TerminalGame:
             self.say("! Name the slot to load: :load NAME")
             return
         old = self.session
+        old.flush_saves()
         new = Session.resume(old.config, name, narrator=old.narrator, painter=old.painter,
                              runner=InlineRunner() if isinstance(old.runner, InlineRunner) else None,
                              slot=old.slot)
@@ -186,7 +187,8 @@ def play_text(session: Session, stdin: TextIO | None = None, out: TextIO | None 
         game.say("")
     finally:
         game.session.wait(timeout=30, images=game.session.painter.id != "none")
-        if game.session.autosave():
+        game.session.autosave()
+        if game.session.flush_saves():
             game.say(f"(Autosaved to slot '{game.session.slot}'.)")
         else:
             for event in list(game.session.events)[-1:]:

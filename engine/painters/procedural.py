@@ -64,7 +64,8 @@ INTERIOR_WORDS = ("interior", "inside", "indoors", "room", "corridor", "hallway"
                   "cellar", "dungeon", "crypt", "library", "bedroom", "kitchen", "attic", "study",
                   "office", "passage", "throne", "ballroom", "cathedral", "tunnel", "bunker", "lab", "laboratory",
                   "airlock", "bulkhead", "console", "consoles", "cockpit", "cryo", "hydroponics",
-                  "reactor", "deck", "bay", "workshop", "galley", "quarters", "lamp room")
+                  "reactor", "deck", "ship bay", "cargo bay", "docking bay", "cryosleep", "pod",
+                  "locker", "workshop", "galley", "quarters", "lamp room")
 INTERIOR_IF_ALONE = ("cabin", "tavern", "inn", "hut", "shop")  # inside unless a landscape is named
 SPACE_WORDS = ("space", "station", "starship", "spaceship", "spacecraft", "orbit", "orbital", "planet",
                "nebula", "galaxy", "asteroid", "cosmos", "outer space")

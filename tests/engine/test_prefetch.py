@@ -70,3 +70,19 @@ def test_choosing_promotes_the_chosen_prefetch_and_cancels_the_rest(config):
     assert len(told_stale) <= 1
     assert all(session.graph.scene(n).status in ("stub", READY) for n in stale)
     runner.shutdown()
+
+
+def test_coming_back_to_a_scene_whose_prefetch_was_dropped_still_tells_it(config):
+    runner = ThreadedRunner()
+    session = Session.new(config.with_changes(game={"painter": "none"}), narrator=SlowNarrator(),
+                          runner=runner)
+    session.wait(timeout=30)
+    session.choose(0)
+    session.wait(timeout=30)              # at A; A's choices are being prefetched (slowly)
+    a = session.current
+    session.back()                        # A's prefetch is now stale and cancelled
+    session.jump(a)                       # ... and the player comes straight back
+    session.choose(0)                     # the chosen scene's job may be the cancelled one
+    session.wait(timeout=30)
+    assert session.scene().status == READY
+    runner.shutdown()

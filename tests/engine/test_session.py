@@ -97,6 +97,7 @@ def test_autosave_resumes_where_it_stopped(config, session):
         session.choose(1 if len(session.choices()) > 1 else 0)
         session.wait()
     where, text = session.current, session.scene().current.narration
+    session.flush_saves()
     resumed = Session.resume(session.config, runner=InlineRunner())
     resumed.wait()
     assert resumed.current == where
@@ -111,6 +112,7 @@ def test_named_save_and_load(session):
     session.save("chapter one")
     where = session.current
     session.back()
+    session.flush_saves()
     loaded = Session.resume(session.config, "chapter one", runner=InlineRunner())
     assert loaded.current == where
     assert [m.name for m, _, _ in loaded.store.list() if m] .count("chapter one") == 1
@@ -153,6 +155,7 @@ def test_characters_keep_their_recorded_appearance(config):
     sheet = session.world.characters[present[0]]
     assert sheet.appearance in session.image_prompt()
     assert session.characters[present[0]].startswith(sheet.name)
+    session.flush_saves()
     resumed = Session.resume(session.config, runner=InlineRunner())
     assert resumed.characters == session.characters
     assert resumed.image_prompt() == session.image_prompt()
@@ -173,9 +176,11 @@ def test_a_damaged_autosave_falls_back_to_its_newest_backup(config):
             session.back()
         session.choose(turn % len(session.choices()))
         session.wait()
+    session.flush_saves()
     folder = session.store.slot_dir(session.slot)
     assert (folder / "story.json.1").exists()
     (folder / "story.json").write_bytes(b"{\"format\": \"dreamreel-sa")   # damaged
+    session.flush_saves()
     resumed = Session.resume(session.config, runner=InlineRunner())
     resumed.wait()
     assert resumed.graph.scene(resumed.current).status == READY
