@@ -1,0 +1,226 @@
+"""Narrator prompts: render the moddable templates into a stable prefix and a volatile part.
+
+The templates are assets/prompts/{system,summary,scene,image}.j2; a world overrides any of them
+with a file of the same name in its prompts/ folder. They run in the template sandbox
+(engine.templates), so a hostile override is refused with an error that names the file.
+
+Layout, kept so that backends can cache the start of the prompt between turns:
+  system message = system.j2 + summary.j2   (instructions, world bible, rolling summary)
+  user message   = scene.j2                 (triggered lore, state facts, recent scenes,
+                                             author's note, the player's action)
+This module renders text only: it never tokenizes, loads a model or talks to a server.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from engine.errors import NarratorError, TemplateError
+from engine.memory import LORE_BUDGET_CHARS, triggered_lore
+from engine.narrators import NarrationRequest
+from engine.schema import INTENTS, MOODS, SceneDraft, llm_scene_json_schema
+from engine.state import WorldState
+from engine.templates import Templates
+from engine.worlds import ASSETS, World
+
+PROMPTS = ASSETS / "prompts"
+PROMPT_NAMES = ("system.j2", "summary.j2", "scene.j2", "image.j2")
+MAX_TEMPLATE_BYTES = 64_000    # a prompt template file, default or override
+MAX_CHARACTERS = 24            # characters described in the world bible
+LAST_SCENE_CHARS = 1500        # narration kept from the latest recent scene
+OLDER_SCENE_CHARS = 600        # ... and from each earlier recent scene
+MAX_ACTION_CHARS = 300         # a typed action
+MAX_NOTE_CHARS = 600           # the author's note
+
+EXAMPLE_SCENE = {
+    "title": "The Bell Below",
+    "narration": "You kneel at the tide line. Somewhere beneath the waves, a bell tolls once.",
+    "choices": [{"label": "Wade out", "intent": "investigate"},
+                {"label": "Ask the fisherman", "intent": "talk"}],
+    "image_prompt": "a figure kneeling on a dark beach at dusk",
+    "mood": "eerie",
+    "effects": {"set_flags": {"heard_bell": True}},
+}
+
+# Strings that chat templates of common model families treat as control tokens.
+_SPECIAL_LIKE = re.compile(
+    r"<\|[^|<>\n]{0,40}\|>|</?s>|<</?SYS>>|\[/?INST\]|<(?:start|end)_of_turn>"
+    r"|<(?:bos|eos|pad|unk)>|<\|?(?:endoftext|im_start|im_end)\|?>", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A rendered prompt: the stable system text and the volatile user text."""
+
+    system: str                      # instructions, world bible, rolling summary
+    user: str                        # lore, state, recent scenes, author's note, the action
+    lore_ids: tuple[str, ...] = ()   # the lore entries that were triggered
+
+    def text(self) -> str:
+        """The two messages as one readable text (for the prompt inspector and plain prompts)."""
+        return f"{self.system}\n\n{self.user}"
+
+
+def neutralize_special_tokens(text: str) -> str:
+    """Break up strings that look like chat control tokens (`<|im_start|>`, `</s>`, `[INST]`).
+
+    Needed where the tokenizer is out of our hands (a server applies its own chat template and
+    may parse control tokens inside message text): a zero-width space after the first character
+    keeps the text readable to the model but no longer matches any special token.
+    """
+    return _SPECIAL_LIKE.sub(lambda m: m.group(0)[0] + "\u200b" + m.group(0)[1:], text)
+
+
+@lru_cache(maxsize=None)
+def _default_source(name: str) -> str:
+    return _read_capped(PROMPTS / name, f"assets/prompts/{name}")
+
+
+def _read_capped(path: Path, where: str) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise NarratorError(f"{where}: cannot be read ({err.strerror}).") from None
+    if len(data) > MAX_TEMPLATE_BYTES:
+        raise NarratorError(f"{where}: {len(data)} bytes, over the {MAX_TEMPLATE_BYTES} byte "
+                            f"limit for a prompt template. Shorten it.")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NarratorError(f"{where}: is not UTF-8 text. Save it as UTF-8.") from None
+
+
+def _cut(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _tidy(text: str) -> str:
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+class PromptBuilder:
+    """Renders narrator prompts from the default templates and a world's overrides.
+
+    Args:
+        templates: the sandbox to render in (a new one by default).
+        lore_budget: characters of triggered lore a prompt may hold.
+        neutralize: break up special-token look-alikes in untrusted text (for servers, whose
+            tokenizers we do not control; local models tokenize untrusted text safely instead).
+        show_schema: spell the JSON schema out in the system prompt (for backends that cannot
+            enforce it with a grammar).
+    """
+
+    def __init__(self, templates: Templates | None = None, *, lore_budget: int = LORE_BUDGET_CHARS,
+                 neutralize: bool = False, show_schema: bool = False):
+        self.templates = templates or Templates()
+        self.lore_budget = lore_budget
+        self.neutralize = neutralize
+        self.show_schema = show_schema
+        self._overrides: dict[tuple[str, int, int], str] = {}
+
+    def source(self, world: World | None, name: str) -> tuple[str, str]:
+        """The template text for `name` and where it came from (the world's override first)."""
+        if name not in PROMPT_NAMES:
+            raise NarratorError(f"Unknown prompt template '{name}'; known: "
+                                f"{', '.join(PROMPT_NAMES)}.")
+        path = world.prompt_override(name) if world is not None else None
+        if path is None:
+            return _default_source(name), f"assets/prompts/{name}"
+        where = f"{world.id}/prompts/{name}"
+        try:
+            stat = path.stat()
+        except OSError as err:
+            raise NarratorError(f"{where}: cannot be read ({err.strerror}).") from None
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        if key not in self._overrides:
+            if len(self._overrides) > 64:   # edited many times: forget the old versions
+                self._overrides.clear()
+            self._overrides[key] = _read_capped(path, where)
+        return self._overrides[key], where
+
+    def render(self, world: World | None, name: str, context: dict) -> str:
+        """Render one template in the sandbox; any failure is a NarratorError naming the file."""
+        source, where = self.source(world, name)
+        try:
+            return _tidy(self.templates.render(source, context, where))
+        except TemplateError as err:
+            raise NarratorError(f"Prompt template refused: {err}") from None
+
+    # -- the narrator prompt ----------------------------------------------------------------
+    def build(self, request: NarrationRequest) -> Prompt:
+        """Render the system (stable) and user (volatile) parts of a narrator prompt."""
+        world = request.world
+        base = self._world_context(world, request.state)
+        system = self.render(world, "system.j2", {**base, **self._bible(world)})
+        summary = self.render(world, "summary.j2",
+                              {**base, "summary": self._clean(request.summary)})
+        if summary:
+            system = f"{system}\n\n{summary}"
+        action = request.action
+        label = _cut(self._clean(action.label), MAX_ACTION_CHARS)
+        recent = []
+        for index, scene in enumerate(request.recent):
+            limit = LAST_SCENE_CHARS if index == len(request.recent) - 1 else OLDER_SCENE_CHARS
+            recent.append({"title": self._clean(scene.title),
+                           "narration": _cut(self._clean(scene.narration), limit),
+                           "action": _cut(self._clean(scene.action), MAX_ACTION_CHARS)})
+        texts = [f"{s['title']}\n{s['narration']}" for s in recent] + [label]
+        lore = triggered_lore(world, texts, self.lore_budget)
+        user = self.render(world, "scene.j2", {
+            **base,
+            "action": {"label": label, "intent": action.intent, "free_text": action.free_text,
+                       "opening": action.opening},
+            "lore": [{"id": entry.id, "text": self._clean(entry.text)} for entry in lore],
+            "facts": [self._clean(fact) for fact in request.state.facts()],
+            "recent": recent,
+            "author_note": _cut(self._clean(request.author_note), MAX_NOTE_CHARS),
+        })
+        if not system or not user:
+            raise NarratorError("The prompt templates rendered an empty prompt. Check the "
+                                "world's prompts/ overrides.")
+        return Prompt(system=system, user=user, lore_ids=tuple(entry.id for entry in lore))
+
+    def image_prompt(self, world: World, draft: SceneDraft, state: WorldState) -> str:
+        """The painter's prompt for a scene, from image.j2 (art style, characters present)."""
+        characters = world.characters
+        present = [characters[c] for c in state.present if c in characters]
+        return self.render(world, "image.j2", {
+            **self._world_context(world, state),
+            "scene": {"title": draft.title, "image_prompt": draft.image_prompt,
+                      "mood": draft.mood, "narration": draft.narration},
+            "characters": [{"name": c.name, "appearance": c.appearance} for c in present],
+        }).replace("\n", " ")
+
+    # -- contexts ----------------------------------------------------------------------------
+    def _clean(self, text: str) -> str:
+        return neutralize_special_tokens(text) if self.neutralize else text
+
+    def _world_context(self, world: World, state: WorldState) -> dict:
+        spec, clean = world.spec, self._clean
+        return {
+            "world": {"title": clean(spec.title), "premise": clean(spec.premise),
+                      "tone": clean(spec.tone), "player_role": clean(spec.player_role),
+                      "art_style": clean(spec.art_style)},
+            "player": {"name": clean(spec.player.name), "role": clean(spec.player_role)},
+            "location": state.location,
+            "depth": state.depth,
+        }
+
+    def _bible(self, world: World) -> dict:
+        # Order by the world file, not by who is present, so the system text stays stable.
+        characters = [{"id": c.id, "name": self._clean(c.name),
+                       "appearance": self._clean(c.appearance),
+                       "description": self._clean(c.description)}
+                      for c in world.spec.characters[:MAX_CHARACTERS]]
+        schema = (json.dumps(llm_scene_json_schema(), separators=(",", ":"))
+                  if self.show_schema else "")
+        return {"characters": characters, "intents": list(INTENTS), "moods": list(MOODS),
+                "example": json.dumps(EXAMPLE_SCENE, ensure_ascii=False), "schema": schema}
+
+
+__all__ = ["Prompt", "PromptBuilder", "neutralize_special_tokens", "PROMPT_NAMES", "PROMPTS"]

@@ -1,0 +1,75 @@
+"""Reading model output: streaming the narration out of JSON, mending and validating drafts."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from engine.narrators.llm_output import DraftError, NarrationStream, parse_scene
+from engine.schema import SceneDraft
+
+SCENE = {
+    "title": "The Bell",
+    "narration": 'Line one.\nHe says "narration" twice: \\ é 🔔\ttab {"not": "json"}',
+    "choices": [{"label": "Go", "intent": "travel"}, {"label": "Stay", "intent": "rest"}],
+    "image_prompt": "a bell", "mood": "eerie", "effects": {"set_flags": {"narration": "x"}},
+}
+
+
+@pytest.mark.parametrize("ascii_only", [True, False])
+def test_narration_stream_extracts_the_field_from_any_chunking(ascii_only):
+    raw = json.dumps(SCENE, ensure_ascii=ascii_only)   # \u escapes and surrogate pairs too
+    rng = random.Random(3)
+    for _ in range(20):
+        stream, got, at = NarrationStream(), [], 0
+        while at < len(raw):
+            size = rng.randint(1, 9)
+            got.append(stream.feed(raw[at:at + size]))
+            at += size
+        assert "".join(got) == SCENE["narration"]
+        assert stream.text == SCENE["narration"]
+
+
+def test_narration_stream_ignores_nested_keys_and_chatter():
+    stream = NarrationStream()
+    text = 'Sure! {"effects": {"narration": "no"}, "title": "narration", "narration": "yes"}'
+    assert stream.feed(text) == "yes"
+    assert not stream.in_string
+
+
+def test_parse_scene_accepts_fenced_json_with_chatter():
+    text = "Here is the scene:\n```json\n" + json.dumps(SCENE) + "\n```\nEnjoy!"
+    draft = parse_scene(text)
+    assert isinstance(draft, SceneDraft)
+    assert draft.title == "The Bell" and len(draft.choices) == 2 and draft.source == ""
+
+
+def test_parse_scene_mends_small_slips():
+    raw = dict(SCENE, mood="spooky", title="  ", choices=[
+        {"label": "Go", "intent": "dance"}, {"label": "go", "intent": "talk"}, "Shout",
+        {"label": "  "}, {"label": "Run", "intent": "flee"}, {"label": "Hide"}, {"label": "Six"}])
+    draft = parse_scene(json.dumps(raw))
+    assert draft.mood == "calm"
+    assert draft.title == 'Line one. He says "narration"'   # its first five words
+    assert [(c.label, c.intent) for c in draft.choices] == [
+        ("Go", "explore"), ("Shout", "explore"), ("Run", "flee"), ("Hide", "explore")]
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("", "no JSON object"),
+    ("I cannot do that.", "no JSON object"),
+    ('{"title": "A", "narration": "cut off her', "cut off"),
+    ('{"title": "A", "narration": "", "choices": []}', "does not fit the schema"),
+    (json.dumps(dict(SCENE, choices=[{"label": "Only one"}])), "does not fit the schema"),
+    ('{"title": "A" "narration": "b"} trailing', "invalid JSON"),
+])
+def test_parse_scene_refuses_unusable_output_with_a_reason(text, reason):
+    with pytest.raises(DraftError, match=reason):
+        parse_scene(text)
+
+
+def test_parse_scene_without_repair_is_strict():
+    with pytest.raises(DraftError):
+        parse_scene(json.dumps(dict(SCENE, mood="spooky")), repair=False)
