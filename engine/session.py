@@ -14,14 +14,16 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any
 
-from engine.appearance import describe, record_new
+from engine.appearance import MAX_IN_PROMPT, describe, record_new
 from engine.config import Config
 from engine.errors import DreamreelError, NarratorError, SaveError
 from engine.graph import FAILED, GENERATING, READY, STUB, Scene, StoryGraph, Version
 from engine.imagecache import ImageCache, cache_key
 from engine.jobs import (CANCELLED, DONE, FAILED as JOB_FAILED, NARRATE_CURRENT, PAINT_CURRENT,
                          PREFETCH_NARRATE, PREFETCH_PAINT, InlineRunner, Job, ThreadedRunner)
+from engine.memory import rolling_summary
 from engine.narrators import Action, NarrationRequest, RecentScene, make_narrator
+from engine.narrators.prompting import PromptBuilder
 from engine.narrators.storylets import infer_intent
 from engine.painters import painter_from_config
 from engine.saves import (COMPACT_LARGE, COMPACT_SMALL, Saver, SaveStore, SlotMeta,
@@ -30,9 +32,11 @@ from engine.schema import SceneDraft
 from engine.seeds import derive_seed, fresh_seed
 from engine.snapshot import from_snapshot, to_snapshot
 from engine.state import WorldState
-from engine.worlds import World, load_world
+from engine.worlds import World, character_name, load_world
 
-RECENT_SCENES = 6        # scenes given to narrators verbatim
+RECENT_SCENES = 6        # scenes given to narrators verbatim (6 to 13, see _memory)
+SUMMARY_SCENES = 48      # older scenes folded into the rolling summary
+SUMMARY_STEP = 8         # the summary's window moves this many scenes at a time
 MAX_ACTION_CHARS = 300   # a typed action is cut to this length
 IMAGE_MEMORY = 24        # decoded images kept in memory
 AUTOSAVE_SLOT = "autosave"
@@ -78,6 +82,8 @@ class Session:
         self.characters: dict[str, str] = {}   # appearance records, kept with the story
         self._watcher = None                     # hot reload of the world's files
         self._saver = Saver()                    # autosaves are written off the caller's thread
+        self._prompts = PromptBuilder()          # renders the moddable image.j2
+        self._image_template_error = ""
 
     # -- creating ---------------------------------------------------------------------------
     @classmethod
@@ -303,16 +309,33 @@ class Session:
         if self.config.prefetch.images and self.painter.id != "none":
             self.request_image(node, PREFETCH_PAINT)
 
+    def _memory(self, parent: int | None) -> tuple[tuple[RecentScene, ...], str]:
+        """The recent scenes verbatim and a rolling summary of the ones before them.
+
+        The summary covers up to SUMMARY_SCENES scenes ending at a boundary that moves only every
+        SUMMARY_STEP scenes, so the prompt's stable prefix (and a narrator's KV cache of it)
+        stays the same for several turns. Cost is bounded, whatever the story's length."""
+        if parent is None:
+            return (), ""
+        depth = self.graph.state_after(parent).depth
+        boundary = max(0, depth - RECENT_SCENES)
+        boundary -= boundary % SUMMARY_STEP
+        recent_count = max(1, depth - boundary)
+        told = [RecentScene(s.title, s.current.narration, s.label, s.current.source)
+                for s in self.graph.recent(parent, recent_count + SUMMARY_SCENES)]
+        recent, older = told[-recent_count:], told[:-recent_count]
+        return tuple(recent), rolling_summary(older) if older else ""
+
     def _request(self, node: int, seed: int) -> NarrationRequest:
         scene = self.scene(node)
-        recent = tuple(RecentScene(s.title, s.current.narration, s.label, s.current.source)
-                       for s in self.graph.recent(scene.parent, RECENT_SCENES)) \
-            if scene.parent is not None else ()
+        recent, summary = self._memory(scene.parent)
         action = Action(label=scene.label, intent=scene.intent, goto=scene.goto,
                         free_text=scene.free_text, opening=scene.parent is None)
+        avoid = tuple(v.source for v in scene.versions if v.source)
         return NarrationRequest(world=self.world, state=self.graph.state_before(node),
                                 action=action, seed=seed, node=node, recent=recent,
-                                author_note=self.author_note)
+                                summary=summary, author_note=self.author_note,
+                                extras={"avoid_sources": avoid} if avoid else {})
 
     def _narrate(self, node: int, priority: int = NARRATE_CURRENT) -> Job:
         scene = self.scene(node)
@@ -336,6 +359,8 @@ class Session:
         if entry is None or entry[0] is not job or node not in self.graph:
             return []  # a job that was replaced or cancelled and superseded
         if kind == "token":
+            if not payload:
+                return []   # a yield point with no text (LLM narrators emit these)
             self.streams[node] = self.streams.get(node, "") + payload
             return [SessionEvent("token", node, payload)]
         del self._narrating[node]
@@ -400,16 +425,29 @@ class Session:
 
     # -- images -----------------------------------------------------------------------------
     def image_prompt(self, node: int | None = None) -> str:
-        """The full prompt for a scene's picture: art style, the scene, the recorded appearance
-        of each character present (so they look the same from scene to scene), its mood."""
+        """The full prompt for a scene's picture, from the moddable image.j2: the scene's image
+        prompt, the recorded appearance of each character present (so they look the same from
+        scene to scene), the mood and the world's art style."""
         scene = self.scene(node)
         version = scene.current
         if version is None:
             return self.world.spec.art_style
-        present = self.graph.state_after(scene.id).present
-        parts = [self.world.spec.art_style, version.image_prompt,
-                 describe(self.characters, present), f"{version.mood} mood"]
-        return ", ".join(p for p in parts if p)
+        state = self.graph.state_after(scene.id)
+        present = [{"name": character_name(self.world, c), "appearance": self.characters[c]}
+                   for c in state.present if c in self.characters][:MAX_IN_PROMPT]
+        context = {"scene": {"title": version.title, "image_prompt": version.image_prompt,
+                             "mood": version.mood, "narration": version.narration},
+                   "world": {"title": self.world.title, "art_style": self.world.spec.art_style},
+                   "characters": present, "location": state.location}
+        try:
+            return self._prompts.render(self.world, "image.j2", context).replace("\n", " ")
+        except DreamreelError as err:
+            if self._image_template_error != str(err):
+                self._image_template_error = str(err)
+                self._notice("error", f"{err} Using the default picture prompt.")
+            parts = [self.world.spec.art_style, version.image_prompt,
+                     describe(self.characters, state.present), f"{version.mood} mood"]
+            return ", ".join(p for p in parts if p)
 
     def image_key(self, node: int | None = None) -> str:
         scene = self.scene(node)

@@ -92,7 +92,8 @@ class StoryletNarrator:
     # -- the protocol -----------------------------------------------------------------------
     def narrate(self, request: NarrationRequest, on_token: TokenCallback | None = None) -> SceneDraft:
         world, state, action = request.world, request.state, request.action
-        storylet = self.pick(world, state, action, request.seed)
+        storylet = self.pick(world, state, action, request.seed,
+                             tuple(request.extras.get("avoid_sources", ())))
         after = apply_effects(state, storylet.spec.effects, storylet.id)
         context = self.context(world, after)
         title = self._render(storylet.spec.title, context, storylet, "title")[:MAX_TITLE]
@@ -113,14 +114,20 @@ class StoryletNarrator:
                           source=storylet.id)
 
     # -- choosing ---------------------------------------------------------------------------
-    def pick(self, world: World, state: WorldState, action: Action, seed: int) -> Storylet:
-        """The storylet to tell for this action in this state (seeded, deterministic)."""
+    def pick(self, world: World, state: WorldState, action: Action, seed: int,
+             avoid: tuple[str, ...] = ()) -> Storylet:
+        """The storylet to tell for this action in this state (seeded, deterministic).
+
+        `avoid` names storylets already told for this scene: a retelling picks another one
+        when any other fits."""
         context = self.context(world, state)
         if action.opening and world.start in world.storylets:
             return world.storylets[world.start]
         fitting = [s for s in world.storylets.values()
                    if not (s.spec.once and s.id in state.seen) and self._fits(s, context)]
-        if action.goto:
+        fresh = [s for s in fitting if s.id not in avoid]
+        fitting = fresh or fitting
+        if action.goto and action.goto not in avoid:
             for storylet in fitting:
                 if storylet.id == action.goto:
                     return storylet

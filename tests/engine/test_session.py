@@ -5,6 +5,7 @@ import pytest
 from engine.errors import DreamreelError
 from engine.graph import READY
 from engine.jobs import InlineRunner
+from engine.narrators.storylets import StoryletNarrator
 from engine.session import Session
 
 
@@ -220,3 +221,35 @@ def test_editing_the_world_while_playing_changes_the_next_scene(config, tmp_path
         clock.sleep(0.2)
         session.poll()
     assert target in session.world.storylets
+
+
+def test_retelling_picks_another_storylet_when_one_fits(session):
+    session.choose(0)
+    session.wait()
+    first = session.scene().current.source
+    session.regenerate()
+    session.wait()
+    assert session.scene().current.source != first
+
+
+def test_long_stories_give_narrators_a_summary_and_a_bounded_recent_window(config):
+    seen = []
+
+    class Recorder(StoryletNarrator):
+        def narrate(self, request, on_token=None):
+            seen.append(request)
+            return super().narrate(request, on_token)
+
+    session = Session.new(config.with_changes(game={"painter": "none"}, prefetch={"enabled": False}),
+                          narrator=Recorder(), runner=InlineRunner())
+    session.wait()
+    for turn in range(30):
+        if session.ended:
+            session.back()
+        session.choose(turn % len(session.choices()))
+        session.wait()
+    last = seen[-1]
+    assert 6 <= len(last.recent) <= 13
+    assert last.summary and last.recent[0].title not in last.summary.splitlines()[-1:]
+    summaries = [r.summary for r in seen[-6:]]
+    assert len(set(summaries)) <= 2            # the summary moves only every 8 scenes
