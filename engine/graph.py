@@ -81,6 +81,7 @@ class Scene:
     error: str = ""             # why the last attempt failed, shown to the player
     versions: list[Version] = field(default_factory=list)
     active: int = 0             # index of the version shown
+    visited: bool = False       # the player has been here (prefetched scenes have not)
 
     @property
     def current(self) -> Version | None:
@@ -103,7 +104,8 @@ class Scene:
 
 
 SCENE_DEFAULTS = {"parent_version": 0, "label": "", "intent": "explore", "goto": "",
-                  "free_text": False, "seed": 0, "status": STUB, "error": "", "active": 0}
+                  "free_text": False, "seed": 0, "status": STUB, "error": "", "active": 0,
+                  "visited": False}
 
 class StoryGraph:
     """The branching story. Mutated only on the main thread (workers hand drafts back)."""

@@ -209,6 +209,18 @@ class Session:
             return
         self._narrate(scene.id)
 
+    def switch_narrator(self, spec: str) -> None:
+        """Tell the story from now on with another narrator (e.g. 'storylets' after a model
+        failed to load). Raises NarratorError for a bad spec; the story so far is kept."""
+        narrator = make_narrator(spec)
+        for job, _, _ in list(self._narrating.values()):
+            job.cancel()
+        self.narrator = narrator
+        self._notice("notice", f"The {narrator.id} narrator tells the story from here.")
+        scene = self.scene()
+        if scene.status in (STUB, FAILED) or (scene.status == GENERATING and scene.id not in self._narrating):
+            self._narrate(scene.id)
+
     def select_version(self, index: int) -> None:
         """Show another telling of the current scene (and the choices it offered)."""
         self.graph.select_version(self.current, index)
@@ -412,7 +424,11 @@ class Session:
         return self._notice("error", message, scene.id)
 
     def _arrived(self, node: int, new_turn: bool) -> None:
-        """The player is at a told scene: autosave, and start its picture."""
+        """The player is at a told scene: mark it visited, autosave, start its picture."""
+        scene = self.scene(node)
+        if not scene.visited:
+            scene.visited = True
+            self._dirty.add(node)
         self.autosave()
         if self.painter.id != "none":
             self.request_image(node)

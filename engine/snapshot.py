@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 _TEXT, _INT, _BOOL = frozenset({str}), frozenset({int}), frozenset({bool})
 SCENE_TYPES = {"id": _INT, "parent": frozenset({int, type(None)}), "parent_version": _INT,
                "label": _TEXT, "intent": _TEXT, "goto": _TEXT, "free_text": _BOOL, "seed": _INT,
-               "status": _TEXT, "error": _TEXT, "versions": frozenset({list}), "active": _INT}
+               "status": _TEXT, "error": _TEXT, "versions": frozenset({list}), "active": _INT,
+               "visited": _BOOL}
 VERSION_TYPES = {"title": _TEXT, "narration": _TEXT, "image_prompt": _TEXT, "mood": _TEXT,
                  "effects": frozenset({dict}), "ending": _BOOL, "source": _TEXT,
                  "author": _TEXT, "seed": _INT, "image_key": _TEXT}

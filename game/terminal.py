@@ -22,6 +22,7 @@ HELP = """Commands: a number picks a choice; any other text is your own action.
   :back  roll back one scene      :regen  tell this scene again
   :alt N show version N           :save NAME / :load NAME
   :prompt show the narrator's prompt for this scene
+  :narrator SPEC  tell the story with another narrator (e.g. :narrator storylets)
   :state what you carry and know  :help  this text      :quit  save and leave"""
 
 
@@ -45,8 +46,10 @@ class TerminalGame:
                 self.say(f"! {event.payload}")
         scene = session.scene()
         if scene.current is None:
-            self.say(f"! {scene.error or 'This scene could not be told.'} Type :regen to try "
-                     f"again or :back.")
+            if not any(event.kind == "error" for event in events):
+                self.say(f"! {scene.error or 'This scene could not be told.'}")
+            self.say("  Type :regen to try again, :back, or :narrator storylets to go on with "
+                     "the built-in narrator.")
             return
         version = scene.current
         self.say("")
@@ -88,6 +91,9 @@ class TerminalGame:
                 self._load(argument)
             elif command == "prompt":
                 self._prompt()
+            elif command == "narrator":
+                session.switch_narrator(argument or "storylets")
+                self.show_scene()
             elif command == "state":
                 for fact in session.state().facts():
                     self.say(f"  {fact}")

@@ -74,6 +74,12 @@ def load_model(spec: str, device: str, dtype: torch.dtype, trust_remote_code: bo
             f"check the name or folder, or play with --narrator storylets.")
     local = os.path.isdir(os.path.expanduser(spec))
     path = os.path.expanduser(spec) if local else spec
+    if not local and (spec.startswith(("/", "./", "../", "~", "\\")) or os.sep * 2 in spec
+                      or spec.count("/") > 1):
+        raise NarratorError(f"No model folder at '{spec}'. Check the path (a folder with "
+                            f"config.json and the weights), or download a model with `dreamreel "
+                            f"models pull <hub id>` (see `dreamreel models list`), or play with "
+                            f"--narrator storylets.")
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype,
