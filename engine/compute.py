@@ -20,7 +20,11 @@ def reserve_cores_for_ui(cores: int = 1) -> None:
 
 
 def torch_threads() -> int:
-    """Threads a CPU model backend should use: all cores, minus those reserved for the UI."""
+    """Threads a CPU model backend should use: all cores, minus those reserved for the UI.
+    DREAMREEL_TORCH_THREADS overrides it (e.g. 1 on a machine shared with other work)."""
+    override = os.environ.get("DREAMREEL_TORCH_THREADS", "")
+    if override.isdigit() and int(override) > 0:
+        return int(override)
     available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
     return max(1, available - _reserved)

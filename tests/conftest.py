@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("DREAMREEL_TORCH_THREADS", "1")   # tiny models: one thread is fastest
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["DREAMREEL_CONFIG"] = os.path.join(os.path.dirname(__file__), "no-such-config.toml")
 

@@ -58,7 +58,7 @@ class HFOptions:
     attempts: int = 2             # drafts tried (with derived seeds) before giving up
     cache_prefix: bool = True     # keep the KV cache of the stable prompt prefix
     fast_forward: bool = True     # feed tokens the grammar forces (keys, quotes) in one step
-    threads: int = 0              # torch CPU threads; 0 leaves torch's default
+    threads: int = 0              # torch CPU threads; 0: all cores but those kept for the window
     trust_remote_code: bool = False
 
 
@@ -166,8 +166,9 @@ class TransformersNarrator:
             self._lm = self._tokenizer = self._prefix = None
 
     def _setup(self, model, tokenizer, device: str) -> None:
-        if self.options.threads > 0:
-            torch.set_num_threads(self.options.threads)
+        if device == "cpu":
+            from engine.compute import torch_threads
+            torch.set_num_threads(self.options.threads or torch_threads())
         self._device = device
         self._vocab = logits_size(model)
         self._eos = eos_ids(model, tokenizer)

@@ -239,6 +239,9 @@ class DiffusersPainter:
                                    'ML extras (`pip install "dreamreel[ml]"`), or use '
                                    "--painter procedural.") from err
             device, dtype = self._device_and_dtype(torch)
+            if device == "cpu":
+                from engine.compute import torch_threads  # noqa: PLC0415
+                torch.set_num_threads(torch_threads())   # leave the window its core
             folder = resolve_model_folder(self.model, self.allow_download)
             options: dict[str, Any] = {_dtype_keyword(): dtype, "local_files_only": True}
             try:
