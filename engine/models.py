@@ -50,6 +50,25 @@ RECOMMENDED: tuple[ModelEntry, ...] = (
 )
 
 
+def _painter_rows() -> tuple[ModelEntry, ...]:
+    """The diffusers painter's recommendations (kept beside the painter), as table rows."""
+    from engine.painters.diffusers import RECOMMENDED as PAINTERS
+    return tuple(ModelEntry(row["id"], "painter", "", f"{row['size_gb']:.1f} GB", row["note"])
+                 for row in PAINTERS)
+
+
+RECOMMENDED = RECOMMENDED + _painter_rows()
+# A diffusers pipeline needs its parts' configs and weights, not the single-file checkpoints
+# or the half-precision copies many repos also carry (two to three times the download).
+PAINTER_PATTERNS = ["model_index.json", "*/*.json", "*/*.txt", "*/diffusion_pytorch_model.safetensors",
+                    "*/model.safetensors"]
+
+
+def kind_of(repo_id: str) -> str:
+    """'painter' for a recommended image model, else 'narrator'."""
+    return next((e.kind for e in RECOMMENDED if e.repo_id == repo_id), "narrator")
+
+
 def hub_cache_dir() -> Path:
     """The Hugging Face hub cache folder, from the environment as it is now."""
     if os.environ.get("HF_HUB_CACHE"):
@@ -106,7 +125,8 @@ def list_models(stream: TextIO | None = None, kind: str | None = None) -> int:
         rows = [e for e in RECOMMENDED if e.kind == group]
         if not rows:
             continue
-        use = ("--narrator transformers:<id>" if group == "narrator" else f"the {group} option")
+        use = ("--narrator transformers:<id>" if group == "narrator" else
+               "--painter diffusers:<id>" if group == "painter" else f"the {group} option")
         out.write(f"Recommended {group} models (use with {use}):\n")
         width = max(len(e.repo_id) for e in rows)
         out.write(f"  {'ID':<{width}}  {'SIZE':<5}  {'DOWNLOAD':<8}  {'CACHED':<6}  NOTES\n")
@@ -125,12 +145,13 @@ def list_models(stream: TextIO | None = None, kind: str | None = None) -> int:
     return OK
 
 
-def pull_model(repo_id: str, stream: TextIO | None = None) -> int:
+def pull_model(repo_id: str, stream: TextIO | None = None, kind: str | None = None) -> int:
     """Download a model into the local cache with a progress bar (`dreamreel models pull ID`).
 
     Args:
         repo_id: a Hugging Face Hub id such as "Qwen/Qwen2.5-0.5B-Instruct".
         stream: where progress and messages go (stdout by default).
+        kind: "narrator" or "painter"; default: from the recommended table, else narrator.
 
     Returns:
         An exit code: 0 downloaded (or already there), 1 failed (offline, unreachable, not
@@ -166,10 +187,12 @@ def pull_model(repo_id: str, stream: TextIO | None = None) -> int:
             kwargs["disable"] = False
             super().__init__(*args, **kwargs)
 
+    kind = kind or kind_of(repo_id)
     out.write(f"Downloading {repo_id} into {hub_cache_dir()} ...\n")
     try:
-        path = snapshot_download(repo_id, cache_dir=hub_cache_dir(),
-                                 allow_patterns=DOWNLOAD_PATTERNS, tqdm_class=Progress)
+        path = snapshot_download(repo_id, cache_dir=hub_cache_dir(), tqdm_class=Progress,
+                                 allow_patterns=PAINTER_PATTERNS if kind == "painter"
+                                 else DOWNLOAD_PATTERNS)
     except KeyboardInterrupt:
         out.write("\nDownload interrupted; run the same command again to resume.\n")
         return INTERRUPTED
@@ -187,9 +210,11 @@ def pull_model(repo_id: str, stream: TextIO | None = None) -> int:
         out.write(f"Cannot download '{repo_id}': the Hugging Face Hub could not be reached "
                   f"({first}). Check your connection, or play with --narrator storylets.\n")
         return FAILED
-    out.write(f"Done: {repo_id} is in {path}.\nPlay with it: --narrator transformers:{repo_id}\n")
+    flag = f"--painter diffusers:{repo_id}" if kind == "painter" else \
+        f"--narrator transformers:{repo_id}"
+    out.write(f"Done: {repo_id} is in {path}.\nPlay with it: {flag}\n")
     return OK
 
 
-__all__ = ["ModelEntry", "RECOMMENDED", "list_models", "pull_model", "hub_cache_dir",
+__all__ = ["ModelEntry", "RECOMMENDED", "list_models", "pull_model", "hub_cache_dir", "kind_of",
            "is_cached", "cached_repo_ids", "offline"]

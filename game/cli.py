@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="list or download narrator and painter models")
     models.add_argument("action", choices=["list", "pull"])
     models.add_argument("model", nargs="?", help="hub id to download")
+    models.add_argument("--painter", action="store_true",
+                        help="pull: it is an image model (recommended ones are known)")
 
     worlds = commands.add_parser("worlds", help="list, check, create or import worlds")
     worlds.add_argument("action", choices=["list", "validate", "new", "import"])
@@ -109,7 +111,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     if not args.model:
         print("Name the model to download: dreamreel models pull <hub id>", file=sys.stderr)
         return 2
-    return models.pull_model(args.model, sys.stdout)
+    return models.pull_model(args.model, sys.stdout, kind="painter" if args.painter else None)
 
 
 def cmd_worlds(args: argparse.Namespace) -> int:

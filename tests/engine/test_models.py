@@ -68,3 +68,14 @@ def test_pull_refuses_ids_that_are_not_hub_ids(bad):
     out = io.StringIO()
     assert pull_model(bad, out) == 2
     assert "not a Hugging Face model id" in out.getvalue()
+
+
+def test_painter_models_are_listed_and_pulled_as_pipelines(monkeypatch, tmp_path):
+    import io
+    import engine.models as models
+    out = io.StringIO()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert models.list_models(out) == 0
+    assert "--painter diffusers:<id>" in out.getvalue() and "stabilityai/sd-turbo" in out.getvalue()
+    assert models.kind_of("stabilityai/sd-turbo") == "painter"
+    assert models.kind_of("Qwen/Qwen2.5-0.5B-Instruct") == "narrator"
