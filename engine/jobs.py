@@ -12,6 +12,7 @@ import heapq
 import itertools
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -24,6 +25,11 @@ PREFETCH_NARRATE = 2
 PREFETCH_PAINT = 3
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+
+
+class Preempted(JobCancelled):
+    """Raised at a yield point of a less urgent job when urgent work waits for the device: the
+    job stops (releasing any lock its backend holds) and goes back in the queue to run again."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class Job:
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     _outbox: "queue.SimpleQueue[JobEvent] | None" = field(default=None, repr=False)
     _yield: Callable[["Job"], None] | None = field(default=None, repr=False)
+    _requeue: Callable[["Job"], None] | None = field(default=None, repr=False)
 
     @property
     def cancelled(self) -> bool:
@@ -87,6 +94,14 @@ class Job:
         self.status = RUNNING
         try:
             self.result = self.work(self)
+        except Preempted:
+            if self._requeue is not None and not self.cancelled:
+                self.status = QUEUED
+                if self._outbox is not None:
+                    self._outbox.put(JobEvent(self, "requeued"))
+                self._requeue(self)
+            else:
+                self._finish(CANCELLED)
         except JobCancelled:
             self._finish(CANCELLED)
         except BaseException as err:  # reported to the owner, who shows it; never lost
@@ -198,13 +213,14 @@ class Device:
             self._cond.notify_all()
 
     def hand_over(self, job: Job) -> None:
-        """At a yield point: let a more urgent waiting job run first, then carry on."""
+        """At a yield point: if a more urgent job waits, stop this one (it is requeued and runs
+        again later). Stopping, rather than pausing, releases whatever the backend holds (a
+        model's lock, its KV cache), so the urgent job can use the same model at once."""
         with self._cond:
             urgent = self._next()
             if urgent is None or urgent.priority >= job.priority:
                 return
-        self.release(job)
-        self.acquire(job)
+        raise Preempted()
 
     def _next(self) -> Job | None:
         return min(self._waiting, key=lambda j: j.priority, default=None)
@@ -235,11 +251,17 @@ class ThreadedRunner:
 
     def submit(self, work: Callable[[Job], Any], priority: int, kind: str, key: Any = None) -> Job:
         job = Job(work=work, priority=priority, kind=kind, key=key, _outbox=self._outbox,
-                  _yield=self.device.hand_over)
+                  _yield=self.device.hand_over, _requeue=self._push)
         with self._cond:
             self._queue.push(job)
             self._cond.notify_all()
         return job
+
+    def _push(self, job: Job) -> None:
+        with self._cond:
+            if not self._stopping:
+                self._queue.push(job)
+                self._cond.notify_all()
 
     def reprioritise(self, job: Job, priority: int) -> None:
         """Make a queued or running job more (or less) urgent, e.g. a prefetch the player chose."""
@@ -291,12 +313,18 @@ class ThreadedRunner:
                     self._running.discard(job)
                     self._cond.notify_all()
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Cancel everything and wait (up to timeout) for the workers to stop: a model still
+        running on a daemon thread while Python exits would abort the process."""
         with self._cond:
             self._stopping = True
             for job in self._queue.jobs() + list(self._running):
                 job.cancel()
             self._cond.notify_all()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _drain(outbox: "queue.SimpleQueue[JobEvent]") -> list[JobEvent]:

@@ -375,6 +375,9 @@ class Session:
                 return []   # a yield point with no text (LLM narrators emit these)
             self.streams[node] = self.streams.get(node, "") + payload
             return [SessionEvent("token", node, payload)]
+        if kind == "requeued":       # stopped for urgent work; it will run again from the start
+            self.streams[node] = ""
+            return []
         del self._narrating[node]
         _, seed, request = entry
         scene = self.scene(node)
@@ -514,6 +517,9 @@ class Session:
 
     def _on_image(self, job: Job, kind: str, payload: Any) -> list[SessionEvent]:
         node = job.key
+        if kind == "requeued":
+            self.progress.pop(node, None)
+            return []
         if kind == "progress":
             self.progress[node] = float(payload)
             return [SessionEvent("progress", node, payload)]

@@ -23,7 +23,7 @@ import codecs
 import copy
 import threading
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import torch
@@ -191,7 +191,7 @@ class TransformersNarrator:
         """Tell one scene; see the module docstring for streaming, caching and failures."""
         with self._lock:
             self.load()
-            encoded = self._encoder.encode(self.prompts.build(request))
+            encoded = self._fit(request)
             request.extras["prompt"] = encoded.text
             request.extras["prompt_tokens"] = len(encoded.ids)
             self._check_length(encoded)
@@ -225,6 +225,25 @@ class TransformersNarrator:
                     "(constrained=true) so every draft parses.")
             raise NarratorError(f"Narrator model '{self.model}' wrote no usable scene: "
                                 f"{'; '.join(reasons)}.{hint}")
+
+    def _fit(self, request: NarrationRequest) -> Encoded:
+        """The prompt, with the oldest recent scenes (then the summary) left out while it does
+        not fit the model's context with room for the answer: small models keep playing."""
+        encoded = self._encoder.encode(self.prompts.build(request))
+        trimmed = request
+        while not self._fits(encoded) and (trimmed.recent or trimmed.summary):
+            if len(trimmed.recent) > 1:
+                trimmed = replace(trimmed, recent=trimmed.recent[1:])
+            elif trimmed.summary:
+                trimmed = replace(trimmed, summary="")
+            else:
+                trimmed = replace(trimmed, recent=())
+            encoded = self._encoder.encode(self.prompts.build(trimmed))
+        return encoded
+
+    def _fits(self, encoded: Encoded) -> bool:
+        needed = len(encoded.ids) + self.options.max_new_tokens + self.options.close_tokens
+        return self._context is None or needed <= self._context
 
     def _check_length(self, encoded: Encoded) -> None:
         needed = len(encoded.ids) + self.options.max_new_tokens + self.options.close_tokens

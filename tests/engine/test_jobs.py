@@ -99,3 +99,29 @@ def test_reprioritised_job_runs_before_others():
 def test_job_cancelled_is_not_an_error():
     from engine.errors import DreamreelError
     assert not issubclass(JobCancelled, DreamreelError)
+
+
+def test_urgent_work_gets_a_model_that_prefetch_holds_locked():
+    """Backends lock their model while generating; preempting a prefetch must free it."""
+    runner = ThreadedRunner()
+    model_lock = threading.Lock()
+    started = threading.Event()
+    runs = []
+
+    def generate(job, name, tokens):
+        with model_lock:
+            runs.append(name)
+            started.set()
+            for _ in range(tokens):
+                job.emit("token", "x")
+                time.sleep(0.002)
+        return name
+
+    prefetch = runner.submit(lambda job: generate(job, "prefetch", 300), PREFETCH_NARRATE, "n")
+    started.wait(5)
+    current = runner.submit(lambda job: generate(job, "current", 5), NARRATE_CURRENT, "n")
+    events = _collect(runner, 2, timeout=20)
+    assert current.result == "current" and prefetch.result == "prefetch"
+    assert runs[:3] == ["prefetch", "current", "prefetch"]      # stopped, then told again
+    assert any(e.kind == "requeued" and e.job is prefetch for e in events)
+    runner.shutdown()
