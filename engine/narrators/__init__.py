@@ -66,6 +66,28 @@ class Narrator(Protocol):
                 on_token: TokenCallback | None = None) -> SceneDraft: ...
 
 
+def parse_options(options_class, options: dict, backend: str):
+    """A frozen options dataclass from keyword options, converting strings (from a command line
+    or config) to the fields' types. Unknown names and bad values are NarratorErrors."""
+    from dataclasses import fields
+    known = {f.name for f in fields(options_class)}
+    defaults = options_class()
+    values = {}
+    for name, value in options.items():
+        if name not in known:
+            raise NarratorError(f"Unknown {backend} narrator option '{name}'. "
+                                f"Known: {', '.join(sorted(known))}.")
+        kind = type(getattr(defaults, name))
+        try:
+            if kind is bool and isinstance(value, str):
+                value = value.strip().lower() in ("1", "true", "yes", "on")
+            values[name] = kind(value)
+        except (TypeError, ValueError):
+            raise NarratorError(f"Option {name}={value!r} is not a valid {kind.__name__}."
+                                ) from None
+    return options_class(**values)
+
+
 def make_narrator(spec: str, **options) -> Narrator:
     """Build a narrator from its spec string; raises NarratorError with the valid forms."""
     kind, _, rest = spec.partition(":")

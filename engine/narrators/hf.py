@@ -23,7 +23,7 @@ import codecs
 import copy
 import threading
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -31,6 +31,7 @@ from transformers import DynamicCache
 
 from engine.errors import JobCancelled, NarratorError
 from engine.narrators import NarrationRequest, TokenCallback
+from engine.narrators import parse_options as parse_backend_options
 from engine.narrators.hf_runtime import (Encoded, PromptEncoder, context_size, eos_ids,
                                          load_model, logits_size, pick_device, pick_dtype)
 from engine.narrators.llm_output import DraftError, NarrationStream, parse_scene
@@ -64,21 +65,7 @@ class HFOptions:
 
 def parse_options(options: dict) -> HFOptions:
     """HFOptions from keyword options, converting strings (from a command line) to field types."""
-    known = {f.name: f for f in fields(HFOptions)}
-    values = {}
-    for name, value in options.items():
-        if name not in known:
-            raise NarratorError(f"Unknown transformers narrator option '{name}'. "
-                                f"Known: {', '.join(known)}.")
-        kind = type(getattr(HFOptions(), name))
-        try:
-            if kind is bool and isinstance(value, str):
-                value = value.strip().lower() in ("1", "true", "yes", "on")
-            values[name] = kind(value)
-        except (TypeError, ValueError):
-            raise NarratorError(f"Option {name}={value!r} is not a valid {kind.__name__}."
-                                ) from None
-    return HFOptions(**values)
+    return parse_backend_options(HFOptions, options, "transformers")
 
 
 @dataclass

@@ -22,10 +22,10 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from engine.errors import NarratorError
-from engine.narrators import NarrationRequest, TokenCallback
+from engine.narrators import NarrationRequest, TokenCallback, parse_options
 from engine.narrators.llm_output import DraftError, NarrationStream, parse_scene
 from engine.narrators.prompting import PromptBuilder
 from engine.schema import SceneDraft, llm_scene_json_schema
@@ -60,21 +60,7 @@ class _Rejected(Exception):
 
 
 def _parse_options(options: dict) -> OpenAIOptions:
-    known = {f.name for f in fields(OpenAIOptions)}
-    values = {}
-    for name, value in options.items():
-        if name not in known:
-            raise NarratorError(f"Unknown openai narrator option '{name}'. "
-                                f"Known: {', '.join(sorted(known))}.")
-        kind = type(getattr(OpenAIOptions(), name))
-        try:
-            if kind is bool and isinstance(value, str):
-                value = value.strip().lower() in ("1", "true", "yes", "on")
-            values[name] = kind(value)
-        except (TypeError, ValueError):
-            raise NarratorError(f"Option {name}={value!r} is not a valid {kind.__name__}."
-                                ) from None
-    parsed = OpenAIOptions(**values)
+    parsed = parse_options(OpenAIOptions, options, "openai")
     if parsed.response_format not in ("auto",) + MODES:
         raise NarratorError(f"response_format must be auto, {', '.join(MODES)}.")
     return parsed
