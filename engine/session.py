@@ -83,6 +83,7 @@ class Session:
         self._watcher = None                     # hot reload of the world's files
         self._saver = Saver()                    # autosaves are written off the caller's thread
         self._prompts = PromptBuilder()          # renders the moddable image.j2
+        self._summaries: OrderedDict[tuple, str] = OrderedDict()   # rolling summaries by window
         self._image_template_error = ""
 
     # -- creating ---------------------------------------------------------------------------
@@ -333,10 +334,23 @@ class Session:
         boundary = max(0, depth - RECENT_SCENES)
         boundary -= boundary % SUMMARY_STEP
         recent_count = max(1, depth - boundary)
-        told = [RecentScene(s.title, s.current.narration, s.label, s.current.source)
-                for s in self.graph.recent(parent, recent_count + SUMMARY_SCENES)]
-        recent, older = told[-recent_count:], told[:-recent_count]
-        return tuple(recent), rolling_summary(older) if older else ""
+        scenes = self.graph.recent(parent, recent_count + SUMMARY_SCENES)
+        recent = tuple(self._as_recent(s) for s in scenes[-recent_count:])
+        older = scenes[:-recent_count]
+        if not older:
+            return recent, ""
+        key = tuple((s.id, s.active) for s in older)   # same window, same summary: reuse it
+        summary = self._summaries.get(key)
+        if summary is None:
+            summary = rolling_summary([self._as_recent(s) for s in older])
+            self._summaries[key] = summary
+            while len(self._summaries) > 64:
+                self._summaries.popitem(last=False)
+        return recent, summary
+
+    @staticmethod
+    def _as_recent(scene: Scene) -> RecentScene:
+        return RecentScene(scene.title, scene.current.narration, scene.label, scene.current.source)
 
     def _request(self, node: int, seed: int) -> NarrationRequest:
         scene = self.scene(node)
