@@ -6,8 +6,11 @@ reading the save list), updates and draws the screens, and presents the frame. N
 waits on a model, a painter or the disk. Sessions themselves are created and loaded on a
 background job, so even a large save never freezes the window.
 
-`App.step(events)` runs one frame and is what the tests drive; `run_window()` is what
-`dreamreel play` calls. pygame is initialised by `App.open()`, never at import.
+`App.step(events)` runs one frame and is what the tests drive; `run_window()` (game/window.py,
+also importable from here) is what `dreamreel play` calls. pygame is initialised by `App.open()`,
+never at import; opening the window also keeps a CPU core free of model threads (engine.compute)
+so the frame loop stays smooth, and names the window "Dreamreel" for the desktop. A size the
+player drags the window to is remembered in the user config once it stands still.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any, Callable
 
 import pygame
 
+from engine.compute import reserve_cores_for_ui
 from engine.config import Config, save_user_settings
 from engine.errors import DreamreelError
 from engine.jobs import DONE, FAILED, ThreadedRunner
@@ -27,6 +31,7 @@ from game.play import Stories
 from game.render import SceneImage, TextCache, clear_caches, shade
 from game.theme import Theme
 from game.widgets import Ctx, Toasts
+from game.window import SizeMemory, make_icon, name_window, run_window  # noqa: F401
 
 FPS = 60
 IDLE_REDRAW = 0.25   # seconds: a still screen is redrawn at least this often anyway
@@ -107,17 +112,23 @@ class App(Stories):
         self._below_key = None
         self._changes = 0
         self._last_event = None      # the newest Session notice already shown
+        self._world_shown = None     # the world whose problems were last shown
         self._story = None
+        self._sizes: SizeMemory | None = None   # a resized window's size, saved once it is still
 
     # -- display ----------------------------------------------------------------------------
     def open(self) -> "App":
-        """Initialise pygame's display and fonts and open the window."""
+        """Initialise pygame's display and fonts and open the window (before any model loads:
+        model backends then leave one core to the frame loop)."""
+        reserve_cores_for_ui(1)
+        name_window()
         pygame.display.init()
         pygame.font.init()
         pygame.display.set_caption("Dreamreel")
         pygame.display.set_icon(make_icon())
         pygame.key.set_repeat(400, 35)
         display = self.config.display
+        self._sizes = SizeMemory((display.width, display.height))
         self.theme = Theme((display.width, display.height), display.font_size,
                            display.high_contrast)
         self.theme.preload()
@@ -202,6 +213,7 @@ class App(Stories):
             self.top.update(dt)
         self.image.update(dt)
         self.toasts.update(dt)
+        self._remember_size()
         # a still screen is not redrawn (nor sent to the display) until something changes
         self.drawn = bool(events) or changes != self._changes or self.image.fading \
             or bool(self.toasts.items) or now - self._last_draw >= IDLE_REDRAW \
@@ -219,9 +231,11 @@ class App(Stories):
             self.quit()
             return
         if kind in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
-            if pygame.display.get_surface() is not None \
-                    and pygame.display.get_surface().get_size() != self.theme.size:
+            surface = pygame.display.get_surface()
+            if surface is not None and surface.get_size() != self.theme.size:
                 self._resized()
+            if surface is not None and not self.config.display.fullscreen:
+                self._sizes.note(surface.get_size(), self.seconds)
             return
         if kind == pygame.KEYDOWN and (event.key == pygame.K_F11 or (
                 event.key == pygame.K_RETURN and event.mod & pygame.KMOD_ALT)):
@@ -334,6 +348,7 @@ class App(Stories):
         self.config = self.config.with_changes(display=changes)
         new = self.config.display
         if new.fullscreen != old.fullscreen:
+            self._sizes.forget()        # a size dragged to just before does not count
             self._set_mode(new.fullscreen)
         if new.font_size != old.font_size or new.high_contrast != old.high_contrast:
             self.theme.font_size = new.font_size
@@ -345,11 +360,19 @@ class App(Stories):
         except DreamreelError as err:
             self.error(f"{err} The setting applies to this game only.")
 
+    def _remember_size(self, now: float | None = None) -> None:
+        """Keep the window's size in the user config once the player has stopped resizing."""
+        size = self._sizes.due(self.seconds if now is None else now)
+        if size is not None and not self.config.display.fullscreen:
+            self.set_display(width=size[0], height=size[1])
+
     def quit(self) -> None:
         self.running = False
 
     def close(self) -> None:
-        """Autosave and stop background work. Safe to call twice."""
+        """Save a new window size, autosave and stop background work. Safe to call twice."""
+        if self._sizes is not None and pygame.display.get_init():
+            self._remember_size(now=float("inf"))
         if self.session is not None:
             self.session.autosave()
             self.session.close()
@@ -358,33 +381,3 @@ class App(Stories):
             self._jobs.shutdown()
             self._jobs = None
         pygame.display.quit()
-
-
-def make_icon() -> pygame.Surface:
-    """The window icon, drawn in code: a gold reel on the night blue of the game."""
-    icon = pygame.Surface((64, 64), pygame.SRCALPHA)
-    pygame.draw.circle(icon, (236, 184, 96), (32, 32), 30)
-    pygame.draw.circle(icon, (12, 14, 22), (32, 32), 25)
-    for x, y in ((32, 18), (44, 38), (20, 38)):
-        pygame.draw.circle(icon, (236, 184, 96), (x, y), 6)
-    pygame.draw.circle(icon, (236, 184, 96), (32, 32), 3)
-    return icon
-
-
-def run_window(config: Config, resume: bool = False, slot: str = "autosave",
-               frames: int | None = None, screenshot: Path | None = None, **options) -> int:
-    """Open the game window (what `dreamreel play` runs); returns the exit code.
-
-    With `resume` the latest save (or `slot`'s, when it is not the autosave) is loaded at once.
-    With `frames` (a smoke run, e.g. for a screenshot) a new story starts at once instead of the
-    title screen, the loop stops after that many frames and the last one is saved to `screenshot`.
-    """
-    app = App(config, slot=slot, **options).open()
-    from game.screens.title import TitleScreen
-    if resume:
-        app.load_game(slot if slot != "autosave" else None)
-    elif frames is not None:
-        app.new_game()
-    else:
-        app.replace_all(TitleScreen(app))
-    return app.run(frames=frames, screenshot=screenshot)

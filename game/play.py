@@ -2,8 +2,11 @@
 
 A Session is created (Session.new) or loaded (Session.resume) on a background job, so even a
 large save never freezes the window; until it arrives the story screen shows what is loading.
-Narrator and painter objects are built once and reused by later stories. The Session's notices
-and errors become toasts. Mixed into App; this module draws nothing.
+Narrator and painter objects are built once and reused by later stories. Every notice and error
+the Session reports (hot reload, a broken edit, autosave and painter failures, ...) becomes a
+toast, each once; when a story starts or its world is reloaded, the world's problems (the parts
+left out until they are fixed) are shown too, a few of them and a count of the rest. Mixed into
+App; draws nothing.
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ from typing import Any
 from engine.errors import DreamreelError
 
 QUICK_SLOT = "quicksave"
+PROBLEMS_SHOWN = 3      # world problems shown as toasts (then a count of the rest)
 
 
 class Stories:
     """The App's story lifecycle: new game, load, quicksave and quickload, notices."""
 
     def _show_notices(self) -> None:
-        """Turn the Session's new notices and errors into toasts."""
+        """Turn the Session's new notices and errors into toasts. After a hot reload, the new
+        world's problems are shown like those of a world that starts: a few, then a count."""
         events = self.session.events
         if not events or events[-1] is self._last_event:
             return
@@ -29,8 +34,30 @@ class Stories:
                 break
             fresh.append(event)
         self._last_event = events[-1]
+        world, problems = self.session.world, set()
+        if world is not self._world_shown:       # reloaded: its problems come as notices
+            self._world_shown = world
+            problems = {str(problem) for problem in getattr(world, "problems", [])}
+        grouped = False
         for event in reversed(fresh):
-            self.toasts.push(str(event.payload), "error" if event.kind == "error" else "notice")
+            message = str(event.payload)
+            if event.kind == "notice" and message in problems:
+                if not grouped:
+                    self._show_world_problems(world)
+                grouped = True
+            elif event.kind in ("error", "notice"):
+                self.toasts.push(message, event.kind)
+
+    def _show_world_problems(self, world) -> None:
+        """Say what of the world is left out because its files have problems (a few, then how
+        many more), so a modder's mistake is never silently missing content."""
+        self._world_shown = world
+        problems = [str(problem) for problem in getattr(world, "problems", [])]
+        for problem in problems[:PROBLEMS_SHOWN]:
+            self.toasts.push(f"World problem (left out until fixed): {problem}", "error")
+        if len(problems) > PROBLEMS_SHOWN:
+            self.toasts.push(f"...and {len(problems) - PROBLEMS_SHOWN} more world problems: "
+                             f"`dreamreel worlds validate {world.root}` lists them all.", "error")
 
     # -- stories ----------------------------------------------------------------------------
     def _session_options(self) -> dict:
@@ -72,6 +99,7 @@ class Stories:
         self.session = session
         self.loading = ""
         self._last_event = None
+        self._show_world_problems(session.world)
         self._show_notices()
         self._story.attach(session, resumed)
         if self.narrator is None:      # build models once: later stories reuse them

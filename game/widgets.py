@@ -1,4 +1,6 @@
-"""Widgets: buttons and menus, a text field, toasts and progress (the typewriter box: textbox.py).
+"""Widgets: buttons and menus, a text field and progress bars.
+
+The typewriter text box lives in textbox.py and the toasts in toasts.py (both re-exported here).
 
 Widgets hold layout and input state only; they draw with the Theme's fonts through the shared
 TextCache (so unchanged text is never re-rendered) and call back into screens for actions.
@@ -16,6 +18,7 @@ import pygame
 from game.render import TextCache, panel
 from game.textbox import TextBox
 from game.theme import Theme
+from game.toasts import Toast, Toasts
 
 
 @dataclass
@@ -264,66 +267,7 @@ class TextInput:
         surface.set_clip(clip)
 
 
-# -- toasts and progress --------------------------------------------------------------------
-@dataclass
-class Toast:
-    message: str
-    kind: str = "notice"     # "notice" or "error"
-    left: float = 4.0        # seconds still shown
-    rect: pygame.Rect | None = None
-
-
-class Toasts:
-    """Short messages stacked at the top of the window. Errors stay longer; a click dismisses."""
-
-    LIMIT = 4
-
-    def __init__(self):
-        self.items: list[Toast] = []
-
-    def push(self, message: str, kind: str = "notice") -> None:
-        seconds = 9.0 if kind == "error" else 3.5
-        if self.items and self.items[-1].message == message:
-            self.items[-1].left = seconds
-            return
-        self.items.append(Toast(message, kind, seconds))
-        del self.items[:-self.LIMIT]
-
-    def update(self, dt: float) -> None:
-        for toast in self.items:
-            toast.left -= dt
-        self.items = [t for t in self.items if t.left > 0]
-
-    def handle(self, event: pygame.event.Event) -> bool:
-        if event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
-            for toast in self.items:
-                if toast.rect is not None and toast.rect.collidepoint(event.pos):
-                    self.items.remove(toast)
-                    return True
-        return False
-
-    def draw(self, surface: pygame.Surface, ctx: Ctx) -> None:
-        theme, pal = ctx.theme, ctx.theme.palette
-        font = theme.ui_font(0.78)
-        width = min(surface.get_width() - theme.px(40), theme.px(520))
-        pad = theme.px(12)
-        y = theme.px(56)
-        line_height = font.get_linesize()
-        for toast in self.items:
-            lines = ctx.text.wrap(font, toast.message, width - 2 * pad)[:6]
-            height = len(lines) * line_height + 2 * pad
-            rect = pygame.Rect(surface.get_width() - width - theme.px(20), y, width, height)
-            toast.rect = rect
-            fill = pal.error if toast.kind == "error" else pal.notice
-            alpha = max(0.0, min(1.0, toast.left / 0.4))
-            colour = fill[:3] + (round(fill[3] * alpha),)
-            surface.blit(panel(rect.size, colour, theme.px(8)), rect)
-            for i, line in enumerate(lines):
-                surface.blit(ctx.text.render(font, line, (255, 255, 255)),
-                             (rect.x + pad, rect.y + pad + i * line_height))
-            y += height + theme.px(8)
-
-
+# -- progress -------------------------------------------------------------------------------
 def progress_bar(surface: pygame.Surface, ctx: Ctx, rect: pygame.Rect, fraction: float) -> None:
     """A thin bar; fraction < 0 draws an indeterminate sweep."""
     pal = ctx.theme.palette

@@ -4,7 +4,8 @@ The tree is laid out from the networkx graph (depth by shortest path from the ro
 post-order walk so every parent sits centred over its children) and drawn left to right. Click a
 told scene to jump there; click an open end to go to its scene and take that choice. Drag or use
 the wheel to pan, +/- to zoom; the keyboard walks the tree (arrows) and Enter jumps. Esc or M
-returns to the story.
+returns to the story. Told scenes are those the player has been to (Scene.visited, recorded by
+the engine and kept in saves); scenes told ahead by prefetch stay open ends, their text unseen.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import networkx as nx
 import pygame
 
-from engine.graph import FAILED, READY, STUB
+from engine.graph import FAILED
 from game.app import Screen
 from game.render import gradient, panel
 
@@ -37,25 +38,21 @@ def tree_layout(graph: nx.DiGraph, root) -> dict:
     return {node: (depth[node], rows[node]) for node in rows}
 
 
-def explored(session, seen=()) -> set:
-    """The scenes the player has been to: the current path, the scenes seen in this run, and
-    (for stories loaded from a save) every told scene whose own choices were followed or
-    prefetched. Scenes narrated ahead by prefetch but never visited are not explored: the map
-    shows them as open ends, so their text is not given away."""
+def explored(session) -> set:
+    """The scenes the player has been to: those the engine marked visited (kept in saves), and
+    the current path. Scenes narrated ahead by prefetch but never visited are not explored: the
+    map shows them as open ends, so their text is not given away."""
     graph = session.graph
-    visited = set(session.path()) | {n for n in seen if n in graph}
-    for scene in graph.scenes():
-        if scene.status == READY and any(child.status != STUB or child.free_text
-                                         for child in graph.children(scene.id)):
-            visited.add(scene.id)
+    visited = set(session.path())
+    visited.update(scene.id for scene in graph.scenes() if scene.visited)
     for node in list(visited):       # the way to a visited scene was visited too
         visited.update(graph.path(node))
     return visited
 
 
-def map_tree(session, seen=()) -> nx.DiGraph:
+def map_tree(session, visited: set | None = None) -> nx.DiGraph:
     """The explored scenes and, hanging from them, their choices (the open ends)."""
-    visited = explored(session, seen)
+    visited = explored(session) if visited is None else visited
     graph = session.graph.g
     keep = set(visited)
     for node in visited:
@@ -97,8 +94,8 @@ class MapScreen(Screen):
             return
         if len(session.graph) != self._size_seen:
             self._size_seen = len(session.graph)
-            self.visited = explored(session, self.app.story.visited)
-            self.tree = map_tree(session, self.app.story.visited)
+            self.visited = explored(session)
+            self.tree = map_tree(session, self.visited)
             self.positions = tree_layout(self.tree, session.graph.root)
 
     def point(self, node) -> tuple[float, float]:

@@ -2,7 +2,8 @@
 
 Each change applies at once and is written to the user config (engine.config.save_user_settings
 through App.set_display); a sample line below shows the text at the chosen size and speed.
-Up/Down pick a row, Left/Right (or a click on the arrows) change it, Enter toggles; Esc returns.
+Up/Down pick a row, Left/Right (or a click on the arrows) change it, Enter toggles; Esc or O
+returns (O opens it from the story, as does the game menu).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ class SettingsScreen(Screen):
             self.app.pop()
         elif event.type == pygame.KEYDOWN:
             key, row = event.key, self.rows[self.index]
-            if key in (pygame.K_ESCAPE, pygame.K_o, pygame.K_p):
+            if key in (pygame.K_ESCAPE, pygame.K_o):
                 self.app.pop()
             elif key == pygame.K_UP:
                 self.index = (self.index - 1) % len(self.rows)

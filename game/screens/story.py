@@ -4,7 +4,9 @@ Each frame it reads the Session (cheap attribute reads) and rebuilds its widgets
 scene, its status or its version changed. Narration streams into the text box as the narrator
 writes it; the picture crossfades in when the painter hands it over, and until then the previous
 one stays up with a progress bar. Rollback (wheel up, Ctrl+Z) steps back through pages, then
-scenes. Every action goes through App.guard, so an engine error is a toast, never a crash.
+scenes. When the narrator fails, the text box says why and offers to try again, go back, or play
+on with the built-in storylet narrator (never a silent fallback). P opens the prompt inspector.
+Every action goes through App.guard, so an engine error is a toast, never a crash.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ class StoryScreen(StoryView, Screen):
         self.versions = [Button("<", lambda: self._version(-1)), Button(">", lambda: self._version(1))]
         self.signature = None
         self.read: set[tuple[int, int]] = set()   # (node, version) already shown in full
-        self.visited: set[int] = set()            # scenes the player has been to in this run
         self.rollback = False      # the next rebuild comes from a rollback: show the last page
         self.failed_images: set[int] = set()
         self.auto_timer = 0.0
@@ -54,7 +55,6 @@ class StoryScreen(StoryView, Screen):
         self.signature = None
         self.rollback = resumed
         self.read.clear()
-        self.visited.clear()
         self.failed_images.clear()
         self.box.set_text("")
         self.choices.set_buttons([])
@@ -76,6 +76,7 @@ class StoryScreen(StoryView, Screen):
             ("Save", lambda: app.push(SavesScreen(app, "save"))),
             ("Load", lambda: app.push(SavesScreen(app, "load"))),
             ("Q.Save", app.quicksave), ("Q.Load", app.quickload),
+            ("Prompt", self.open_prompt),
             ("Settings", lambda: app.push(SettingsScreen(app))),
             ("Menu", lambda: app.push(TitleScreen(app))),
         ]
@@ -115,16 +116,12 @@ class StoryScreen(StoryView, Screen):
             elif key in self.read:
                 self.box.instant = True
             self.read.add(key)
-            self.visited.add(scene.id)
             labels = [c.label for c in session.choices()]
             self.choices.set_buttons([Button(label, (lambda i=i: self.choose(i)), hint=str(i + 1),
                                              align="left") for i, label in enumerate(labels)])
             self._request_image()
         elif scene.status == FAILED:
-            self.box.set_text(f"This scene could not be told. {scene.error}".strip())
-            self.box.finish()
-            self.choices.set_buttons([Button("Try again", self.regenerate, "R", align="left"),
-                                      Button("Go back", self.roll_back, "Ctrl+Z", align="left")])
+            self._show_failure(scene)
         else:
             self.box.set_text(session.stream_text())
             self.choices.set_buttons([])
@@ -134,6 +131,20 @@ class StoryScreen(StoryView, Screen):
                 Button("Open the story map", self._open_map, "M", align="left")])
         self.rollback = False
         self.layout(self.app.surface.get_size())
+
+    def _show_failure(self, scene) -> None:
+        """Why the narrator failed, and the ways on: try again, go back, the built-in narrator."""
+        narrator = self.session.narrator
+        self.box.set_text(f"The {narrator.id} narrator could not tell this scene: "
+                          f"{scene.error or 'no reason was given.'}")
+        self.box.finish()
+        buttons = [Button("Try again", self.regenerate, "R", align="left")]
+        if scene.parent is not None:
+            buttons.append(Button("Go back", self.roll_back, "Ctrl+Z", align="left"))
+        if narrator.id != "storylets":
+            buttons.append(Button("Use the built-in narrator", self.use_builtin_narrator, "N",
+                                  align="left"))
+        self.choices.set_buttons(buttons)
 
     def _request_image(self) -> None:
         session = self.session
@@ -197,6 +208,19 @@ class StoryScreen(StoryView, Screen):
         if len(scene.versions) > 1:
             session.select_version((scene.active + step) % len(scene.versions))
             self.sync()
+
+    def use_builtin_narrator(self) -> None:
+        """Tell the story from here with the storylet narrator (it needs no model); later new
+        games use it too, until the game is started again with another --narrator."""
+        if self.session is None or self.session.narrator.id == "storylets":
+            return
+        self.session.switch_narrator("storylets")
+        self.app.narrator = self.session.narrator
+        self.sync()
+
+    def open_prompt(self) -> None:
+        from game.screens.prompt import PromptScreen
+        self.app.push(PromptScreen(self.app))
 
     def toggle_auto(self) -> None:
         on = not self.app.config.display.auto_advance
@@ -270,6 +294,9 @@ class StoryScreen(StoryView, Screen):
             self.action.focus(True)
         elif key == pygame.K_r:
             self.regenerate()
+        elif key == pygame.K_n and self.session is not None \
+                and self.session.scene().status == FAILED:
+            self.use_builtin_narrator()
         elif key in (pygame.K_LEFTBRACKET, pygame.K_LEFT):
             self._version(-1)
         elif key in (pygame.K_RIGHTBRACKET, pygame.K_RIGHT):
@@ -288,8 +315,10 @@ class StoryScreen(StoryView, Screen):
             app.quickload()
         elif key == pygame.K_a:
             self.toggle_auto()
-        elif key in (pygame.K_o, pygame.K_p):
+        elif key == pygame.K_o:
             app.push(SettingsScreen(app))
+        elif key == pygame.K_p:
+            self.open_prompt()
         elif key in (pygame.K_ESCAPE, pygame.K_F1):
             app.push(TitleScreen(app))
 

@@ -21,7 +21,8 @@ from game.widgets import Button, Menu
 COVER_SIZE = (768, 432)   # painted covers (cached on disk with the scene images)
 KEYS_HELP = ("Space or click: next  ·  1-9 or arrows + Enter: choose  ·  Tab: type an action  ·  "
              "wheel up or Ctrl+Z: back  ·  R: retell  ·  [ ]: versions  ·  M: map  ·  H: history  ·  "
-             "S / L: save / load  ·  F5 / F9: quicksave / quickload  ·  A: auto  ·  F11: fullscreen")
+             "S / L: save / load  ·  F5 / F9: quicksave / quickload  ·  A: auto  ·  "
+             "P: the narrator's prompt  ·  O: settings  ·  F11: fullscreen")
 
 
 # -- shared background work: the world list and covers --------------------------------------
@@ -36,7 +37,10 @@ def request_worlds(app, on_ready) -> None:
     def work():
         from engine.worlds import list_world_ids, load_world
         found = []
-        for world_id in sorted(list_world_ids(config.worlds_dir)):
+        ids = sorted(list_world_ids(config.worlds_dir))
+        if config.game.world and config.game.world not in ids:
+            ids.insert(0, config.game.world)     # a world folder given by path (--world ./w)
+        for world_id in ids:
             try:
                 found.append((world_id, load_world(world_id, config.worlds_dir), ""))
             except DreamreelError as err:
@@ -141,9 +145,9 @@ class TitleScreen(Screen):
 
     def _worlds_ready(self, worlds) -> None:
         wanted = self.app.config.game.world
-        usable = [w for _, w, _ in worlds if w is not None]
-        self.background_world = next((w for w in usable if w.id == wanted),
-                                     usable[0] if usable else None)
+        usable = [(wid, w) for wid, w, _ in worlds if w is not None]
+        self.background_world = next((w for wid, w in usable if wid == wanted),
+                                     usable[0][1] if usable else None)
 
     def _build(self) -> None:
         app = self.app
@@ -248,6 +252,8 @@ class WorldPicker(Screen):
         buttons = []
         for i, (world_id, world, _) in enumerate(worlds):
             label = world.title if world else f"{world_id} (broken)"
+            if world is not None and world_id != world.id:    # given by path: say which folder
+                label = f"{world.title} ({world_id})"
             buttons.append(Button(label, lambda i=i: self._pick(i), align="left"))
         self.list.set_buttons(buttons)
         wanted = self.app.config.game.world

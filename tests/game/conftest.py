@@ -12,6 +12,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from helpers import ScriptNarrator, make_app  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _window_leaves_no_trace(monkeypatch):
+    """Opening a window names it (environment) and reserves a core: undo both after each test."""
+    from engine import compute
+    for name in ("SDL_VIDEO_X11_WMCLASS", "SDL_VIDEO_WAYLAND_WMCLASS", "SDL_APP_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(compute, "_reserved", compute._reserved)
+
+
 @pytest.fixture
 def app(config, tmp_path):
     """The game with the storylet narrator, a flat-colour painter and inline runners."""

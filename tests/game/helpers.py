@@ -46,6 +46,17 @@ class FailingNarrator:
         raise NarratorError("the model server did not answer (test)")
 
 
+class BrokenPainter:
+    """A painter whose model is broken: every picture fails."""
+
+    id = "brokenpaint"
+    model = "nothing"
+    steps = 1
+
+    def paint(self, prompt, seed, size, on_progress=None):
+        raise RuntimeError("the painting model ran out of memory (test)")
+
+
 class ScriptNarrator:
     """Tells numbered scenes with three choices, streaming word by word."""
 
@@ -67,6 +78,22 @@ class ScriptNarrator:
                           choices=[ChoiceDraft(label=f"Option {c} of {request.node}", intent="explore")
                                    for c in "ABC"],
                           image_prompt=f"place {request.node}", mood="calm")
+
+
+class PromptNarrator(ScriptNarrator):
+    """Behaves like an LLM narrator: records the exact prompt it sent (request.extras), with
+    indents, blank lines and a line too long for any window, and its token count."""
+
+    id = "fakellm"
+    model = "fake-llm-v1"
+
+    def narrate(self, request, on_token=None):
+        lines = [f"<|system|>\nYou narrate {request.world.title}. Scene {request.node}.", "",
+                 "    indented   spacing   kept", "\t(tab)", "", "x" * 900]
+        lines += [f"lore line {i}: the frost remembers scene {request.node}" for i in range(80)]
+        request.extras["prompt"] = "\n".join(lines)
+        request.extras["prompt_tokens"] = 1000 + request.node
+        return super().narrate(request, on_token)
 
 
 def key(code: int, mod: int = 0, text: str = "") -> pygame.event.Event:

@@ -15,10 +15,12 @@ from game.textbox import TextBox, paginate
 
 
 def test_import_has_no_side_effects():
-    code = ("import pygame, game.app, game.render, game.widgets, game.theme, game.screens.story, "
-            "game.screens.map, game.screens.title, game.screens.saves, game.screens.settings, "
-            "game.screens.history; assert not pygame.display.get_init(); "
-            "assert not pygame.font.get_init()")
+    code = ("import os, pygame, game.app, game.render, game.widgets, game.theme, game.toasts, "
+            "game.window, game.screens.story, game.screens.map, game.screens.title, "
+            "game.screens.saves, game.screens.settings, game.screens.history, game.screens.prompt; "
+            "assert not pygame.display.get_init(); assert not pygame.font.get_init(); "
+            "assert os.environ.get('SDL_VIDEO_X11_WMCLASS') != 'Dreamreel'; "
+            "from engine import compute; assert compute._reserved == 0")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(_root()))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pygame
 from helpers import click, frame, key, make_app, motion, read_to_choices, settle, start, typed
@@ -254,7 +255,7 @@ def test_map_hides_prefetched_scenes_behind_open_ends(app):
     read_to_choices(app)
     ahead = [c for c in session.choices() if c.status == "ready"]
     assert ahead, "prefetch should have told the scenes behind the choices"
-    visited = explored(session, app.story.visited)
+    visited = explored(session)
     assert session.current in visited and not any(c.id in visited for c in ahead)
     app.step([key(pygame.K_m, text="m")], dt=0.01, present=False)
     screen = app.top
@@ -296,3 +297,63 @@ def test_continue_without_saves_says_so(app):
     settle(app, 4)
     assert app.session is None and isinstance(app.top, TitleScreen)
     assert any("No saved story" in t.message for t in app.toasts.items)
+
+
+def test_map_shows_visited_scenes_even_after_a_load(app, tmp_path):
+    session = start(app)
+    root = session.current
+    read_to_choices(app)
+    app.step([key(pygame.K_1, text="1")], dt=0.01, present=False)
+    settle(app)
+    first = session.current
+    read_to_choices(app)
+    first_ahead = [c.id for c in session.graph.children(first) if c.status == "ready"]
+    assert first_ahead, "prefetch should have told the scenes behind the first scene's choices"
+    while session.current != root:               # back through the pages, then the scene
+        app.step([key(pygame.K_z, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
+        settle(app, 2)
+    read_to_choices(app)
+    app.step([key(pygame.K_2, text="2")], dt=0.01, present=False)
+    settle(app)
+    second = session.current
+    assert session.scene(second).parent == root
+    visited = explored(session)
+    assert {root, first, second} <= visited                # the branch left behind counts
+    assert not set(first_ahead) & visited                  # told ahead, never seen: open ends
+    app.step([key(pygame.K_m, text="m")], dt=0.01, present=False)
+    screen = app.top
+    assert set(first_ahead) <= set(screen.positions)
+    graph = session.graph.g
+    assert not any(g in screen.positions for c in first_ahead for g in graph.successors(c))
+    screen.center_on(root)
+    shot = frame(app, tmp_path / "map-visited.png")
+    pal = app.theme.palette
+    assert shot.get_at(screen.to_screen(second))[:3] == pal.accent       # the current path, lit
+    assert shot.get_at(screen.to_screen(first))[:3] == pal.map_node      # visited, off the path
+    app.step([key(pygame.K_ESCAPE)], dt=0.01, present=False)
+    app.step([key(pygame.K_F5)], dt=0.01, present=False)
+    app.step([key(pygame.K_F9)], dt=0.01, present=False)
+    settle(app, 8)
+    loaded = app.session
+    assert loaded is not session and loaded.current == second
+    assert {root, first, second} <= explored(loaded) and not set(first_ahead) & explored(loaded)
+
+
+def test_a_world_folder_given_by_path_is_offered_first(config, tmp_path):
+    import shutil
+    world_dir = tmp_path / "my_world"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "assets" / "worlds" / "hollow_orbit",
+                    world_dir)
+    app = make_app(config.with_changes(game={"world": str(world_dir)}), tmp_path)
+    try:
+        app.replace_all(TitleScreen(app))
+        app.push(WorldPicker(app))
+        settle(app, 4)
+        picker = app.top
+        assert picker.worlds[picker.index][0] == str(world_dir)
+        assert picker.list.buttons[picker.index].label == f"Hollow Orbit ({world_dir})"
+        app.step([key(pygame.K_RETURN)], dt=0.01, present=False)
+        settle(app, 8)
+        assert app.session is not None and app.session.world.root == world_dir.resolve()
+    finally:
+        app.close()
