@@ -313,7 +313,7 @@ class ThreadedRunner:
                     self._running.discard(job)
                     self._cond.notify_all()
 
-    def shutdown(self, timeout: float = 10.0) -> None:
+    def shutdown(self, timeout: float = 3.0) -> None:
         """Cancel everything and wait (up to timeout) for the workers to stop: a model still
         running on a daemon thread while Python exits would abort the process."""
         with self._cond:

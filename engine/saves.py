@@ -442,6 +442,6 @@ class Saver:
                     self._failures.append(err)
             except Exception as err:  # never let the saver thread die silently
                 with self._lock:
-                    self._failures.append(SaveError(f"Autosave failed: {err}"))
+                    self._failures.append(SaveError(f"{type(err).__name__}: {err}"))
             finally:
                 self._queue.task_done()

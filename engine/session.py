@@ -147,6 +147,15 @@ class Session:
         scene = self.scene()
         return scene.status == READY and scene.current.ending
 
+    def prompt_for(self, node: int | None = None) -> dict | None:
+        """The exact prompt (and its token count) a narrator was given for a scene, also while
+        it is still narrating; None for narrators without prompts (storylets)."""
+        node = self.current if node is None else node
+        entry = self._narrating.get(node)
+        if entry is not None and "prompt" in entry[2].extras:
+            return entry[2].extras
+        return self.prompts.get(node)
+
     def stream_text(self, node: int | None = None) -> str:
         return self.streams.get(self.current if node is None else node, "")
 
@@ -250,8 +259,18 @@ class Session:
         world, messages = self._watcher.check()
         if world is not None:
             self.world = world   # the next scene told uses it
+            self._retell_prefetched()
         kind = "notice" if world is not None else "error"
         return [self._notice(kind, message) for message in messages]
+
+    def _retell_prefetched(self) -> None:
+        """After a reload, tell again the scenes prefetched from the old world but not yet seen,
+        so the edit shows in the very next scene (the old telling stays as an alternative)."""
+        if self.waiting:
+            return
+        for child in self.graph.choices(self.current):
+            if child.status == READY and not child.visited and child.id not in self._narrating:
+                self._narrate(child.id, PREFETCH_NARRATE, retell=False)
 
     def wait(self, timeout: float = 600.0, images: bool = False) -> list[SessionEvent]:
         """Block until the current scene is told, and painted if `images` (terminal, scripts)."""
@@ -352,22 +371,24 @@ class Session:
     def _as_recent(scene: Scene) -> RecentScene:
         return RecentScene(scene.title, scene.current.narration, scene.label, scene.current.source)
 
-    def _request(self, node: int, seed: int) -> NarrationRequest:
+    def _request(self, node: int, seed: int, avoid: bool = True) -> NarrationRequest:
         scene = self.scene(node)
         recent, summary = self._memory(scene.parent)
         action = Action(label=scene.label, intent=scene.intent, goto=scene.goto,
                         free_text=scene.free_text, opening=scene.parent is None)
-        avoid = tuple(v.source for v in scene.versions if v.source)
+        told = tuple(v.source for v in scene.versions if v.source) if avoid else ()
         return NarrationRequest(world=self.world, state=self.graph.state_before(node),
                                 action=action, seed=seed, node=node, recent=recent,
                                 summary=summary, author_note=self.author_note,
-                                extras={"avoid_sources": avoid} if avoid else {})
+                                extras={"avoid_sources": told} if told else {})
 
-    def _narrate(self, node: int, priority: int = NARRATE_CURRENT) -> Job:
+    def _narrate(self, node: int, priority: int = NARRATE_CURRENT, retell: bool = True) -> Job:
+        """Start telling a scene. A scene already told gets a new version: a retelling (which
+        avoids repeating what was told) unless `retell` is False (the world itself changed)."""
         scene = self.scene(node)
         seed = scene.seed if not scene.versions else derive_seed(scene.seed, "version",
                                                                  len(scene.versions))
-        request = self._request(node, seed)
+        request = self._request(node, seed, avoid=retell)
         narrator = self.narrator
 
         def work(job: Job) -> SceneDraft:
@@ -436,9 +457,7 @@ class Session:
         scene.status = READY if scene.versions else FAILED
         scene.error = reason
         self._dirty.add(scene.id)
-        message = (f"The narrator failed: {reason} — regenerate (:regen / R) to try again, "
-                   f"go back, or play on with --narrator storylets.")
-        return self._notice("error", message, scene.id)
+        return self._notice("error", f"The narrator failed: {reason}", scene.id)
 
     def _arrived(self, node: int, new_turn: bool) -> None:
         """The player is at a told scene: mark it visited, autosave, start its picture."""

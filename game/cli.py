@@ -127,12 +127,26 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"play": cmd_play, "saves": cmd_saves, "models": cmd_models,
                 "worlds": cmd_worlds}
     try:
-        return handlers[args.command](args)
+        code = handlers[args.command](args)
     except DreamreelError as err:
         print(f"dreamreel: {err}", file=sys.stderr)
-        return 2
+        code = 2
     except KeyboardInterrupt:
-        return 130
+        code = 130
+    _exit_past_busy_models(code)
+    return code
+
+
+def _exit_past_busy_models(code: int) -> None:
+    """Saves are on disk by now (sessions flush them when closed). A model still inside one
+    long forward pass on a worker thread would make quitting hang, and tearing Python down
+    under it would abort the process: leave at once instead."""
+    import os
+    import threading
+    if any(t.name.startswith("dreamreel-job") and t.is_alive() for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 if __name__ == "__main__":

@@ -130,7 +130,7 @@ class TerminalGame:
         self.show_scene()
 
     def _prompt(self) -> None:
-        info = self.session.prompts.get(self.session.current)
+        info = self.session.prompt_for()
         if not info:
             self.say(f"(The {self.session.narrator.id} narrator wrote this scene without a "
                      f"prompt; prompts exist for LLM narrators.)")

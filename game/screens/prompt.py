@@ -51,7 +51,7 @@ def hard_wrap(text: str, font: pygame.font.Font, width: int) -> list[str]:
 
 def describe_prompt(session) -> tuple[str, dict | None]:
     """What the inspector shows for the current scene: (explanation, prompt entry or None)."""
-    entry = session.prompts.get(session.current)
+    entry = session.prompt_for(session.current)
     if entry and isinstance(entry.get("prompt"), str):
         return "", entry
     scene = session.scene()

@@ -195,11 +195,11 @@ def test_editing_the_world_while_playing_changes_the_next_scene(config, tmp_path
     from engine.worlds import BUILTIN_WORLDS
     world_dir = tmp_path / "coast"
     shutil.copytree(BUILTIN_WORLDS / "lantern_coast", world_dir)
-    session = Session.new(config.with_changes(game={"world": str(world_dir), "painter": "none"},
-                                              prefetch={"enabled": False}),
+    session = Session.new(config.with_changes(game={"world": str(world_dir), "painter": "none"}),
                           runner=InlineRunner())
     session.wait()
-    session.poll()
+    session.poll()                                    # the next scenes are prefetched (told)
+    assert session.choices()[0].status == READY
     start = session.world.storylets[session.world.start]
     target = start.spec.choices[0].goto
     story = world_dir / session.world.storylets[target].file
