@@ -95,6 +95,11 @@ def run_window(config: Config, resume: bool = False, slot: str = "autosave",
     """
     from game.app import App
     app = App(config, slot=slot, **options).open()
+    if frames is None and _headless():
+        app.close()
+        print("dreamreel: no display to open a window on (SDL found none). Play in the "
+              "terminal instead: dreamreel play --text", file=sys.stderr)
+        return 2
     from game.screens.title import TitleScreen
     if resume:
         app.load_game(slot if slot != "autosave" else None)
@@ -103,6 +108,12 @@ def run_window(config: Config, resume: bool = False, slot: str = "autosave",
     else:
         app.replace_all(TitleScreen(app))
     return app.run(frames=frames, screenshot=screenshot)
+
+
+def _headless() -> bool:
+    """True when SDL has no real display (no X11/Wayland/...): a window would be invisible."""
+    import pygame
+    return pygame.display.get_driver() in ("offscreen", "dummy")
 
 
 __all__ = ["APP_NAME", "SAVE_AFTER", "SizeMemory", "make_icon", "name_window", "run_window"]
