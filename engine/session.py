@@ -11,47 +11,38 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from dataclasses import dataclass
 from typing import Any
 
-from engine.appearance import MAX_IN_PROMPT, describe, record_new
+from engine.appearance import record_new
 from engine.config import Config
 from engine.errors import DreamreelError, NarratorError, SaveError
+from engine.events import SessionEvent
 from engine.graph import FAILED, GENERATING, READY, STUB, Scene, StoryGraph, Version
-from engine.imagecache import ImageCache, cache_key
-from engine.jobs import (CANCELLED, DONE, FAILED as JOB_FAILED, NARRATE_CURRENT, PAINT_CURRENT,
-                         PREFETCH_NARRATE, PREFETCH_PAINT, InlineRunner, Job, ThreadedRunner)
+from engine.imagecache import ImageCache
+from engine.jobs import (CANCELLED, FAILED as JOB_FAILED, NARRATE_CURRENT, PAINT_CURRENT,
+                         PREFETCH_NARRATE, InlineRunner, Job, ThreadedRunner)
 from engine.memory import rolling_summary
 from engine.narrators import Action, NarrationRequest, RecentScene, make_narrator
 from engine.narrators.prompting import PromptBuilder
 from engine.narrators.storylets import infer_intent
 from engine.painters import painter_from_config
-from engine.saves import (COMPACT_LARGE, COMPACT_SMALL, Saver, SaveStore, SlotMeta,
-                          check_name, png_bytes)
+from engine.saves import Saver, SaveStore, check_name
 from engine.schema import SceneDraft
 from engine.seeds import derive_seed, fresh_seed
-from engine.snapshot import from_snapshot, to_snapshot
+from engine.session_pictures import Pictures
+from engine.session_saving import Saving
+from engine.snapshot import from_snapshot
 from engine.state import WorldState
-from engine.worlds import World, character_name, load_world
+from engine.worlds import World, load_world
 
 RECENT_SCENES = 6        # scenes given to narrators verbatim (6 to 13, see _memory)
 SUMMARY_SCENES = 48      # older scenes folded into the rolling summary
 SUMMARY_STEP = 8         # the summary's window moves this many scenes at a time
 MAX_ACTION_CHARS = 300   # a typed action is cut to this length
-IMAGE_MEMORY = 24        # decoded images kept in memory
 AUTOSAVE_SLOT = "autosave"
 
 
-@dataclass(frozen=True)
-class SessionEvent:
-    """What changed, for front ends: 'scene', 'token', 'image', 'progress', 'error', 'notice'."""
-
-    kind: str
-    node: int | None = None
-    payload: Any = None
-
-
-class Session:
+class Session(Pictures, Saving):
     """A story being played. Create with Session.new() or Session.resume()."""
 
     def __init__(self, config: Config, world: World, narrator, painter, runner=None,
@@ -337,10 +328,6 @@ class Session:
                 self._prefetch_image(child.id)
                 self._prefetch(child.id)
 
-    def _prefetch_image(self, node: int) -> None:
-        if self.config.prefetch.images and self.painter.id != "none":
-            self.request_image(node, PREFETCH_PAINT)
-
     def _memory(self, parent: int | None) -> tuple[tuple[RecentScene, ...], str]:
         """The recent scenes verbatim and a rolling summary of the ones before them.
 
@@ -474,174 +461,6 @@ class Session:
         event = SessionEvent(kind, node, message)
         self.events.append(event)
         return event
-
-    # -- images -----------------------------------------------------------------------------
-    def image_prompt(self, node: int | None = None) -> str:
-        """The full prompt for a scene's picture, from the moddable image.j2: the scene's image
-        prompt, the recorded appearance of each character present (so they look the same from
-        scene to scene), the mood and the world's art style."""
-        scene = self.scene(node)
-        version = scene.current
-        if version is None:
-            return self.world.spec.art_style
-        state = self.graph.state_after(scene.id)
-        present = [{"name": character_name(self.world, c), "appearance": self.characters[c]}
-                   for c in state.present if c in self.characters][:MAX_IN_PROMPT]
-        context = {"scene": {"title": version.title, "image_prompt": version.image_prompt,
-                             "mood": version.mood, "narration": version.narration},
-                   "world": {"title": self.world.title, "art_style": self.world.spec.art_style},
-                   "characters": present, "location": state.location}
-        try:
-            return self._prompts.render(self.world, "image.j2", context).replace("\n", " ")
-        except DreamreelError as err:
-            if self._image_template_error != str(err):
-                self._image_template_error = str(err)
-                self._notice("error", f"{err} Using the default picture prompt.")
-            parts = [self.world.spec.art_style, version.image_prompt,
-                     describe(self.characters, state.present), f"{version.mood} mood"]
-            return ", ".join(p for p in parts if p)
-
-    def image_key(self, node: int | None = None) -> str:
-        scene = self.scene(node)
-        size = (self.config.images.width, self.config.images.height)
-        return cache_key(self.painter.id, self.painter.model, self.image_prompt(scene.id),
-                         getattr(self.painter, "negative_prompt", ""), scene.current.seed, size,
-                         self.painter.steps)
-
-    def request_image(self, node: int, priority: int = PAINT_CURRENT) -> None:
-        """Make sure the scene's picture is (being) painted or loaded."""
-        scene = self.scene(node)
-        if scene.status != READY:
-            return
-        if node in self._painting and not self._painting[node].cancelled:
-            if priority < self._painting[node].priority:
-                self.runner.reprioritise(self._painting[node], priority)
-            return
-        key = self.image_key(node)
-        if key in self._images:
-            scene.current.image_key = key
-            return
-        cache, painter = self.cache, self.painter
-        size = (self.config.images.width, self.config.images.height)
-        prompt, seed = self.image_prompt(node), scene.current.seed
-
-        def work(job: Job):
-            image = cache.get(key)
-            if image is None:
-                image = painter.paint(prompt, seed, size,
-                                      on_progress=lambda f: job.emit("progress", f))
-                cache.put(key, image)
-            return key, image
-
-        self._painting[node] = self.runner.submit(work, priority, "paint", key=node)
-
-    def image(self, node: int | None = None):
-        """The scene's picture if it is in memory (PIL image), else None and it is requested."""
-        node = self.current if node is None else node
-        scene = self.scene(node)
-        if scene.current is None or self.painter.id == "none":
-            return None
-        key = scene.current.image_key
-        if key and key in self._images:
-            self._images.move_to_end(key)
-            return self._images[key]
-        self.request_image(node)
-        return None
-
-    def _on_image(self, job: Job, kind: str, payload: Any) -> list[SessionEvent]:
-        node = job.key
-        if kind == "requeued":
-            self.progress.pop(node, None)
-            return []
-        if kind == "progress":
-            self.progress[node] = float(payload)
-            return [SessionEvent("progress", node, payload)]
-        if self._painting.get(node) is job:
-            del self._painting[node]
-        self.progress.pop(node, None)
-        if kind == JOB_FAILED:
-            return [self._notice("error", f"The painter failed: {payload}", node)]
-        if kind != DONE or node not in self.graph:
-            return []
-        key, image = payload
-        self._images[key] = image
-        while len(self._images) > IMAGE_MEMORY:
-            self._images.popitem(last=False)
-        version = self.scene(node).current
-        if version is not None and version.image_key != key:
-            version.image_key = key
-            self._dirty.add(node)
-        return [SessionEvent("image", node, key)]
-
-    # -- saving -----------------------------------------------------------------------------
-    def meta(self, name: str) -> SlotMeta:
-        scene = self.scene()
-        return SlotMeta(name=name, saved_at=time.time(), turn=self.turn, world=self.world.id,
-                        world_title=self.world.title, scene_title=scene.title,
-                        scenes=len(self.graph),
-                        image_key=scene.current.image_key if scene.current else "")
-
-    def play_state(self) -> dict:
-        return {"current": self.current, "turn": self.turn, "author_note": self.author_note,
-                "characters": self.characters}
-
-    def autosave(self) -> bool:
-        """Save this turn into the session's slot, on the saver thread (the caller never waits
-        for the disk). Its cost does not grow with the story: one journal line of the scenes
-        that changed. Returns False when an earlier autosave failed (reported as an event)."""
-        slot, store, meta = self.slot, self.store, self.meta(self.slot)
-        if not self._slot_has_snapshot or self._should_compact():
-            snapshot = to_snapshot(self)
-            self._saver.submit(lambda: store.write_snapshot(slot, snapshot, meta))
-            self._slot_has_snapshot = True
-            self._journal_lines = 0
-        else:
-            records = [self.graph.scene(n).to_dict() for n in sorted(self._dirty)
-                       if n in self.graph]
-            play = self.play_state()
-            self._saver.submit(lambda: store.append(slot, records, play, meta))
-            self._journal_lines += 1
-        self._dirty.clear()
-        return not self._save_failures()
-
-    def _save_failures(self) -> list[SessionEvent]:
-        """Report autosaves that failed on the saver thread (the next one writes a snapshot)."""
-        events = []
-        for err in self._saver.failures():
-            self._slot_has_snapshot = False
-            events.append(self._notice("error", f"Autosave failed: {err}"))
-        return events
-
-    def flush_saves(self) -> bool:
-        """Wait until every autosave is on disk. False (and an error event) if one failed."""
-        self._saver.flush()
-        return not self._save_failures()
-
-    def _should_compact(self) -> bool:
-        """Now and then fold the journal into a new snapshot, which also rotates the backups.
-        Small stories do it often (cheap); big ones rarely, so the median autosave stays flat."""
-        lines, scenes = COMPACT_SMALL
-        return (self._journal_lines >= lines and len(self.graph) <= scenes) or \
-            self._journal_lines >= COMPACT_LARGE
-
-    def save(self, name: str, quiet: bool = False) -> str:
-        """A full save into a named slot, with a thumbnail. Raises SaveError on failure."""
-        name = check_name(name)
-        self._saver.flush()
-        thumb = None
-        image = self.image() if self.painter.id != "none" else None
-        if image is None and self.scene().current and self.scene().current.image_key:
-            image = self.cache.get(self.scene().current.image_key)
-        if image is not None:
-            thumb = png_bytes(image)
-        self.store.write_snapshot(name, to_snapshot(self), self.meta(name), thumb)
-        if name == self.slot:
-            self._slot_has_snapshot = True
-            self._journal_lines = 0
-            self._dirty.clear()
-        if not quiet:
-            self._notice("notice", f"Saved to slot '{name}'.")
-        return name
 
     def close(self) -> None:
         """Stop background work and wait for the autosaves to reach the disk."""

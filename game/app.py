@@ -31,7 +31,7 @@ from game.play import Stories
 from game.render import SceneImage, TextCache, clear_caches, shade
 from game.theme import Theme
 from game.widgets import Ctx, Toasts
-from game.window import SizeMemory, make_icon, name_window, run_window  # noqa: F401
+from game.window import SizeMemory, make_icon, name_window, run_window  # noqa: F401  (run_window is re-exported for game.cli)
 
 FPS = 60
 IDLE_REDRAW = 0.25   # seconds: a still screen is redrawn at least this often anyway
