@@ -5,7 +5,9 @@ A world from a stranger may hold a "decompression bomb" (a small file that claim
 a huge file, or a file in an exotic format whose decoder has a larger attack surface. Every
 picture is therefore checked here by its header alone: size on disk, format (PNG, JPEG, WebP
 only) and pixel count, before any pixel is decoded. This module reads image headers and, in
-open_world_image, decodes only pictures that passed; it never writes files and never paints.
+open_world_image / load_world_picture, decodes only pictures that passed; it never writes files
+and never paints. A scene whose `image` (or a world whose `cover`) names such a file shows it in
+place of a painted picture.
 """
 
 from __future__ import annotations
@@ -179,10 +181,53 @@ def open_world_image(world: World, relative: str) -> PILImage.Image:
         return image.convert("RGB")
 
 
+def shipped_picture(world: World, value: str) -> str | None:
+    """The world picture that a `cover` or scene `image` value names, if it may be shown.
+
+    None when the value is a description in words, or names a file that is missing, outside the
+    world folder or refused by the checks above (load_world and `worlds validate` report those).
+    """
+    if not value or not names_a_file(value):
+        return None
+    relative = value.strip()
+    return relative if check_image(world.root, relative) is None else None
+
+
+def picture_version(world: World, relative: str) -> str:
+    """Size and modification time of a shipped picture, so an edited file is shown anew."""
+    path = confined(world.root, relative)
+    try:
+        stat = path.stat() if path is not None else None
+    except OSError:
+        stat = None
+    return f"{stat.st_size}:{stat.st_mtime_ns}" if stat else "missing"
+
+
+def load_world_picture(world: World, relative: str, size: tuple[int, int]) -> PILImage.Image:
+    """A shipped picture decoded (after the checks) and scaled and centre-cropped to `size`."""
+    return fill(open_world_image(world, relative), size)
+
+
+def fill(image: PILImage.Image, size: tuple[int, int]) -> PILImage.Image:
+    """Scale and centre-crop an image so it fills `size` exactly (safe on a worker thread)."""
+    from PIL import Image
+
+    width, height = max(1, size[0]), max(1, size[1])
+    scale = max(width / image.width, height / image.height)
+    scaled = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    if scaled != image.size:
+        image = image.resize(scaled, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    left, top = (scaled[0] - width) // 2, (scaled[1] - height) // 2
+    return image.crop((left, top, left + width, top + height))
+
+
 def confined(root: Path, relative: str) -> Path | None:
     from engine.worlds import confined as _confined
     return _confined(root, relative)
 
 
 __all__ = ["check_image", "check_world_images", "open_world_image", "names_a_file",
+           "shipped_picture", "picture_version", "load_world_picture", "fill",
            "MAX_IMAGE_BYTES", "MAX_IMAGE_PIXELS", "IMAGE_FORMATS"]

@@ -12,6 +12,7 @@ from typing import Any
 from engine.appearance import MAX_IN_PROMPT, describe
 from engine.errors import DreamreelError
 from engine.imagecache import cache_key
+from engine.images import load_world_picture, picture_version, shipped_picture
 from engine.jobs import DONE, FAILED as JOB_FAILED, PAINT_CURRENT, PREFETCH_PAINT, Job
 from engine.graph import READY
 from engine.worlds import character_name
@@ -51,9 +52,19 @@ class Pictures:
                      describe(self.characters, state.present), f"{version.mood} mood"]
             return ", ".join(p for p in parts if p)
 
+    def shipped_picture(self, node: int | None = None) -> str | None:
+        """The world's own picture file that the scene's `image` names (e.g. images/harbor.png),
+        shown instead of a painted one; None when the scene describes its picture in words."""
+        version = self.scene(node).current
+        return shipped_picture(self.world, version.image_prompt) if version is not None else None
+
     def image_key(self, node: int | None = None) -> str:
         scene = self.scene(node)
         size = (self.config.images.width, self.config.images.height)
+        shipped = self.shipped_picture(scene.id)
+        if shipped is not None:
+            return cache_key("world", self.world.id, shipped,
+                             picture_version(self.world, shipped), 0, size, 0)
         return cache_key(self.painter.id, self.painter.model, self.image_prompt(scene.id),
                          getattr(self.painter, "negative_prompt", ""), scene.current.seed, size,
                          self.painter.steps)
@@ -73,6 +84,12 @@ class Pictures:
             return
         cache, painter = self.cache, self.painter
         size = (self.config.images.width, self.config.images.height)
+        shipped, world = self.shipped_picture(node), self.world
+        if shipped is not None:                       # the world's own picture: read, not painted
+            self._painting[node] = self.runner.submit(
+                lambda job: (key, load_world_picture(world, shipped, size)), priority, "paint",
+                key=node)
+            return
         prompt, seed = self.image_prompt(node), scene.current.seed
 
         def work(job: Job):

@@ -16,6 +16,8 @@ from typing import Any, Callable
 import pygame
 from PIL import Image
 
+from engine.images import fill as cover   # scale and centre-crop to fill a size
+
 FADE_SECONDS = 0.6      # crossfade between scene images
 SURFACE_MEMORY = 6      # window-sized image surfaces kept (about 3.7 MB each at 720p)
 TEXT_MEMORY = 1500      # rendered text surfaces kept
@@ -42,19 +44,6 @@ def pixels_to_surface(pixels: Pixels) -> pygame.Surface:
 def pil_to_surface(image: Image.Image) -> pygame.Surface:
     """A PIL image as a display-format Surface (main thread; prefer to_pixels on a worker)."""
     return pixels_to_surface(to_pixels(image))
-
-
-def cover(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """Scale and centre-crop an image so it fills `size` exactly (safe on a worker thread)."""
-    width, height = max(1, size[0]), max(1, size[1])
-    scale = max(width / image.width, height / image.height)
-    scaled = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
-    if image.mode != "RGB":
-        image = image.convert("RGB")
-    if scaled != image.size:
-        image = image.resize(scaled, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    left, top = (scaled[0] - width) // 2, (scaled[1] - height) // 2
-    return image.crop((left, top, left + width, top + height))
 
 
 def fit(image: Image.Image, size: tuple[int, int]) -> Image.Image:

@@ -2,7 +2,8 @@
 
 Title: continue, new game, load, settings, quit; in a game it opens over the story with "Return
 to the story" first. New game lists the installed worlds with their title, premise and cover (the
-cover is painted from the world's `cover` prompt in the background and cached like any image).
+cover is painted from the world's `cover` prompt in the background and cached like any image, or
+read from the world's images/ when `cover` names a picture file).
 Worlds, covers and the save list are read on background jobs; a broken world file shows its
 message and the others stay playable.
 """
@@ -66,7 +67,11 @@ def request_cover(app, world) -> pygame.Surface | None:
 
     def work():
         from engine.imagecache import ImageCache, cache_key
+        from engine.images import load_world_picture, shipped_picture
         from engine.painters import make_painter
+        shipped = shipped_picture(world, world.spec.cover)
+        if shipped is not None:                   # the world's own cover picture
+            return to_pixels(load_world_picture(world, shipped, COVER_SIZE))
         use = painter or make_painter(config.game.painter)
         if use.id == "none":
             return None

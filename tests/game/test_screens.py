@@ -357,3 +357,48 @@ def test_a_world_folder_given_by_path_is_offered_first(config, tmp_path):
         assert app.session is not None and app.session.world.root == world_dir.resolve()
     finally:
         app.close()
+
+
+def test_a_world_with_its_own_pictures_shows_them_on_the_picker_and_in_the_story(config, tmp_path):
+    import shutil
+
+    from PIL import Image
+
+    from game.screens.title import request_cover
+    world_dir = tmp_path / "painted_world"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "assets" / "worlds" / "hollow_orbit",
+                    world_dir)
+    (world_dir / "images").mkdir()
+    Image.new("RGB", (160, 90), (230, 20, 200)).save(world_dir / "images" / "cover.png")
+    world_toml = world_dir / "world.toml"
+    world_toml.write_text("\n".join('cover = "images/cover.png"' if line.startswith("cover =")
+                                    else line for line in world_toml.read_text().splitlines()))
+    start = tomllib.loads(world_toml.read_text())["start"]
+    for story in (world_dir / "storylets").glob("*.toml"):     # the first scene names it too
+        text = story.read_text()
+        at = text.find(f'id = "{start}"')
+        if at >= 0:
+            line_start = text.index("\nimage = ", at) + 1
+            line_end = text.index("\n", line_start)
+            story.write_text(text[:line_start] + 'image = "images/cover.png"' + text[line_end:])
+    app = make_app(config.with_changes(game={"world": str(world_dir)}), tmp_path)
+    try:
+        app.replace_all(TitleScreen(app))
+        app.push(WorldPicker(app))
+        settle(app, 4)
+        picker = app.top
+        world = picker.worlds[picker.index][1]
+        assert world.problems == []
+        assert request_cover(app, world) is not None
+        frame(app, tmp_path / "picker.png")
+        shot = pygame.image.load(str(tmp_path / "picker.png"))
+        assert shot.get_at(picker.cover_rect.center)[:3] == (230, 20, 200)
+        app.step([key(pygame.K_RETURN)], dt=0.01, present=False)
+        settle(app, 8)
+        assert app.session.shipped_picture() == "images/cover.png"
+        settle(app, 60, dt=0.05)                                # past the crossfade
+        shot = frame(app, tmp_path / "story.png")
+        r, g, b, *_ = shot.get_at((60, 300))                    # the picture, not a painted one
+        assert abs(r - 230) < 12 and g < 40 and abs(b - 200) < 12, (r, g, b)
+    finally:
+        app.close()
