@@ -133,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         code = 2
     except KeyboardInterrupt:
         code = 130
+    except BrokenPipeError:              # `dreamreel saves list | head`: the reader left early
+        from game.terminal import silence
+        silence(sys.stdout)
+        code = 0
     _exit_past_busy_models(code)
     return code
 

@@ -8,6 +8,8 @@ same input give the same transcript. Drives only the Session; never imports pyga
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 import textwrap
 from typing import TextIO
@@ -33,10 +35,17 @@ class TerminalGame:
         self.session = session
         self.out = out
         self.interactive = interactive
+        self.gone = False        # the reader of our output went away (e.g. `| head`)
 
-    def say(self, text: str = "") -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
+    def say(self, text: str = "", end: str = "\n") -> None:
+        if self.gone:
+            return
+        try:
+            self.out.write(text + end)
+            self.out.flush()
+        except BrokenPipeError:
+            self.gone = True     # play stops quietly; the story is still saved
+            silence(self.out)
 
     def show_scene(self) -> None:
         session = self.session
@@ -172,9 +181,8 @@ def play_text(session: Session, stdin: TextIO | None = None, out: TextIO | None 
     try:
         while True:
             if interactive:
-                out.write("> ")
-                out.flush()
-            line = read_line(stdin)
+                game.say("> ", end="")
+            line = read_line(stdin) if not game.gone else None
             if line is None:
                 break
             if not interactive:
@@ -201,3 +209,14 @@ def play_text(session: Session, stdin: TextIO | None = None, out: TextIO | None 
                 game.say(f"! {event.payload}")
         game.session.close()
     return 0
+
+
+def silence(out: TextIO) -> None:
+    """Point a closed pipe's file descriptor at the null device, so that later writes and the
+    interpreter's final flush do not raise again (the advice of Python's signal docs)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass

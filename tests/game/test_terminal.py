@@ -88,3 +88,20 @@ def test_sigkill_mid_play_loses_at_most_the_turn_in_flight(tmp_path):
     assert resumed.returncode == 0
     first = [l for l in resumed.stdout.decode().splitlines() if l.startswith("== ")][0]
     assert first + "\n" == titles[-1]
+
+
+def test_a_reader_that_leaves_early_ends_play_quietly_and_the_story_is_saved(tmp_path):
+    """`dreamreel play --text < script | head`: the pipe closes mid-story."""
+    cmd = [sys.executable, "-m", "game.cli", "play", "--text", "--saves-dir", str(tmp_path),
+           "--painter", "none", "--seed", "3"]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=ROOT,
+                            env={**os.environ, "DREAMREEL_CONFIG": "/nonexistent"})
+    proc.stdout.readline()                      # read one line, then go away like `head -1`
+    proc.stdout.close()
+    _, err = proc.communicate(("\n".join(["1", "2", "1"] * 10) + "\n").encode(), timeout=120)
+    assert proc.returncode == 0, err.decode()
+    assert b"Traceback" not in err and b"BrokenPipe" not in err
+    listing = subprocess.run([sys.executable, "-m", "game.cli", "saves", "list", "--saves-dir",
+                              str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    assert "autosave" in listing.stdout
