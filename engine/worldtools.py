@@ -369,6 +369,14 @@ this world. Start from a copy of the default. The names each template may use ar
 docs/MODDING.md ("Prompt overrides"); `dreamreel worlds validate` renders your overrides and
 reports any problem with its line.
 ''',
+    "images/README.md": '''# Your own pictures
+
+Put PNG, JPEG or WebP pictures here (at most 4096 x 4096 pixels and 10 MB each). A storylet
+whose `image` is a file name, such as `image = "images/square.png"`, shows that picture instead
+of a painted one; so does a `cover = "images/cover.png"` in world.toml on the title screen.
+Pictures are scaled and cropped to fill the window, so 16:9 pictures fit best. Details in
+docs/MODDING.md ("Pictures").
+''',
 }
 
 
