@@ -6,11 +6,11 @@ graph, world, painter, runner and cache and never touches the frame loop or pyga
 
 from __future__ import annotations
 
-from engine.events import SessionEvent
 from typing import Any
 
 from engine.appearance import MAX_IN_PROMPT, describe
 from engine.errors import DreamreelError
+from engine.events import SessionEvent
 from engine.imagecache import cache_key
 from engine.images import load_world_picture, picture_version, shipped_picture
 from engine.jobs import DONE, FAILED as JOB_FAILED, PAINT_CURRENT, PREFETCH_PAINT, Job
