@@ -6,7 +6,9 @@ and the play state), `meta.json` and `thumb.png`. An autosave appends one line a
 its cost does not grow with the story; a manual save or a load with a long journal compacts.
 A damaged snapshot falls back to its newest good backup; a torn journal line (a crash mid-write)
 is dropped. Saves are untrusted: sizes are capped, unknown fields refused, names confined.
-This module knows the file format, not the Session.
+This module knows the slot's files (snapshots, backups, meta, thumbnail) and the save format's
+versions; the journal's line format and replay live in engine.journal. It knows nothing of the
+Session.
 """
 
 from __future__ import annotations
@@ -15,27 +17,25 @@ import errno
 import gc
 import io
 import json
-
-import orjson
 import os
 import re
 import time
-import zlib
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import orjson
+
 from engine.atomic import fsync_dir, write_atomic
 from engine.errors import SaveError
+from engine.journal import apply_journal, journal_line, last_journal_meta, read_journal
 
 FORMAT = "dreamreel-save"
 VERSION = 1                 # written by this Dreamreel
 MIN_VERSION = 1             # oldest version this Dreamreel can upgrade and load
 BACKUPS = 3                 # older snapshots kept per slot
 MAX_SNAPSHOT_BYTES = 1 << 30  # refuse larger story.json files
-MAX_JOURNAL_BYTES = 1 << 30
-MAX_LINE_BYTES = 8 << 20    # one journal line
 COMPACT_SMALL = (64, 2_000)   # (journal lines, scenes): small stories compact this often
 COMPACT_LARGE = 1_024         # journal lines after which any story compacts
 SLOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,47}$")
@@ -106,10 +106,6 @@ def gc_paused():
             gc.enable()
 
 
-def _crc(payload: bytes) -> str:
-    return format(zlib.crc32(payload), "08x")
-
-
 def _os_message(err: OSError, path: Path) -> str:
     if err.errno == errno.ENOSPC:
         return f"The disk holding {path} is full. Free some space; nothing saved before was lost."
@@ -175,8 +171,7 @@ class SaveStore:
         """Autosave: append one checksummed journal line and fsync it. Cost ~ one small write."""
         folder = self.slot_dir(name)
         journal = folder / "journal.jsonl"
-        payload = orjson.dumps({"scenes": scenes, "play": play, "meta": asdict(meta)})
-        line = _crc(payload).encode() + b" " + payload + b"\n"
+        line = journal_line({"scenes": scenes, "play": play, "meta": asdict(meta)})
         try:
             if not folder.exists():
                 folder.mkdir(parents=True, exist_ok=True)
@@ -223,7 +218,7 @@ class SaveStore:
         records: list[dict] = []
         for index in range(backup, -1, -1):   # the backup's own journal, then newer ones
             part = folder / ("journal.jsonl" if index == 0 else f"journal.jsonl.{index}")
-            part_records, part_warnings = self._read_journal(part)
+            part_records, part_warnings = read_journal(part)
             records += part_records
             warnings += part_warnings
         if snapshot is None:
@@ -246,29 +241,6 @@ class SaveStore:
             raise SaveError(f"{path} cannot be read ({err.strerror}).") from None
         return upgrade(data, str(path))
 
-    def _read_journal(self, path: Path) -> tuple[list[dict], list[str]]:
-        if not path.exists():
-            return [], []
-        if path.stat().st_size > MAX_JOURNAL_BYTES:
-            return [], [f"{path} is too large to be a Dreamreel journal; ignored it."]
-        records, warnings = [], []
-        with open(path, "rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                problem = None
-                if len(raw) > MAX_LINE_BYTES or not raw.endswith(b"\n"):
-                    problem = "cut off"
-                else:
-                    record = _parse_line(raw)
-                    if record is None:
-                        problem = "garbled or checksum mismatch"
-                    else:
-                        records.append(record)
-                if problem:
-                    warnings.append(f"{path}, line {number}: {problem}; the story resumes from "
-                                    f"the autosave before it.")
-                    break
-        return records, warnings
-
     def repair_journal(self, name: str, good_lines: int) -> None:
         """Cut a journal back to its good lines (after a crash tore the last one)."""
         journal = self.slot_dir(name) / "journal.jsonl"
@@ -288,7 +260,7 @@ class SaveStore:
                 meta = SlotMeta.from_dict(json.loads(where.read_bytes()), str(where))
             except (ValueError, TypeError) as err:
                 raise SaveError(f"{where} is damaged ({err}).") from None
-        last = _last_journal_meta(folder / "journal.jsonl")
+        last = last_journal_meta(folder / "journal.jsonl")
         if last is not None:
             try:
                 meta = SlotMeta.from_dict(last, str(folder / "journal.jsonl"))
@@ -324,36 +296,6 @@ class SaveStore:
         return path if path.exists() else None
 
 
-def _last_journal_meta(path: Path) -> dict | None:
-    """The meta of the journal's last complete, intact line, reading only the file's tail."""
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return None
-    if size == 0:
-        return None
-    with open(path, "rb") as handle:
-        handle.seek(max(0, size - 262_144))
-        tail = handle.read()
-    for raw in reversed(tail.split(b"\n")):
-        record = _parse_line(raw + b"\n") if raw.strip() else None
-        if record is not None and isinstance(record.get("meta"), dict):
-            return record["meta"]
-    return None
-
-
-def _parse_line(raw: bytes) -> dict | None:
-    """A journal line is `<crc32 hex> <json payload>\\n`; None when torn or tampered with."""
-    crc, _, payload = raw.rstrip(b"\n").partition(b" ")
-    if len(crc) != 8 or _crc(payload) != crc.decode("ascii", "replace"):
-        return None
-    try:
-        record = orjson.loads(payload)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
-
-
 def upgrade(data: dict, where: str) -> dict:
     """Check a snapshot's format and bring an older version up to the current one."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -372,30 +314,6 @@ def upgrade(data: dict, where: str) -> dict:
         version += 1
         data["version"] = version
     return data
-
-
-def apply_journal(snapshot: dict, records: list[dict]) -> dict:
-    """Replay autosave records (scene upserts and the play state) onto a snapshot."""
-    if not records:
-        return snapshot
-    scenes = {scene["id"]: scene for scene in snapshot.get("scenes", [])
-              if isinstance(scene, dict) and "id" in scene}
-    for record in records:
-        for scene in record.get("scenes", []):
-            if isinstance(scene, dict) and type(scene.get("id")) is int:
-                scenes[scene["id"]] = scene
-        if isinstance(record.get("play"), dict):
-            snapshot["play"] = record["play"]
-    kept: dict[int, dict] = {}
-    for ident in sorted(scenes):   # parents have smaller ids; drop anything left orphaned
-        parent = scenes[ident].get("parent")
-        if parent is None or parent in kept:
-            kept[ident] = scenes[ident]
-    snapshot["scenes"] = list(kept.values())
-    play = snapshot.get("play")
-    if isinstance(play, dict) and play.get("current") not in kept and kept:
-        play["current"] = next(iter(kept))
-    return snapshot
 
 
 def png_bytes(image, size: tuple[int, int] = (320, 180)) -> bytes:

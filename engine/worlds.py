@@ -2,8 +2,9 @@
 
 Worlds come from strangers, so every file is size-capped, confined to the world's folder and
 validated field by field. Problems name the file, line and a fix. A broken storylet is left out
-(and reported) so the rest of the world still plays; a broken world.toml stops the load. This
-module reads files and builds data; it does not render or narrate.
+(and reported) so the rest of the world still plays; a broken world.toml stops the load. The
+fields each file may hold are declared in engine.worldspec. This module reads files and builds
+data; it does not render or narrate.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from engine.errors import WorldError
 from engine.images import check_world_images, names_a_file
-from engine.schema import INTENTS, MOODS, Effects, FlagValue, Intent, Mood
+from engine.schema import INTENTS, MOODS
 from engine.state import WorldState, as_id, initial_state
+from engine.worldspec import CharacterSpec, LoreSpec, StoryletSpec, WorldSpec
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 BUILTIN_WORLDS = ASSETS / "worlds"
@@ -26,72 +28,6 @@ MAX_FILES = 400              # storylet files in one world
 MAX_STORYLETS = 2_000        # storylets in one world
 MAX_PROMPT_BYTES = 64_000    # a prompt override (as engine.narrators.prompting's own cap)
 MAX_PROMPT_FILES = 20        # files in a world's prompts/ folder
-ID_PATTERN = r"^[a-z0-9][a-z0-9_]{0,39}$"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CharacterSpec(_Strict):
-    id: str = Field(pattern=ID_PATTERN)
-    name: str = Field(min_length=1, max_length=60)
-    appearance: str = Field(default="", max_length=400)
-    description: str = Field(default="", max_length=1000)
-
-
-class StateSpec(_Strict):
-    location: str = Field(default="", max_length=40)
-    inventory: list[str] = Field(default_factory=list, max_length=40)
-    flags: dict[str, FlagValue] = Field(default_factory=dict, max_length=200)
-    characters: list[str] = Field(default_factory=list, max_length=12)
-
-
-class PlayerSpec(_Strict):
-    name: str = Field(default="Traveller", max_length=40)
-
-
-class WorldSpec(_Strict):
-    title: str = Field(min_length=1, max_length=80)
-    premise: str = Field(default="", max_length=2000)
-    tone: str = Field(default="", max_length=200)
-    player_role: str = Field(default="", max_length=200)
-    art_style: str = Field(default="", max_length=300)
-    cover: str = Field(default="", max_length=400)
-    start: str = Field(default="", max_length=40)
-    player: PlayerSpec = Field(default_factory=PlayerSpec)
-    characters: list[CharacterSpec] = Field(default_factory=list, max_length=100)
-    state: StateSpec = Field(default_factory=StateSpec)
-
-
-class LoreSpec(_Strict):
-    id: str = Field(pattern=ID_PATTERN)
-    keywords: list[str] = Field(default_factory=list, max_length=20)
-    text: str = Field(min_length=1, max_length=4000)
-    priority: int = 0
-
-
-class ChoiceSpec(_Strict):
-    label: str = Field(min_length=1, max_length=100)
-    intent: Intent = "explore"
-    goto: str = Field(default="", max_length=40)
-    when: str = Field(default="", max_length=1000)
-
-
-class StoryletSpec(_Strict):
-    id: str = Field(pattern=ID_PATTERN)
-    title: str = Field(min_length=1, max_length=120)
-    text: str = Field(min_length=1, max_length=8000)
-    when: str = Field(default="", max_length=1000)
-    intents: list[Intent] = Field(default_factory=lambda: list(INTENTS))
-    tags: list[str] = Field(default_factory=list, max_length=40)
-    weight: float = Field(default=1.0, ge=0, le=1000)
-    once: bool = True
-    mood: Mood = "calm"
-    image: str = Field(default="", max_length=400)
-    ending: bool = False
-    effects: Effects = Field(default_factory=Effects)
-    choices: list[ChoiceSpec] = Field(default_factory=list, max_length=8)
 
 
 @dataclass(frozen=True)

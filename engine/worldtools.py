@@ -2,9 +2,9 @@
 
 list: the built-in and installed worlds with their titles. validate: every problem of a world at
 once (engine.validate). new: a small world that validates cleanly and plays, to start from.
-import: SillyTavern cards and lorebooks into a world folder (engine.cards parses and writes),
-making a new world from the scaffold when the folder has none. Writes only inside the world
-folder it is given or creates; never into the shipped worlds.
+import: SillyTavern cards and lorebooks into a world folder (engine.cards parses them,
+engine.world_append writes them), making a new world from the scaffold when the folder has
+none. Writes only inside the world folder it is given or creates; never into the shipped worlds.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TextIO
 
-from engine.cards import read_import, write_import
+from engine.cards import read_import
 from engine.errors import WorldError
 from engine.state import as_id
 from engine.validate import format_report, validate_world
+from engine.world_append import write_import
 from engine.worlds import BUILTIN_WORLDS, Problem, _read_toml
 
 

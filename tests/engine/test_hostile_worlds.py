@@ -125,7 +125,7 @@ def test_links_out_of_the_world_are_refused_everywhere(root, tmp_path):
     Image.new("RGB", (8, 8)).save(picture)
     (root / "storylets" / "link.toml").symlink_to(secret)
     (root / "prompts" / "scene.j2").symlink_to(secret)
-    (root / "images").mkdir()
+    (root / "images").mkdir(exist_ok=True)   # the scaffold has one
     (root / "images" / "cover.png").symlink_to(picture)
     (root / "lore.toml").unlink()
     (root / "lore.toml").symlink_to("/dev/zero")   # would never end if it were read
@@ -188,7 +188,7 @@ def test_a_fifo_is_refused_instead_of_blocking(root):
 def test_oversized_files_are_refused_with_their_size(root):
     (root / "storylets" / "huge.toml").write_text("# " + "x" * 1_000_100)
     (root / "prompts" / "system.j2").write_text("{{ world.title }}" + " " * 70_000)
-    (root / "images").mkdir()
+    (root / "images").mkdir(exist_ok=True)   # the scaffold has one
     with open(root / "images" / "huge.png", "wb") as handle:
         handle.write(b"\x89PNG\r\n\x1a\n")
         handle.truncate(10_000_001)
@@ -211,7 +211,7 @@ def test_oversized_files_are_refused_with_their_size(root):
 def test_a_world_of_hostile_data_still_validates_without_crashing(root):
     (root / "storylets" / "odd.toml").write_text('storylet = 5\n')
     (root / "lore.toml").write_text('lore = "not a list"\n')
-    (root / "images").mkdir()
+    (root / "images").mkdir(exist_ok=True)   # the scaffold has one
     (root / "images" / "fake.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     (root / "images" / "script.svg").write_text("<svg onload=alert(1)>")
     messages = [str(p) for p in validate_world(root).errors]

@@ -1,0 +1,102 @@
+"""The schema of a world's files: what world.toml, lore.toml and storylets/*.toml may hold.
+
+These pydantic models are the single source of truth for a world's data, as engine.schema is for
+a scene: every table a modder writes is validated against them field by field, with lengths and
+counts capped because worlds come from strangers, and unknown keys refused (a misspelt key is an
+error, not silently ignored). They declare shapes only. Reading files, confining paths, reporting
+problems with their lines and checks across entries (start, goto, templates) belong to
+engine.worlds and engine.validate; this module must not touch the file system.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.schema import INTENTS, Effects, FlagValue, Intent, Mood
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9_]{0,39}$"   # ids of characters, lore entries and storylets
+
+
+class _Strict(BaseModel):
+    """Unknown keys are refused: a misspelt key is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CharacterSpec(_Strict):
+    """One [[characters]] table of world.toml: who can appear, and how they look."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(min_length=1, max_length=60)
+    appearance: str = Field(default="", max_length=400)
+    description: str = Field(default="", max_length=1000)
+
+
+class StateSpec(_Strict):
+    """world.toml [state]: the world state a new story starts from."""
+
+    location: str = Field(default="", max_length=40)
+    inventory: list[str] = Field(default_factory=list, max_length=40)
+    flags: dict[str, FlagValue] = Field(default_factory=dict, max_length=200)
+    characters: list[str] = Field(default_factory=list, max_length=12)
+
+
+class PlayerSpec(_Strict):
+    """world.toml [player]: the player character's profile."""
+
+    name: str = Field(default="Traveller", max_length=40)
+
+
+class WorldSpec(_Strict):
+    """world.toml: the world bible (title, premise, tone, art style), characters and start."""
+
+    title: str = Field(min_length=1, max_length=80)
+    premise: str = Field(default="", max_length=2000)
+    tone: str = Field(default="", max_length=200)
+    player_role: str = Field(default="", max_length=200)
+    art_style: str = Field(default="", max_length=300)
+    cover: str = Field(default="", max_length=400)
+    start: str = Field(default="", max_length=40)
+    player: PlayerSpec = Field(default_factory=PlayerSpec)
+    characters: list[CharacterSpec] = Field(default_factory=list, max_length=100)
+    state: StateSpec = Field(default_factory=StateSpec)
+
+
+class LoreSpec(_Strict):
+    """One [[lore]] table of lore.toml: text the narrator is reminded of on a keyword."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    keywords: list[str] = Field(default_factory=list, max_length=20)
+    text: str = Field(min_length=1, max_length=4000)
+    priority: int = 0
+
+
+class ChoiceSpec(_Strict):
+    """One [[storylet.choices]] table: a choice offered at the end of a storylet."""
+
+    label: str = Field(min_length=1, max_length=100)
+    intent: Intent = "explore"
+    goto: str = Field(default="", max_length=40)
+    when: str = Field(default="", max_length=1000)
+
+
+class StoryletSpec(_Strict):
+    """One [[storylet]] table of a storylets/*.toml file: an authored scene."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: str = Field(min_length=1, max_length=120)
+    text: str = Field(min_length=1, max_length=8000)
+    when: str = Field(default="", max_length=1000)
+    intents: list[Intent] = Field(default_factory=lambda: list(INTENTS))
+    tags: list[str] = Field(default_factory=list, max_length=40)
+    weight: float = Field(default=1.0, ge=0, le=1000)
+    once: bool = True
+    mood: Mood = "calm"
+    image: str = Field(default="", max_length=400)
+    ending: bool = False
+    effects: Effects = Field(default_factory=Effects)
+    choices: list[ChoiceSpec] = Field(default_factory=list, max_length=8)
+
+
+__all__ = ["ID_PATTERN", "CharacterSpec", "StateSpec", "PlayerSpec", "WorldSpec", "LoreSpec",
+           "ChoiceSpec", "StoryletSpec"]
