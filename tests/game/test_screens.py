@@ -339,17 +339,27 @@ def test_map_shows_visited_scenes_even_after_a_load(app, tmp_path):
     assert {root, first, second} <= explored(loaded) and not set(first_ahead) & explored(loaded)
 
 
-def test_a_world_folder_given_by_path_is_offered_first(config, tmp_path):
+def copy_world(world_dir: Path) -> Path:
+    """A copy of the shipped Hollow Orbit world to change in a test."""
     import shutil
-    world_dir = tmp_path / "my_world"
     shutil.copytree(Path(__file__).resolve().parents[2] / "assets" / "worlds" / "hollow_orbit",
                     world_dir)
+    return world_dir
+
+
+def open_picker(config, tmp_path, world_dir: Path):
+    """The game started with `--world world_dir`, on the new-game world picker."""
     app = make_app(config.with_changes(game={"world": str(world_dir)}), tmp_path)
+    app.replace_all(TitleScreen(app))
+    app.push(WorldPicker(app))
+    settle(app, 4)
+    return app, app.top
+
+
+def test_a_world_folder_given_by_path_is_offered_first(config, tmp_path):
+    world_dir = copy_world(tmp_path / "my_world")
+    app, picker = open_picker(config, tmp_path, world_dir)
     try:
-        app.replace_all(TitleScreen(app))
-        app.push(WorldPicker(app))
-        settle(app, 4)
-        picker = app.top
         assert picker.worlds[picker.index][0] == str(world_dir)
         assert picker.list.buttons[picker.index].label == f"Hollow Orbit ({world_dir})"
         app.step([key(pygame.K_RETURN)], dt=0.01, present=False)
@@ -360,14 +370,10 @@ def test_a_world_folder_given_by_path_is_offered_first(config, tmp_path):
 
 
 def test_a_world_with_its_own_pictures_shows_them_on_the_picker_and_in_the_story(config, tmp_path):
-    import shutil
-
     from PIL import Image
 
     from game.screens.title import request_cover
-    world_dir = tmp_path / "painted_world"
-    shutil.copytree(Path(__file__).resolve().parents[2] / "assets" / "worlds" / "hollow_orbit",
-                    world_dir)
+    world_dir = copy_world(tmp_path / "painted_world")
     (world_dir / "images").mkdir()
     Image.new("RGB", (160, 90), (230, 20, 200)).save(world_dir / "images" / "cover.png")
     world_toml = world_dir / "world.toml"
@@ -381,12 +387,8 @@ def test_a_world_with_its_own_pictures_shows_them_on_the_picker_and_in_the_story
             line_start = text.index("\nimage = ", at) + 1
             line_end = text.index("\n", line_start)
             story.write_text(text[:line_start] + 'image = "images/cover.png"' + text[line_end:])
-    app = make_app(config.with_changes(game={"world": str(world_dir)}), tmp_path)
+    app, picker = open_picker(config, tmp_path, world_dir)
     try:
-        app.replace_all(TitleScreen(app))
-        app.push(WorldPicker(app))
-        settle(app, 4)
-        picker = app.top
         world = picker.worlds[picker.index][1]
         assert world.problems == []
         assert request_cover(app, world) is not None
