@@ -1,4 +1,4 @@
-"""The `dreamreel` command: play (window or terminal), saves, models and worlds.
+"""The `dreamreel` command: play (window or terminal), saves, models, worlds, eval.
 
 Parses flags, builds the Config (defaults < user file < flags) and hands over to the front end.
 Every DreamreelError becomes a one-paragraph message and exit code 2, never a traceback.
@@ -50,6 +50,25 @@ def build_parser() -> argparse.ArgumentParser:
     worlds.add_argument("action", choices=["list", "validate", "new", "import"])
     worlds.add_argument("target", nargs="?", help="world folder, new world name or file")
     worlds.add_argument("--into", type=Path, help="import: the world folder to add to")
+
+    evaluate = commands.add_parser("eval", help="play scripted turns with a narrator and "
+                                   "report narration quality and speed")
+    evaluate.add_argument("--narrator", help="narrator spec, options in a query: "
+                          "transformers:<path>?max_new_tokens=256")
+    evaluate.add_argument("--world", help="world id or folder")
+    evaluate.add_argument("--turns", type=int, help="actions after the opening (default 10, "
+                          "or the script's length)")
+    evaluate.add_argument("--script", type=Path, help="one action a line: a number picks that "
+                          "choice, other text is typed; # starts a comment")
+    evaluate.add_argument("--prompts", action="append", metavar="DIR", help="a folder of prompt "
+                          "templates to try; repeat to compare folders side by side "
+                          "('default': the world's own)")
+    evaluate.add_argument("--seed", type=int, help="story seed (default: the config's, else 1)")
+    evaluate.add_argument("--words", default="60-200", metavar="MIN-MAX",
+                          help="narration words of a well-formed scene (default 60-200)")
+    evaluate.add_argument("--json", type=Path, metavar="OUT", help="write every figure as JSON")
+    evaluate.add_argument("--transcript", type=Path, metavar="OUT",
+                          help="the transcript's file (default: saves/eval/WORLD-seedN.md)")
     return parser
 
 
@@ -119,13 +138,42 @@ def cmd_worlds(args: argparse.Namespace) -> int:
     return worldtools.run(args.action, args.target, args, make_config(args), sys.stdout)
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from engine import evaluation
+    from engine.atomic import write_atomic
+
+    config = make_config(args)
+    script = evaluation.read_script(args.script) if args.script else evaluation.DEFAULT_SCRIPT
+    turns = args.turns if args.turns is not None else (
+        len(script) if args.script else evaluation.DEFAULT_TURNS)
+    settings = evaluation.EvalSettings(
+        narrator=config.game.narrator, world=config.game.world, turns=turns, script=script,
+        seed=config.game.seed or 1, prompts=tuple(args.prompts or ()),
+        word_range=evaluation.parse_word_range(args.words))
+    results = evaluation.evaluate(config, settings)
+    print(evaluation.printed(settings, results))
+    transcript = args.transcript or (config.saves_dir / "eval" /
+                                     f"{results[0].world_id}-seed{settings.seed}.md")
+    outputs = [(transcript, evaluation.transcripts(settings, results), "Transcript")]
+    if args.json:
+        outputs.append((args.json, evaluation.as_json(settings, results), "JSON"))
+    for path, text, what in outputs:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, text.encode("utf-8"), durable=False)
+        except OSError as err:
+            raise evaluation.EvalError(f"Cannot write {path}: {err.strerror or err}.") from None
+        print(f"{what}: {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["play", *(argv or sys.argv[1:])])
     handlers = {"play": cmd_play, "saves": cmd_saves, "models": cmd_models,
-                "worlds": cmd_worlds}
+                "worlds": cmd_worlds, "eval": cmd_eval}
     try:
         code = handlers[args.command](args)
     except DreamreelError as err:

@@ -12,9 +12,10 @@ from engine.evaluation.metrics import (COPY_LIMIT, REPEAT_LIMIT, WORD_RANGE, lon
                                        repeated_ngram_share, shape_problems, words)
 from engine.evaluation.report import as_json, printed, totals, transcripts
 from engine.evaluation.runner import (DEFAULT_SCRIPT, DEFAULT_TURNS, EvalError, EvalSettings,
-                                      RunResult, SceneRecord, evaluate, read_script)
+                                      RunResult, SceneRecord, evaluate, parse_word_range,
+                                      read_script)
 
 __all__ = ["COPY_LIMIT", "REPEAT_LIMIT", "WORD_RANGE", "longest_shared_run",
            "repeated_ngram_share", "shape_problems", "words", "as_json", "printed", "totals",
            "transcripts", "DEFAULT_SCRIPT", "DEFAULT_TURNS", "EvalError", "EvalSettings",
-           "RunResult", "SceneRecord", "evaluate", "read_script"]
+           "RunResult", "SceneRecord", "evaluate", "parse_word_range", "read_script"]

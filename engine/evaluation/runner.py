@@ -119,6 +119,15 @@ def read_script(path: str | Path) -> tuple[str, ...]:
     return actions
 
 
+def parse_word_range(text: str) -> tuple[int, int]:
+    """`60-200` as (60, 200): the narration words of a well-formed scene."""
+    low, dash, high = text.partition("-")
+    if not (dash and low.strip().isdigit() and high.strip().isdigit()
+            and int(low) <= int(high)):
+        raise EvalError(f"--words {text}: give a range of narration words such as 60-200.")
+    return int(low), int(high)
+
+
 class Stopwatch:
     """Wraps a narrator to note when each scene's first narration word streamed out."""
 
@@ -346,4 +355,4 @@ def _speed(record: SceneRecord, extras: dict, streamed: bool) -> None:
 
 
 __all__ = ["EvalSettings", "EvalError", "SceneRecord", "RunResult", "evaluate", "read_script",
-           "DEFAULT_SCRIPT", "DEFAULT_TURNS", "Stopwatch"]
+           "parse_word_range", "DEFAULT_SCRIPT", "DEFAULT_TURNS", "Stopwatch"]
