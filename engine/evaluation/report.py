@@ -18,8 +18,12 @@ WIDTH = 78
 
 
 def totals(result: RunResult) -> dict:
-    """The run's totals: shares 0-1, seconds, words; None where nothing could be measured."""
-    scenes = result.scenes
+    """The run's totals: shares 0-1, seconds, words; None where nothing could be measured.
+
+    They describe the narrator's own scenes: authored scenes (a world's opening told from its
+    storylet) are left out, unless every scene is authored (the storylets narrator)."""
+    own = [s for s in result.scenes if not s.authored]
+    scenes = own or result.scenes
     told = [s for s in scenes if not s.failed]
     prompt_runs = [s for s in told if s.copied_from_prompt is not None]
     rates = [s.tokens_per_s for s in told if s.tokens_per_s is not None]
@@ -33,8 +37,10 @@ def totals(result: RunResult) -> dict:
     scene_copy, scene_copy_turn = worst(told, lambda s: s.copied_from_scene)
     prompt_copy, prompt_copy_turn = worst(prompt_runs, lambda s: s.copied_from_prompt)
     return {
-        "scenes": len(scenes),
-        "authored": sum(s.authored for s in scenes),
+        "scenes": len(result.scenes),
+        "authored": sum(s.authored for s in result.scenes),
+        "measured": len(scenes),
+        "retried": sum(s.attempts > 1 for s in told),
         "failed": len(scenes) - len(told),
         "well_formed": sum(s.well_formed for s in scenes),
         "well_formed_share": round(sum(s.well_formed for s in scenes) / len(scenes), 4)
@@ -62,9 +68,9 @@ def _round(value: float | None) -> float | None:
 # -- printed tables ---------------------------------------------------------------------------
 def scene_table(result: RunResult) -> str:
     """One line per scene, then the problems and notes under it."""
-    head = (f"{'#':>3}  {'action':<20} {'title':<24} {'ok':<3} {'words':>5} {'rep4':>6} "
-            f"{'copy<scene':>10} {'copy<prompt':>11} {'1st word s':>10} {'scene s':>8} "
-            f"{'tok/s':>8}")
+    head = (f"{'#':>3}  {'action':<18} {'title':<20} {'ok':<3} {'words':>5} {'rep4':>5} "
+            f"{'copy<scene':>10} {'copy<prompt':>11} {'first s':>7} {'scene s':>7} "
+            f"{'tok/s':>7}")
     lines = [head, "-" * len(head)]
     for s in result.scenes:
         if s.failed:
@@ -74,11 +80,11 @@ def scene_table(result: RunResult) -> str:
         else:
             prompt_copy = _copy(s.copied_from_prompt)
         lines.append(
-            f"{s.turn:>3}  {_fit(s.taken, 20):<20} {_fit(s.title or '(failed)', 24):<24} "
+            f"{s.turn:>3}  {_fit(s.taken, 18):<18} {_fit(s.title or '(failed)', 20):<20} "
             f"{'yes' if s.well_formed else 'NO':<3} {s.words:>5} "
-            f"{_share(s.repeated_4gram_share) if not s.failed else '-':>6} "
+            f"{_share(s.repeated_4gram_share) if not s.failed else '-':>5} "
             f"{_copy(s.copied_from_scene) if not s.failed else '-':>10} {prompt_copy:>11} "
-            f"{s.first_word_s:>10.2f} {s.scene_s:>8.2f} {_rate(s):>8}")
+            f"{s.first_word_s:>7.2f} {s.scene_s:>7.2f} {_rate(s):>7}")
     for s in result.scenes:
         if s.problems:
             lines.append(f"  turn {s.turn}: " + "; ".join(s.problems))
@@ -90,15 +96,19 @@ def scene_table(result: RunResult) -> str:
             if length >= COPY_LIMIT:
                 lines.append(f"  turn {s.turn}: {length} words copied from {kind}: "
                              f"\"{_fit(text, 100)}\"")
+    for s in result.scenes:
+        if s.attempts > 1:
+            lines.append(f"  turn {s.turn}: told on the narrator's attempt {s.attempts}")
     lines += [f"  note: {note}" for note in result.notes]
     return "\n".join(lines)
 
 
 TOTAL_ROWS = (
     ("scenes (authored)", lambda t: f"{t['scenes']} ({t['authored']})"),
-    ("failed", lambda t: str(t["failed"])),
+    ("scenes measured", lambda t: str(t["measured"])),
+    ("failed / retried", lambda t: f"{t['failed']} / {t['retried']}"),
     ("well-formed", lambda t: "-" if t["well_formed_share"] is None else
-     f"{t['well_formed_share']:.0%} ({t['well_formed']}/{t['scenes']})"),
+     f"{t['well_formed_share']:.0%} ({t['well_formed']}/{t['measured']})"),
     ("mean words", lambda t: _num(t["mean_words"], "{:.0f}")),
     ("max repeated 4-grams", lambda t: "-" if t["max_repeated_4gram_share"] is None else
      f"{_share(t['max_repeated_4gram_share'])} (turn {t['max_repeated_4gram_turn']})"),
@@ -189,6 +199,8 @@ def transcript(settings: EvalSettings, result: RunResult) -> str:
                    "prompt " + ("authored" if s.authored else _copy(s.copied_from_prompt))]
         if s.authored:
             figures.insert(0, f"authored (storylet `{s.source}`)")
+        if s.attempts > 1:
+            figures.append(f"told on attempt {s.attempts}")
         lines.append("*" + " · ".join(figures) + "*")
         lines.append("")
         lines.append("well-formed" if s.well_formed else "**not well-formed:** " +

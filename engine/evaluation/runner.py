@@ -76,6 +76,7 @@ class SceneRecord:
     copied_from_prompt: int | None = None  # ... with the prompt it was told from (None: n/a)
     copied_from_prompt_text: str = ""
     prompt_tokens: int | None = None
+    attempts: int = 1                    # drafts the narrator wrote before one was usable
     first_word_s: float = 0.0
     scene_s: float = 0.0
     tokens: int | None = None
@@ -312,6 +313,8 @@ def _told(session: Session, watch: Stopwatch, world: World, settings: EvalSettin
         record.copied_from_prompt, record.copied_from_prompt_text = run.length, run.text
     if isinstance(extras.get("prompt_tokens"), int):
         record.prompt_tokens = extras["prompt_tokens"]
+    if isinstance(extras.get("attempts"), list) and extras["attempts"]:
+        record.attempts = len(extras["attempts"])
     _speed(record, extras, first is not None)
     record.problems = shape_problems(version.title, record.words, record.choices,
                                      version.ending, settings.word_range)

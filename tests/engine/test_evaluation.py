@@ -89,6 +89,32 @@ def test_percentile():
     assert percentile([1.0, 2.0], 0.5) == 1.5
 
 
+def test_totals_leave_an_authored_opening_out_of_the_narrators_figures():
+    from engine.evaluation import RunResult, SceneRecord
+    result = RunResult(label="default", prompts="", world_id="w", world_title="W",
+                       narrator="transformers:m")
+    result.scenes = [
+        SceneRecord(turn=0, action="", taken="(opening)", kind="opening", authored=True,
+                    words=150, well_formed=True, first_word_s=0.01, scene_s=0.01),
+        SceneRecord(turn=1, action="1", taken="Go", kind="choice", words=100, well_formed=True,
+                    first_word_s=1.0, scene_s=10.0, copied_from_prompt=3, tokens_per_s=12.0),
+        SceneRecord(turn=2, action="x", taken="x", kind="text", words=300, well_formed=False,
+                    first_word_s=3.0, scene_s=30.0, copied_from_prompt=14, attempts=2,
+                    repeated_4gram_share=0.4, tokens_per_s=10.0),
+    ]
+    figures = totals(result)
+    assert (figures["scenes"], figures["authored"], figures["measured"]) == (3, 1, 2)
+    assert figures["well_formed_share"] == 0.5 and figures["mean_words"] == 200
+    assert figures["first_word_p50_s"] == 2.0 and figures["mean_scene_s"] == 20.0
+    assert figures["max_copied_from_prompt"] == 14 and figures["max_copied_from_prompt_turn"] == 2
+    assert figures["max_repeated_4gram_share"] == 0.4 and figures["retried"] == 1
+    assert figures["mean_tokens_per_s"] == 11.0 and not figures["tokens_per_s_estimated"]
+    settings = EvalSettings(narrator="transformers:m", world="w", turns=2)
+    table = printed(settings, [result])
+    assert "40%!" in table and "14!" in table          # beyond the limits: marked
+    assert "told on the narrator's attempt 2" in table
+
+
 # -- scripted play ----------------------------------------------------------------------------
 SCRIPT = ("1", "9", "I ask who keeps the light", "2", "I search for tracks")
 
@@ -258,3 +284,5 @@ def test_a_tiny_model_is_measured_from_its_own_prompt_and_timings(config, tmp_pa
             if a.prompt_tokens and b.prompt_tokens]
     assert told and all(b.prompt_tokens > a.prompt_tokens for a, b in told)
     assert "transformers:" in printed(settings, [short_run, long_run])
+    figures = totals(short_run)
+    assert figures["measured"] == figures["scenes"] - figures["authored"] > 0
