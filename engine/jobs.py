@@ -251,11 +251,23 @@ class ThreadedRunner:
 
     def submit(self, work: Callable[[Job], Any], priority: int, kind: str, key: Any = None) -> Job:
         job = Job(work=work, priority=priority, kind=kind, key=key, _outbox=self._outbox,
-                  _yield=self.device.hand_over, _requeue=self._push)
+                  _yield=self._hand_over, _requeue=self._push)
         with self._cond:
             self._queue.push(job)
             self._cond.notify_all()
         return job
+
+    def _hand_over(self, job: Job) -> None:
+        """At a yield point: stop for more urgent work, whether it already waits for the device
+        or still waits for a worker. The second matters when every worker is busy (one paints
+        the current picture, the other waits to prefetch) and the player asks for a scene: the
+        running job stops, its worker takes the urgent one, and nothing waits for a picture."""
+        with self._cond:
+            queued = min((j.priority for j in self._queue.jobs() if not j.cancelled),
+                         default=None)
+        if queued is not None and queued < job.priority:
+            raise Preempted()
+        self.device.hand_over(job)
 
     def _push(self, job: Job) -> None:
         with self._cond:

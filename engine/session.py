@@ -25,7 +25,7 @@ from engine.narrators.storylets import infer_intent
 from engine.painters import painter_from_config
 from engine.saves import Saver, SaveStore, check_name
 from engine.seeds import derive_seed, fresh_seed
-from engine.session_narration import Narration
+from engine.session_narration import Narration, NarrationTiming, Telling
 from engine.session_pictures import Pictures
 from engine.session_saving import Saving
 from engine.snapshot import from_snapshot
@@ -58,7 +58,7 @@ class Session(Narration, Pictures, Saving):
         self.streams: dict[int, str] = {}       # text streamed so far for scenes being narrated
         self.progress: dict[int, float] = {}    # painting progress per scene
         self.prompts: OrderedDict[int, dict] = OrderedDict()  # prompt inspector, last 200
-        self._narrating: dict[int, tuple[Job, int, NarrationRequest]] = {}
+        self._narrating: dict[int, Telling] = {}   # scenes being told, by node
         self._painting: dict[int, Job] = {}
         self._images: OrderedDict[str, Any] = OrderedDict()
         self._dirty: set[int] = set()
@@ -70,12 +70,19 @@ class Session(Narration, Pictures, Saving):
         self._prompts = PromptBuilder()          # renders the moddable image.j2
         self._summaries: OrderedDict[tuple, str] = OrderedDict()   # rolling summaries by window
         self._image_template_error = ""
+        self.timings: OrderedDict[int, NarrationTiming] = OrderedDict()   # see narration_timing
+        self._scene_seconds: float | None = None   # the narrator's last scene, for prefetch
+        self._authored = None                       # tells a world's authored opening
+        self._terms = None                          # (world, its WorldTerms) for effects checks
 
     # -- creating ---------------------------------------------------------------------------
     @classmethod
     def new(cls, config: Config, *, world: World | None = None, narrator=None, painter=None,
             runner=None, seed: int | None = None, slot: str = AUTOSAVE_SLOT) -> "Session":
-        """Start a new story: the opening scene is narrated at once (poll to receive it)."""
+        """Start a new story: the opening scene is narrated at once (poll to receive it).
+
+        When the world names a start storylet and the narrator is a language model, the
+        opening is the world's own, told by the storylet narrator (see Narration._teller)."""
         world = world or load_world(config.game.world, config.worlds_dir)
         narrator = narrator or make_narrator(config.game.narrator)
         painter = painter or painter_from_config(config)
@@ -137,8 +144,8 @@ class Session(Narration, Pictures, Saving):
         it is still narrating; None for narrators without prompts (storylets)."""
         node = self.current if node is None else node
         entry = self._narrating.get(node)
-        if entry is not None and "prompt" in entry[2].extras:
-            return entry[2].extras
+        if entry is not None and "prompt" in entry.request.extras:
+            return entry.request.extras
         return self.prompts.get(node)
 
     def stream_text(self, node: int | None = None) -> str:
@@ -198,7 +205,10 @@ class Session(Narration, Pictures, Saving):
             self._arrived(node, new_turn=False)
 
     def regenerate(self) -> None:
-        """Tell the current scene again; the old telling stays as an alternative version."""
+        """Tell the current scene again; the old telling stays as an alternative version.
+
+        The opening too: with a language model narrator its retelling is the model's own (the
+        world's authored opening stays as version 1); the storylet narrator tells it again."""
         scene = self.scene()
         if scene.status == GENERATING:
             return
@@ -208,8 +218,8 @@ class Session(Narration, Pictures, Saving):
         """Tell the story from now on with another narrator (e.g. 'storylets' after a model
         failed to load). Raises NarratorError for a bad spec; the story so far is kept."""
         narrator = make_narrator(spec)
-        for job, _, _ in list(self._narrating.values()):
-            job.cancel()
+        for telling in list(self._narrating.values()):
+            telling.job.cancel()
         self.narrator = narrator
         self._notice("notice", f"The {narrator.id} narrator tells the story from here.")
         scene = self.scene()
@@ -276,7 +286,7 @@ class Session(Narration, Pictures, Saving):
         if scene.status in (STUB, FAILED):
             self._narrate(node)
         elif scene.status == GENERATING and node in self._narrating:
-            job = self._narrating[node][0]
+            job = self._narrating[node].job
             if job.cancelled:              # dropped as stale a moment ago: tell it afresh
                 self._narrate(node)
             else:

@@ -2,16 +2,23 @@
 
 A mixin of engine.session.Session, split out to keep each file readable. It builds each
 NarrationRequest (recent scenes, a cached rolling summary, the action), runs the narrator on the
-Session's job runner, applies finished drafts to the story graph on the caller's thread, and
-tells the scenes behind the visible choices ahead of time. It never touches pygame or a model
-directly; narrators do that on worker threads.
+Session's job runner, applies finished drafts to the story graph on the caller's thread (a
+language model's effects checked against the world first: engine.effects_check), times each
+telling, and tells the scenes behind the visible choices ahead of time, as many as the
+narrator's speed allows. A world's authored opening is told by the storylet narrator whatever
+narrator tells the rest. It never touches pygame or a model directly; narrators do that on
+worker threads.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
+from dataclasses import dataclass, replace
+from time import monotonic
+from typing import Any, NamedTuple
 
 from engine.appearance import record_new
+from engine.effects_check import check_effects, world_terms
 from engine.errors import DreamreelError, NarratorError
 from engine.events import SessionEvent
 from engine.graph import FAILED, GENERATING, READY, STUB, Scene, Version
@@ -19,12 +26,103 @@ from engine.jobs import (CANCELLED, FAILED as JOB_FAILED, NARRATE_CURRENT, PAINT
                          PREFETCH_NARRATE, Job)
 from engine.memory import rolling_summary
 from engine.narrators import Action, NarrationRequest, RecentScene
+from engine.narrators.storylets import StoryletNarrator
 from engine.schema import SceneDraft
 from engine.seeds import derive_seed
 
 RECENT_SCENES = 6        # scenes given to narrators verbatim (6 to 13, see _memory)
 SUMMARY_SCENES = 48      # older scenes folded into the rolling summary
 SUMMARY_STEP = 8         # the summary's window moves this many scenes at a time
+PREFETCH_BUDGET_SECONDS = 10.0   # narrator time spent ahead per scene on a CPU or a server
+INTENT_MEMORY = 40       # scenes of the path whose intents predict the next choice
+TIMINGS_KEPT = 200       # narration timings remembered (the newest scenes)
+LANGUAGE_MODELS = frozenset({"transformers", "openai"})   # narrators that write freely
+
+
+def tells_authored_opening(narrator) -> bool:
+    """Whether a world's authored opening is told instead of this narrator's own.
+
+    Language models (transformers, openai) write freely: asked for an opening with nothing
+    before it, a small one invents a generic scene or copies its prompt. The world's start
+    storylet is what its author meant the player to see first, so it is told instead. A
+    narrator may decide for itself with an `authored_opening` attribute.
+    """
+    return bool(getattr(narrator, "authored_opening", narrator.id in LANGUAGE_MODELS))
+
+
+def prefetch_breadth(narrator, upper: int, scene_seconds: float | None) -> int:
+    """How many of a scene's visible choices to tell ahead while the player reads.
+
+    The choice the player takes preempts prefetch at once (engine.jobs), so telling ahead
+    never delays it; but each prefetched scene the player does not take was work for nothing,
+    and on a CPU that work heats the machine and slows everything else on it. So:
+
+    - the storylet narrator is instant: `upper` (the config's [prefetch] breadth);
+    - a model on a GPU (the narrator's `_device` is cuda or mps): `upper`;
+    - a model on the CPU, a server (openai) and anything else: what its measured speed
+      allows, as many scenes as fit in PREFETCH_BUDGET_SECONDS at the pace of its last scene
+      (2 s a scene: 4; 5 s: 2; slower: 1), and only the likeliest choice until one is timed.
+
+    Args:
+        narrator: the narrator that will tell the scenes ahead.
+        upper: the most to tell ([prefetch] breadth).
+        scene_seconds: how long this narrator's last scene took, None when not yet measured.
+    """
+    if upper <= 0:
+        return 0
+    if narrator.id == "storylets":
+        return upper
+    device = str(getattr(narrator, "_device", "") or "")
+    if device and not device.startswith("cpu"):
+        return upper
+    if scene_seconds is None:
+        return 1
+    return max(1, min(upper, int(PREFETCH_BUDGET_SECONDS // max(scene_seconds, 1e-3))))
+
+
+def likeliest_first(choices: list[Scene], intents: Counter) -> list[Scene]:
+    """Choices ordered by how likely the player takes them: those whose intent the player
+    chose most often so far first; ties (and a player with no history) keep the order shown,
+    where the main thread usually comes first. Deterministic."""
+    return sorted(choices, key=lambda choice: -intents.get(choice.intent, 0))
+
+
+@dataclass(frozen=True)
+class NarrationTiming:
+    """When a scene's telling was asked for, when its first word arrived and when it finished:
+    time.monotonic() seconds, noted by the Session as the narrator's events arrive."""
+
+    requested_at: float
+    first_word_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def first_word_s(self) -> float | None:
+        """Seconds from the request to the first word (None: no word yet)."""
+        if self.first_word_at is None:
+            return None
+        return max(0.0, self.first_word_at - self.requested_at)
+
+    def scene_s(self, now: float | None = None) -> float:
+        """Seconds the telling took, or has taken so far at `now`."""
+        end = self.finished_at if self.finished_at is not None else (
+            monotonic() if now is None else now)
+        return max(0.0, end - self.requested_at)
+
+    def describe(self, now: float | None = None) -> str:
+        """For a status line: 'first word 1.2 s · 6.3 s', or '0.8 s' before the first word."""
+        total = f"{self.scene_s(now):.1f} s"
+        first = self.first_word_s
+        return total if first is None else f"first word {first:.1f} s · {total}"
+
+
+class Telling(NamedTuple):
+    """A scene being told: its job, the seed and request it was given, and who tells it."""
+
+    job: Job
+    seed: int
+    request: NarrationRequest
+    narrator: Any
 
 
 class Narration:
@@ -44,10 +142,10 @@ class Narration:
     def _drop_stale_work(self) -> None:
         """Cancel prefetch that the player's move made pointless; promote what is now current."""
         depth = self.config.prefetch.depth
-        for node, (job, _, _) in list(self._narrating.items()):
+        for node, telling in list(self._narrating.items()):
             ahead = self._ahead(node)
             if ahead is None or ahead > depth:
-                job.cancel()
+                telling.job.cancel()
         for node, job in list(self._painting.items()):
             ahead = self._ahead(node)
             if ahead is None or ahead > depth:
@@ -56,12 +154,18 @@ class Narration:
                 self.runner.reprioritise(job, PAINT_CURRENT)
 
     def _prefetch(self, node: int) -> None:
-        """Narrate (and paint) the scenes behind node's visible choices while the player reads."""
+        """Narrate (and paint) the scenes behind node's visible choices while the player reads:
+        the likeliest first, as many as the narrator's speed allows (prefetch_breadth)."""
         settings = self.config.prefetch
         ahead = self._ahead(node)
         if not settings.enabled or ahead is None or ahead >= settings.depth:
             return
-        for child in self.graph.choices(node)[: settings.breadth]:
+        breadth = prefetch_breadth(self.narrator, settings.breadth, self._scene_seconds)
+        if breadth <= 0:
+            return
+        intents = Counter(s.intent for s in self.graph.recent(node, INTENT_MEMORY)
+                          if s.parent is not None)
+        for child in likeliest_first(self.graph.choices(node), intents)[:breadth]:
             if child.status == STUB:
                 self._narrate(child.id, PREFETCH_NARRATE)
             elif child.status == READY:
@@ -109,6 +213,22 @@ class Narration:
                                 summary=summary, author_note=self.author_note,
                                 extras={"avoid_sources": told} if told else {})
 
+    def _teller(self, scene: Scene):
+        """Who tells a scene: the chosen narrator, except for a story's first telling of its
+        opening when the world names a start storylet and the narrator is a language model
+        (tells_authored_opening): then the storylet narrator tells the world's own opening,
+        and the version records it as the author. A retelling of the opening (regenerate)
+        uses the chosen narrator: a player who asks for another telling expects other words,
+        which the storylet narrator cannot give (its opening is fixed); the authored telling
+        stays as version 1."""
+        world = self.world
+        if scene.parent is None and not scene.versions and world.start in world.storylets \
+                and tells_authored_opening(self.narrator):
+            if self._authored is None:
+                self._authored = StoryletNarrator()
+            return self._authored
+        return self.narrator
+
     def _narrate(self, node: int, priority: int = NARRATE_CURRENT, retell: bool = True) -> Job:
         """Start telling a scene. A scene already told gets a new version: a retelling (which
         avoids repeating what was told) unless `retell` is False (the world itself changed)."""
@@ -116,50 +236,77 @@ class Narration:
         seed = scene.seed if not scene.versions else derive_seed(scene.seed, "version",
                                                                  len(scene.versions))
         request = self._request(node, seed, avoid=retell)
-        narrator = self.narrator
+        narrator = self._teller(scene)
 
         def work(job: Job) -> SceneDraft:
-            return narrator.narrate(request, on_token=lambda text: job.emit("token", text))
+            began = monotonic()
+            draft = narrator.narrate(request, on_token=lambda text: job.emit("token", text))
+            request.extras["narrate_seconds"] = round(monotonic() - began, 4)
+            return draft
 
         scene.status = GENERATING
         self.streams[node] = ""
+        self.timings[node] = NarrationTiming(requested_at=monotonic())
+        self.timings.move_to_end(node)
+        while len(self.timings) > TIMINGS_KEPT:
+            self.timings.popitem(last=False)
         job = self.runner.submit(work, priority, "narrate", key=node)
-        self._narrating[node] = (job, seed, request)
+        self._narrating[node] = Telling(job, seed, request, narrator)
         return job
+
+    def narration_timing(self, node: int | None = None) -> NarrationTiming | None:
+        """How long a scene's telling took: the time to its first word and in all, also while
+        it is being told (e.g. for a status line). None for a scene not told in this session.
+        Reading it changes nothing."""
+        return self.timings.get(self.current if node is None else node)
+
+    def _timed(self, node: int, **changes: float | None) -> None:
+        timing = self.timings.get(node)
+        if timing is not None:
+            self.timings[node] = replace(timing, **changes)
 
     def _on_narration(self, job: Job, kind: str, payload: Any) -> list[SessionEvent]:
         node = job.key
         entry = self._narrating.get(node)
-        if entry is None or entry[0] is not job or node not in self.graph:
+        if entry is None or entry.job is not job or node not in self.graph:
             return []  # a job that was replaced or cancelled and superseded
         if kind == "token":
             if not payload:
                 return []   # a yield point with no text (LLM narrators emit these)
+            timing = self.timings.get(node)
+            if timing is not None and timing.first_word_at is None \
+                    and any(ch.isalnum() for ch in payload):
+                self._timed(node, first_word_at=monotonic())
             self.streams[node] = self.streams.get(node, "") + payload
             return [SessionEvent("token", node, payload)]
         if kind == "requeued":       # stopped for urgent work; it will run again from the start
             self.streams[node] = ""
+            self._timed(node, first_word_at=None)
             return []
         del self._narrating[node]
-        _, seed, request = entry
+        seed, request = entry.seed, entry.request
         scene = self.scene(node)
         self.streams.pop(node, None)
-        if "prompt" in request.extras:
-            self.prompts[node] = dict(request.extras)
-            while len(self.prompts) > 200:
-                self.prompts.popitem(last=False)
+        self._timed(node, finished_at=monotonic())
         if kind == CANCELLED:
+            self._keep_prompt(node, request)
             scene.status = READY if scene.versions else STUB
             if node == self.current and scene.status == STUB:
                 self._narrate(node)       # the player came back to it meanwhile
             return []
         if kind == JOB_FAILED:
+            self._keep_prompt(node, request)
             return [self._fail(scene, payload)]
         try:
             draft = payload if isinstance(payload, SceneDraft) else SceneDraft.model_validate(payload)
         except Exception as err:  # a backend handed back something that is not a scene
+            self._keep_prompt(node, request)
             return [self._fail(scene, NarratorError(f"unusable scene from the narrator: {err}"))]
-        self._apply(scene, draft, seed)
+        if entry.narrator is self.narrator and "narrate_seconds" in request.extras:
+            self._scene_seconds = request.extras["narrate_seconds"]
+        draft = self._checked(scene, draft, entry.narrator, request)
+        self._keep_prompt(node, request)
+        self._apply(scene, draft, seed, entry.narrator)
         if node == self.current:
             self._arrived(node, new_turn=False)
             return [SessionEvent("scene", node)]
@@ -167,8 +314,30 @@ class Narration:
         self._prefetch(node)
         return [SessionEvent("prefetched", node)]
 
-    def _apply(self, scene: Scene, draft: SceneDraft, seed: int) -> None:
-        author = f"{self.narrator.id}:{self.narrator.model}"
+    def _keep_prompt(self, node: int, request: NarrationRequest) -> None:
+        """Keep what a narrator with prompts was given, for the prompt inspector."""
+        if "prompt" in request.extras:
+            self.prompts[node] = dict(request.extras)
+            while len(self.prompts) > 200:
+                self.prompts.popitem(last=False)
+
+    def _checked(self, scene: Scene, draft: SceneDraft, narrator,
+                 request: NarrationRequest) -> SceneDraft:
+        """The draft with its effects made to fit the world (engine.effects_check), unless the
+        storylet narrator wrote it: authored effects are trusted. What was dropped is noted in
+        the request's extras (the prompt inspector shows them)."""
+        if isinstance(narrator, StoryletNarrator) or draft.effects.is_empty():
+            return draft
+        if self._terms is None or self._terms[0] is not self.world:
+            self._terms = (self.world, world_terms(self.world))
+        effects, notes = check_effects(draft.effects, self.world,
+                                       self.graph.state_before(scene.id), self._terms[1])
+        if notes:
+            request.extras["effects_dropped"] = notes
+        return draft.model_copy(update={"effects": effects})
+
+    def _apply(self, scene: Scene, draft: SceneDraft, seed: int, narrator) -> None:
+        author = f"{narrator.id}:{narrator.model}"
         self.graph.add_version(scene.id, Version.from_draft(draft, author=author, seed=seed))
         self._dirty.add(scene.id)
         record_new(self.characters, self.world, self.graph.state_after(scene.id).present,

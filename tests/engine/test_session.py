@@ -6,6 +6,7 @@ from engine.errors import DreamreelError
 from engine.graph import READY
 from engine.jobs import InlineRunner
 from engine.narrators.storylets import StoryletNarrator
+from engine.schema import ChoiceDraft, Effects, SceneDraft
 from engine.session import Session
 
 
@@ -253,3 +254,138 @@ def test_long_stories_give_narrators_a_summary_and_a_bounded_recent_window(confi
     assert last.summary and last.recent[0].title not in last.summary.splitlines()[-1:]
     summaries = [r.summary for r in seen[-6:]]
     assert len(set(summaries)) <= 2            # the summary moves only every 8 scenes
+
+
+# -- language model narrators: the authored opening, effects checked, timings ------------------
+class FakeModel:
+    """Stands in for a language model narrator (its id is one): tells numbered scenes with the
+    effects it is given and records which scenes it was asked for."""
+
+    id, model = "transformers", "fake-lm"
+
+    def __init__(self, effects=None):
+        self.effects = effects or Effects()
+        self.nodes = []
+
+    def narrate(self, request, on_token=None):
+        self.nodes.append(request.node)
+        request.extras["prompt"] = f"prompt for scene {request.node}"
+        text = f"Scene {request.node}, as a model tells it. " * 4
+        if on_token:
+            for word in text.split(" "):
+                on_token(word + " ")
+        return SceneDraft(title=f"Scene {request.node}", narration=text.strip(),
+                          choices=[ChoiceDraft(label="Walk on along the quay", intent="travel"),
+                                   ChoiceDraft(label="Ask Maren about the bell", intent="talk")],
+                          effects=self.effects)
+
+
+def _model_session(config, narrator, **changes):
+    changes = {"game": {"painter": "none"}, "prefetch": {"enabled": False}, **changes}
+    return Session.new(config.with_changes(**changes), narrator=narrator, runner=InlineRunner())
+
+
+def test_a_language_model_opens_with_the_worlds_authored_opening(config):
+    model = FakeModel()
+    session = _model_session(config, model)
+    session.wait()
+    opening = session.scene()
+    assert model.nodes == []                         # the model never wrote the opening
+    assert opening.current.source == session.world.start
+    assert opening.current.author.startswith("storylets:")
+    assert session.prompt_for() is None              # no prompt: nothing was asked of a model
+    authored = opening.current.narration
+    session.choose(0)
+    session.wait()
+    assert model.nodes == [session.current]          # the model tells the story from there
+    assert session.scene().current.author == "transformers:fake-lm"
+    session.back()
+    session.regenerate()                             # another telling: the model's own
+    session.wait()
+    assert model.nodes[-1] == opening.id and len(opening.versions) == 2
+    assert opening.current.author == "transformers:fake-lm"
+    session.select_version(0)                        # the authored opening is kept
+    assert session.scene().current.narration == authored
+
+
+def test_worlds_without_a_start_and_other_narrators_tell_their_own_opening(config, tmp_path):
+    import shutil
+    from engine.worlds import BUILTIN_WORLDS
+    world_dir = tmp_path / "coast"
+    shutil.copytree(BUILTIN_WORLDS / "lantern_coast", world_dir)
+    toml = world_dir / "world.toml"
+    toml.write_text(toml.read_text().replace('start = "arrival"\n', ""))
+    model = FakeModel()
+    session = _model_session(config, model, game={"painter": "none", "world": str(world_dir)})
+    session.wait()
+    assert model.nodes == [session.current]
+    assert session.scene().current.author == "transformers:fake-lm"
+
+    class Scripted(FakeModel):                       # not a language model: tells its opening
+        id = "script"
+
+    scripted = Scripted()
+    session = _model_session(config, scripted)
+    session.wait()
+    assert scripted.nodes == [session.current]
+
+
+def test_a_models_effects_are_checked_against_the_world(config):
+    junk = Effects(adjust={"rebel: ": 2038141759605623, "maren_trust": 40}, set_flags={"": ""},
+                   characters_enter=["You", "Maren Holt"], location="Atlantis")
+    session = _model_session(config, FakeModel(effects=junk))
+    session.wait()
+    before = session.state()
+    session.choose(0)
+    session.wait()
+    state = session.state()
+    assert state.present == before.present + ("maren",)
+    assert state.location == before.location
+    assert state.flag("maren_trust") == before.flag("maren_trust") + 3
+    assert not any(name.startswith("rebel") or not name for name in state.flags)
+    recorded = session.scene().current.effects     # what is saved is what was applied
+    assert recorded == {"adjust": {"maren_trust": 3}, "characters_enter": ["maren"]}
+    notes = session.prompt_for()["effects_dropped"]
+    assert any("rebel" in n for n in notes) and any("Atlantis" in n for n in notes)
+
+
+def test_narration_timings_are_noted_as_the_words_arrive(config, monkeypatch):
+    import threading
+    from engine import session_narration
+    from engine.jobs import ThreadedRunner
+
+    now = [100.0]
+    monkeypatch.setattr(session_narration, "monotonic", lambda: now[0])
+    gate = threading.Event()
+
+    class Gated(FakeModel):
+        id = "script"
+
+        def narrate(self, request, on_token=None):
+            on_token("Once ")
+            gate.wait(10)
+            return super().narrate(request, on_token)
+
+    runner = ThreadedRunner()
+    session = Session.new(config.with_changes(game={"painter": "none"},
+                                              prefetch={"enabled": False}),
+                          narrator=Gated(), runner=runner)
+    try:
+        now[0] = 101.25                               # the first word arrives 1.25 s later
+        for _ in range(500):
+            if session.poll() or session.stream_text():
+                break
+            runner.wait(0.01)
+        timing = session.narration_timing()
+        assert timing.first_word_s == 1.25 and timing.finished_at is None
+        assert session.narration_timing() is timing  # reading it changes nothing
+        assert timing.describe(now=103.0) == "first word 1.2 s · 3.0 s"
+        now[0] = 106.3
+        gate.set()
+        session.wait(timeout=30)
+        timing = session.narration_timing()
+        assert timing.scene_s() == pytest.approx(6.3)
+        assert timing.describe() == "first word 1.2 s · 6.3 s"
+    finally:
+        gate.set()
+        runner.shutdown()
