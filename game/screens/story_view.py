@@ -3,10 +3,13 @@
 The picture, the shading and the empty text box are composed into one surface that is reused
 until the picture, the window or the theme changes (during a crossfade they are drawn directly).
 On top: the scene title and its versions, the painter's progress, the narration, the "story
-continues" indicator, the quick menu and the choices. Mixed into StoryScreen; no input here.
+continues" indicator (with the narrator's time to first word and time so far), the quick menu
+and the choices. Mixed into StoryScreen; no input here.
 """
 
 from __future__ import annotations
+
+import time
 
 import pygame
 
@@ -175,13 +178,24 @@ class StoryView:
                           theme.px(160), theme.px(5))
         progress_bar(surface, ctx, bar, fraction)
 
+    def status_message(self) -> str:
+        """What the status line says while the story is being told: what is loading, or 'the
+        story continues' with the narrator's pace, e.g. '... · first word 1.2 s · 6.3 s'."""
+        if self.app.loading:
+            return self.app.loading
+        session = self.session
+        timing = session.narration_timing() if session is not None else None
+        if timing is None or timing.finished_at is not None:
+            return "the story continues"
+        return f"the story continues  ·  {timing.describe(time.monotonic())}"
+
     def _draw_status(self, surface: pygame.Surface) -> None:
         """'The story continues...' while the narrator writes; a page marker when more follows."""
         app, theme = self.app, self.app.theme
         pal, ctx = theme.palette, app.ctx
         waiting = self.session is None or self.session.waiting or bool(app.loading)
         if waiting:
-            message = app.loading or "the story continues"
+            message = self.status_message()
             font = theme.ui_font(0.74, "italic")
             label = ctx.text.render(font, message, pal.dim)
             if not self.box.text:

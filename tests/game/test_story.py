@@ -169,6 +169,12 @@ def test_streamed_text_and_indicators_show_while_working(config, tmp_path):
             app.session.runner.wait(0.01) if app.session else threading.Event().wait(0.01)
         assert app.session.waiting
         assert app.story.box.text.startswith("Scene 0 begins.")
+        # the status line shows the narrator's pace: time to the first word, time so far
+        status = app.story.status_message()
+        assert status.startswith("the story continues") and "first word" in status
+        timing = app.session.narration_timing()
+        assert timing.first_word_s is not None and timing.finished_at is None
+        assert status.endswith(" s") and f"first word {timing.first_word_s:.1f} s" in status
         shot = frame(app, tmp_path / "streaming.png")
         assert _bright_pixels(shot, app.story.text_rect) > 20   # streamed words are drawn
         gate.set()
@@ -179,6 +185,7 @@ def test_streamed_text_and_indicators_show_while_working(config, tmp_path):
             app.session.runner.wait(0.01)
         assert app.session.scene().status == READY
         assert app.story.box.text == app.session.scene().current.narration
+        assert app.story.status_message() == "the story continues"   # told: no clock running
         # the painter is at work: a progress bar until the picture arrives, then the picture
         app.step([], dt=0.05, present=False)
         assert app.story._painting_shown and app.image.current is None
