@@ -221,6 +221,7 @@ class Session(Narration, Pictures, Saving):
         for telling in list(self._narrating.values()):
             telling.job.cancel()
         self.narrator = narrator
+        self._scene_seconds = None         # prefetch waits for this narrator's own pace
         self._notice("notice", f"The {narrator.id} narrator tells the story from here.")
         scene = self.scene()
         if scene.status in (STUB, FAILED) or (scene.status == GENERATING and scene.id not in self._narrating):
