@@ -1,0 +1,492 @@
+"""JSON schema to GBNF, for servers of the llama.cpp family that take a `grammar` field.
+
+llama.cpp's server and llama-cpp-python's server accept a grammar in GBNF (llama.cpp's
+grammars/README.md) with each request. llama-cpp-python cannot compile the scene schema itself
+(its `json_schema` response format is refused, and its own converter turns a maxLength into
+hundreds of nested groups), so the openai narrator sends a grammar built here.
+
+Covered: objects (required properties in order, then optional ones; additionalProperties with
+a value schema and maxProperties), arrays (items, minItems, maxItems), strings (minLength,
+maxLength, and patterns in a small regex subset: classes, groups, alternation, quantifiers),
+enum and const, integers (small ranges are spelled out), numbers, booleans, null, anyOf/oneOf
+and `#/$defs` references. Anything else raises GrammarError: a grammar the server cannot parse
+crashes llama-cpp-python's server, so nothing uncertain is ever sent.
+
+The grammar is never looser than the schema, sometimes stricter: JSON is written compactly
+(`", "` and `": "` as json.dumps does, no room for endless whitespace), a string under a pattern
+that is a sequence of words (`^W( W){a,b}$`) gets word lengths that keep it within its
+maxLength, strings allow only the escapes prose needs, and named fields may be made to end
+at a sentence boundary. Pure text: no llama_cpp, no network.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+MAX_REPEAT = 2000          # llama.cpp treats a larger repetition bound as unbounded
+SMALL_INT_RANGE = 200      # integer ranges up to this size are listed value by value
+KEY_CHARS = 40             # characters of a free-form object key (an identifier)
+_WHITESPACE = ((0x09, 0x0D), (0x20, 0x20), (0x85, 0x85), (0xA0, 0xA0), (0x1680, 0x1680),
+               (0x2000, 0x200A), (0x2028, 0x2029), (0x202F, 0x202F), (0x205F, 0x205F),
+               (0x3000, 0x3000))
+_DIGITS = ((0x30, 0x39),)
+_WORD = ((0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A))
+_NOT_IN_JSON = ((0x00, 0x1F), (0x22, 0x22), (0x5C, 0x5C), (0x7F, 0x7F))  # raw in a JSON string
+_ANNOTATIONS = {"title", "description", "default", "examples", "$schema", "$id", "$comment",
+                "deprecated", "readOnly", "writeOnly"}
+_KNOWN = _ANNOTATIONS | {"type", "properties", "required", "additionalProperties", "items",
+                         "minItems", "maxItems", "minLength", "maxLength", "pattern", "enum",
+                         "const", "anyOf", "oneOf", "$ref", "$defs", "definitions", "minimum",
+                         "maximum", "maxProperties", "minProperties"}
+
+PRIMITIVES = {
+    # One character of a JSON string: anything printable but `"` and `\`, or the escapes
+    # prose needs (a quote, a backslash, a line break).
+    "char": r'[^"\\\x7F\x00-\x1F] | "\\" ["\\n]',
+    "boolean": '"true" | "false"',
+    "null": '"null"',
+    "integer": '"-"? ([0] | [1-9] [0-9]{0,15})',
+    "number": '"-"? ([0] | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})?',
+}
+
+
+class GrammarError(ValueError):
+    """The schema uses something this converter does not turn into GBNF."""
+
+
+def json_schema_to_gbnf(schema: dict, *, sentence_end: tuple[str, ...] = ()) -> str:
+    """A GBNF grammar (rule `root`) whose every sentence is a JSON value valid for `schema`.
+
+    Args:
+        schema: a JSON schema in the subset described in the module docstring.
+        sentence_end: names of string properties that must end with `.`, `!` or `?` (a closing
+            quote may follow), so text cut by its maxLength still ends with a sentence.
+
+    Raises:
+        GrammarError: naming the part of the schema that cannot be converted.
+    """
+    builder = _Builder(schema, frozenset(sentence_end))
+    top = builder.visit(schema, "root", field="")
+    if top != "root":
+        builder.rules["root"] = top
+    return "".join(f"{name} ::= {body}\n" for name, body in builder.rules.items())
+
+
+def _literal(text: str) -> str:
+    """A GBNF string literal for `text` (escaped for GBNF, not for JSON)."""
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 0x20 <= code < 0x7F:
+            out.append(ch)
+        else:
+            out.append(_hex(code))
+    return '"' + "".join(out) + '"'
+
+
+def _json_literal(value) -> str:
+    """GBNF for a JSON value written exactly as json.dumps writes it."""
+    return _literal(json.dumps(value, ensure_ascii=False))
+
+
+def _hex(code: int) -> str:
+    if code <= 0xFF:
+        return f"\\x{code:02X}"
+    return f"\\u{code:04X}" if code <= 0xFFFF else f"\\U{code:08X}"
+
+
+def _class(ranges, negated: bool) -> str:
+    """A GBNF character class; every character but letters and digits is written in hex."""
+    merged: list[list[int]] = []
+    for low, high in sorted(ranges):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    parts = []
+    for low, high in merged:
+        first = chr(low) if chr(low).isascii() and chr(low).isalnum() else _hex(low)
+        last = chr(high) if chr(high).isascii() and chr(high).isalnum() else _hex(high)
+        parts.append(first if low == high else f"{first}-{last}")
+    return "[" + ("^" if negated else "") + "".join(parts) + "]"
+
+
+def _repeat(item: str, low: int, high: int | None) -> str:
+    """`item` repeated low..high times (high None: unbounded), in llama.cpp's syntax."""
+    if high is not None and high > MAX_REPEAT:
+        high = None
+    if low > MAX_REPEAT:
+        raise GrammarError(f"a repetition of at least {low} is more than llama.cpp allows")
+    if high == 0:
+        return '""'
+    if (low, high) == (1, 1):
+        return item
+    if (low, high) == (0, 1):
+        return f"{item}?"
+    if high is None:
+        return f"{item}*" if low == 0 else f"{item}+" if low == 1 else f"{item}{{{low},}}"
+    return f"{item}{{{low}}}" if low == high else f"{item}{{{low},{high}}}"
+
+
+def _list(item: str, low: int, high: int | None, separator: str = '", "') -> str:
+    """`item` low..high times with `separator` between them."""
+    if high == 0:
+        return '""'
+    rest = _repeat(f"({separator} {item})", max(low - 1, 0),
+                   None if high is None else high - 1)
+    both = item if rest == '""' else f"{item} {rest}"
+    return both if low > 0 else f"({both})?"
+
+
+class _Builder:
+    def __init__(self, root: dict, sentence_end: frozenset[str]):
+        self.root = root
+        self.sentence_end = sentence_end
+        self.rules: dict[str, str] = {}
+        self._by_body: dict[str, str] = {}
+        self._refs: dict[str, str] = {}
+        self._resolving: set[str] = set()
+
+    # -- rules ------------------------------------------------------------------------------
+    def rule(self, name: str, body: str) -> str:
+        """The name of a rule with this body (an existing one when the body repeats)."""
+        if body in self._by_body:
+            return self._by_body[body]
+        base = re.sub(r"[^a-zA-Z0-9-]+", "-", name).strip("-").lower() or "rule"
+        unique, number = base, 1
+        while unique in self.rules or unique in PRIMITIVES:
+            number += 1
+            unique = f"{base}-{number}"
+        self.rules[unique] = body
+        self._by_body[body] = unique
+        return unique
+
+    def primitive(self, name: str) -> str:
+        if name not in self.rules:
+            self.rules[name] = PRIMITIVES[name]
+            if name == "char":
+                self._by_body[PRIMITIVES[name]] = name
+        return name
+
+    # -- schemas ----------------------------------------------------------------------------
+    def visit(self, schema, name: str, field: str) -> str:
+        """A GBNF expression (usually a rule name) for values valid under `schema`."""
+        if schema is True or schema == {}:
+            raise GrammarError(f"'{name}' accepts any value; give it a type")
+        if not isinstance(schema, dict):
+            raise GrammarError(f"'{name}' is not a schema")
+        unknown = set(schema) - _KNOWN
+        if unknown:
+            raise GrammarError(f"'{name}' uses {', '.join(sorted(unknown))}, which the grammar "
+                               f"converter does not support")
+        if "$ref" in schema:
+            return self.reference(schema["$ref"])
+        if "anyOf" in schema or "oneOf" in schema:
+            options = schema.get("anyOf") or schema.get("oneOf")
+            return self.rule(name, " | ".join(self.visit(option, f"{name}-{i}", field)
+                                              for i, option in enumerate(options)))
+        if "const" in schema:
+            return self.rule(name, _json_literal(schema["const"]))
+        if "enum" in schema:
+            return self.rule(name, " | ".join(_json_literal(v) for v in schema["enum"]))
+        kind = schema.get("type")
+        if isinstance(kind, list):
+            return self.rule(name, " | ".join(self.visit({**schema, "type": k}, f"{name}-{k}",
+                                                         field) for k in kind))
+        if kind == "object":
+            return self.rule(name, self.object(schema, name))
+        if kind == "array":
+            if not isinstance(schema.get("items"), dict):
+                raise GrammarError(f"the array '{name}' needs one items schema")
+            item = self.visit(schema["items"], f"{name}-item", field)
+            return self.rule(name, f'"[" {_list(item, schema.get("minItems", 0), schema.get("maxItems"))} "]"')
+        if kind == "string":
+            return self.rule(name, self.string(schema, name, field))
+        if kind == "integer":
+            return self.rule(name, self.integer(schema))
+        if kind in ("number", "boolean", "null"):
+            return self.primitive(kind)
+        raise GrammarError(f"'{name}' has no type the grammar converter knows ({kind!r})")
+
+    def reference(self, ref: str) -> str:
+        match = re.fullmatch(r"#/(\$defs|definitions)/([^/]+)", ref)
+        if not match or match.group(2) not in self.root.get(match.group(1), {}):
+            raise GrammarError(f"the reference {ref} does not point into this schema's $defs")
+        if ref not in self._refs:
+            if ref in self._resolving:
+                raise GrammarError(f"the reference {ref} is recursive")
+            self._resolving.add(ref)
+            self._refs[ref] = self.visit(self.root[match.group(1)][match.group(2)],
+                                         match.group(2), "")
+            self._resolving.discard(ref)
+        return self._refs[ref]
+
+    def object(self, schema: dict, name: str) -> str:
+        properties = schema.get("properties") or {}
+        required = [key for key in properties if key in set(schema.get("required", ()))]
+        optional = [key for key in properties if key not in required]
+        pairs = {key: self.rule(f"{name}-{key}-kv", f"{_json_literal(key)} \": \" "
+                                f"{self.visit(value, f'{name}-{key}', key)}")
+                 for key, value in properties.items()}
+        extra = schema.get("additionalProperties", False)
+        if isinstance(extra, dict) and not properties:
+            key = self.rule("key", f'"\\"" [A-Za-z] [A-Za-z0-9_]{{0,{KEY_CHARS - 1}}} "\\""')
+            pair = self.rule(f"{name}-pair", f'{key} ": " {self.visit(extra, f"{name}-value", "")}')
+            return f'"{{" {_list(pair, schema.get("minProperties", 0), schema.get("maxProperties"))} "}}"'
+        if isinstance(extra, dict):
+            raise GrammarError(f"'{name}' mixes properties with additionalProperties")
+        body = " \", \" ".join(pairs[key] for key in required)
+        if optional:
+            tails: dict[int, str] = {}
+            for index in range(len(optional) - 1, -1, -1):   # tail i: optional[i:] after one
+                later = tails.get(index + 1, "")
+                tails[index] = self.rule(f"{name}-{optional[index]}-rest",
+                                         f'(", " {pairs[optional[index]]})? {later}'.strip())
+            starts = [f"{pairs[key]} {tails[i + 1]}" if i + 1 in tails else pairs[key]
+                      for i, key in enumerate(optional)]
+            chain = " | ".join(starts)
+            body = (f'{body} {tails[0]}' if required else f"({chain})?")
+        return f'"{{" {body} "}}"'
+
+    def integer(self, schema: dict) -> str:
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if low is not None and high is not None and high - low <= SMALL_INT_RANGE:
+            return " | ".join(_literal(str(v)) for v in range(int(low), int(high) + 1))
+        if low is not None or high is not None:
+            raise GrammarError("integer bounds are supported for small ranges only")
+        return self.primitive("integer")
+
+    def string(self, schema: dict, name: str, field: str) -> str:
+        low, high = schema.get("minLength", 0), schema.get("maxLength")
+        if "pattern" in schema:
+            pattern = _Regex(schema["pattern"]).parse()
+            words = pattern.as_words()
+            if words is not None:
+                return self.words(words, low, high, name)
+            return f'"\\"" ({self.regex(pattern.node, name)}) "\\""'
+        char = self.primitive("char")
+        if field in self.sentence_end:
+            end = self.rule("sentence-end", r'[.!?] ("\\\"" | [\u201D\u2019])?')
+            body = f"{_repeat(char, max(low - 1, 0), None if high is None else max(high - 2, 0))} {end}"
+            return f'"\\"" {body} "\\""'
+        return f'"\\"" {_repeat(char, low, high)} "\\""'
+
+    def words(self, words: tuple, low: int, high: int | None, name: str) -> str:
+        """A sequence of `count` words split by single spaces, kept within low..high chars."""
+        letter, fewest, most = words
+        letter = self.rule(f"{name}-letter", letter)
+        options = []
+        for count in range(fewest, most + 1):
+            longest = None if high is None else (high - (count - 1)) // count
+            if longest is not None and longest < 1:
+                continue
+            last_least = max(1, low - (2 * count - 1) + 1)
+            if longest is not None and last_least > longest:
+                continue
+            last = self.rule(f"{name}-last", _repeat(letter, last_least, longest))
+            if count == 1:
+                options.append(last)
+                continue
+            word = self.rule(f"{name}-word", _repeat(letter, 1, longest))
+            options.append(" \" \" ".join([word] * (count - 1) + [last]))
+        if not options:
+            raise GrammarError(f"'{name}' allows no words within its length limits")
+        return f'"\\"" ({" | ".join(options)}) "\\""'
+
+    def regex(self, node, name: str) -> str:
+        kind = node[0]
+        if kind == "seq":
+            return " ".join(self.regex(part, name) for part in node[1]) or '""'
+        if kind == "alt":
+            return "(" + " | ".join(self.regex(part, name) for part in node[1]) + ")"
+        if kind == "lit":
+            return _literal(json.dumps(node[1], ensure_ascii=False)[1:-1])
+        if kind == "class":
+            return _class(*_json_safe(node[1], node[2]))
+        if kind == "rep":
+            inner = self.regex(node[1], name)
+            if not re.fullmatch(r"[a-z0-9-]+|\[[^\]]*\]|\"[^\"]*\"", inner):
+                inner = self.rule(f"{name}-part", inner)
+            return _repeat(inner, node[2], node[3])
+        raise GrammarError(f"unknown pattern node {kind}")
+
+
+def _json_safe(ranges, negated: bool):
+    """A class that never yields characters a JSON string cannot hold raw."""
+    if negated:
+        return tuple(ranges) + _NOT_IN_JSON, True
+    kept = []
+    for low, high in ranges:
+        cuts = [(lo, hi) for lo, hi in _NOT_IN_JSON if lo <= high and hi >= low]
+        start = low
+        for lo, hi in cuts:
+            if start < lo:
+                kept.append((start, lo - 1))
+            start = max(start, hi + 1)
+        if start <= high:
+            kept.append((start, high))
+    if not kept:
+        raise GrammarError("a pattern's class holds only characters JSON must escape")
+    return tuple(kept), False
+
+
+class _Regex:
+    """A parser for the regex subset used in schema patterns (anchored with ^ and $)."""
+
+    def __init__(self, pattern: str):
+        if not (pattern.startswith("^") and pattern.endswith("$")):
+            raise GrammarError(f"pattern {pattern!r} must start with ^ and end with $")
+        self.pattern, self.text, self.pos = pattern, pattern[1:-1], 0
+        self.node = None
+
+    def parse(self) -> "_Regex":
+        self.node = self._alternatives()
+        if self.pos != len(self.text):
+            raise self._error("unexpected )")
+        return self
+
+    def as_words(self):
+        """(letter class, fewest words, most words) when the pattern is `^W( W){a,b}$`."""
+        node = self.node
+        if node[0] != "seq" or len(node[1]) != 2:
+            return None
+        first, rest = node[1]
+        word = _word_class(first)
+        if word is None or rest[0] != "rep" or rest[3] is None:
+            return None
+        inner = rest[1]
+        if inner[0] != "seq" or len(inner[1]) != 2 or inner[1][0] != ("lit", " ") \
+                or _word_class(inner[1][1]) != word:
+            return None
+        ranges, negated = word
+        ranges, negated = _json_safe(ranges, negated)
+        if negated:
+            ranges = ranges + ((0x20, 0x20),)     # a word never holds the separator
+        elif any(lo <= 0x20 <= hi for lo, hi in ranges):
+            return None
+        return _class(ranges, negated), 1 + rest[2], 1 + rest[3]
+
+    # -- recursive descent ------------------------------------------------------------------
+    def _error(self, problem: str) -> GrammarError:
+        return GrammarError(f"pattern {self.pattern!r}: {problem} at {self.pos + 1}")
+
+    def _peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def _alternatives(self):
+        options = [self._sequence()]
+        while self._peek() == "|":
+            self.pos += 1
+            options.append(self._sequence())
+        return options[0] if len(options) == 1 else ("alt", options)
+
+    def _sequence(self):
+        parts = []
+        while self._peek() not in ("", "|", ")"):
+            atom = self._atom()
+            parts.append(self._quantified(atom))
+        return ("seq", parts)
+
+    def _atom(self):
+        ch = self._peek()
+        self.pos += 1
+        if ch == "(":
+            if self.text.startswith("?:", self.pos):
+                self.pos += 2
+            elif self._peek() == "?":
+                raise self._error("lookaround is not supported")
+            inner = self._alternatives()
+            if self._peek() != ")":
+                raise self._error("missing )")
+            self.pos += 1
+            return inner
+        if ch == "[":
+            return self._class()
+        if ch == ".":
+            return ("class", ((0x0A, 0x0A),), True)
+        if ch == "\\":
+            return self._escape(in_class=False)
+        if ch in "*+?{":
+            raise self._error(f"nothing to repeat before {ch}")
+        if ch in "^$":
+            raise self._error("anchors are only allowed at the ends")
+        return ("lit", ch)
+
+    def _escape(self, in_class: bool):
+        ch = self._peek()
+        self.pos += 1
+        sets = {"s": _WHITESPACE, "d": _DIGITS, "w": _WORD}
+        if ch in sets:
+            return ("class", sets[ch], False)
+        if ch.lower() in sets and not in_class:
+            return ("class", sets[ch.lower()], True)
+        controls = {"n": "\n", "t": "\t", "r": "\r", "f": "\f", "v": "\v"}
+        if ch in controls:
+            return ("lit", controls[ch])
+        if ch and not ch.isalnum():
+            return ("lit", ch)
+        raise self._error(f"the escape \\{ch} is not supported")
+
+    def _class(self):
+        negated = self._peek() == "^"
+        self.pos += negated
+        ranges = []
+        while self._peek() != "]":
+            ch = self._peek()
+            if not ch:
+                raise self._error("missing ]")
+            self.pos += 1
+            if ch == "\\":
+                item = self._escape(in_class=True)
+                if item[0] == "class":
+                    ranges.extend(item[1])
+                    continue
+                ch = item[1]
+            if self._peek() == "-" and self.text[self.pos + 1:self.pos + 2] not in ("]", ""):
+                self.pos += 1
+                end = self._peek()
+                self.pos += 1
+                if end == "\\":
+                    item = self._escape(in_class=True)
+                    if item[0] != "lit":
+                        raise self._error("a range cannot end in a class")
+                    end = item[1]
+                if ord(end) < ord(ch):
+                    raise self._error("a range runs backwards")
+                ranges.append((ord(ch), ord(end)))
+            else:
+                ranges.append((ord(ch), ord(ch)))
+        self.pos += 1
+        return ("class", tuple(ranges), negated)
+
+    def _quantified(self, atom):
+        ch = self._peek()
+        if ch in ("*", "+", "?"):
+            self.pos += 1
+            low, high = {"*": (0, None), "+": (1, None), "?": (0, 1)}[ch]
+        elif ch == "{":
+            match = re.match(r"\{(\d+)(,(\d*))?\}", self.text[self.pos:])
+            if not match:
+                raise self._error("a malformed {m,n}")
+            self.pos += match.end()
+            low = int(match.group(1))
+            high = low if match.group(2) is None else (int(match.group(3))
+                                                        if match.group(3) else None)
+        else:
+            return atom
+        if self._peek() in ("?", "+"):
+            raise self._error("lazy and possessive quantifiers are not supported")
+        return ("rep", atom, low, high)
+
+
+def _word_class(node):
+    """(ranges, negated) when `node` is one-or-more of a character class."""
+    if node[0] == "rep" and node[2] == 1 and node[3] is None and node[1][0] == "class":
+        return node[1][1], node[1][2]
+    return None
+
+
+__all__ = ["json_schema_to_gbnf", "GrammarError", "PRIMITIVES"]
