@@ -268,7 +268,7 @@ def test_a_tiny_model_is_measured_from_its_own_prompt_and_timings(config, tmp_pa
         from llm_fixtures import build_tiny_lm
     model = build_tiny_lm(tmp_path / "lm")
     short = prompt_folder(tmp_path / "short")
-    long = prompt_folder(tmp_path / "long", "\nRemember the lighthouse. " * 40)
+    long = prompt_folder(tmp_path / "long", "\nRemember the lighthouse. " * 10)
     settings = EvalSettings(narrator=f"transformers:{model}?max_new_tokens=48",
                             world="lantern_coast", turns=1, script=("I ask about the bell",),
                             prompts=(str(short), str(long)))
