@@ -157,6 +157,8 @@ def evaluate(config: Config, settings: EvalSettings, narrator=None) -> list[RunR
     with the same narrator, seed and script. Raises EvalError / NarratorError / WorldError."""
     if settings.turns < 0:
         raise EvalError("--turns must be 0 or more.")
+    if not settings.script:
+        raise EvalError("The script has no actions.")
     world = load_world(settings.world, config.worlds_dir)
     folders = settings.prompts or ("",)
     for folder in folders:
