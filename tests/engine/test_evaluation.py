@@ -4,6 +4,7 @@ folders compared side by side, and one short run of a tiny random-weight model."
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import textwrap
 
@@ -13,6 +14,14 @@ from engine.evaluation import (EvalError, EvalSettings, as_json, evaluate, longe
                                printed, read_script, repeated_ngram_share, shape_problems,
                                totals, transcripts, words)
 from engine.evaluation.metrics import percentile
+
+try:
+    from tests.engine.llm_fixtures import tiny_lm
+except ImportError:  # tests/ is not a package: pytest put this folder on sys.path
+    from llm_fixtures import tiny_lm
+
+__all__ = ["tiny_lm"]   # a fixture, used by name
+HAVE_ML = all(importlib.util.find_spec(name) for name in ("torch", "transformers", "llguidance"))
 
 PROSE = ("The fog opens like a curtain and the harbour is there: black stone, roofs huddled "
          "under a headland, and high above them the white finger of the lighthouse, unlit in "
@@ -259,14 +268,9 @@ def test_prompt_folders_are_compared_side_by_side(config, tmp_path):
 
 
 # -- one run of a tiny language model ---------------------------------------------------------
-def test_a_tiny_model_is_measured_from_its_own_prompt_and_timings(config, tmp_path):
-    pytest.importorskip("torch")
-    pytest.importorskip("llguidance")
-    try:
-        from tests.engine.llm_fixtures import build_tiny_lm
-    except ImportError:
-        from llm_fixtures import build_tiny_lm
-    model = build_tiny_lm(tmp_path / "lm")
+@pytest.mark.skipif(not HAVE_ML, reason="needs the ML extras")
+def test_a_tiny_model_is_measured_from_its_own_prompt_and_timings(config, tmp_path, tiny_lm):
+    model = tiny_lm
     short = prompt_folder(tmp_path / "short")
     long = prompt_folder(tmp_path / "long", "\nRemember the lighthouse. " * 10)
     settings = EvalSettings(narrator=f"transformers:{model}?max_new_tokens=48",
