@@ -222,8 +222,8 @@ class OpenAINarrator:
         with self._lock:
             if self._mode == mode:
                 self._mode = later[0]
-                log.warning("openai narrator: response format %s at %s: the server %s; "
-                            "trying %s", mode, self.base_url, why, later[0])
+                log.info("openai narrator: response format %s at %s: the server %s; "
+                         "trying %s", mode, self.base_url, why, later[0])
 
     def _body(self, request: NarrationRequest, seed: int, mode: str, extras: bool) -> dict:
         prompt = self._prompts[mode in SHOWS_SCHEMA].build(request)

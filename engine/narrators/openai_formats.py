@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from engine.narrators.gbnf import json_schema_to_gbnf
 from engine.narrators.sampling import Sampling
-from engine.schema import LLMScene, llm_scene_json_schema
+from engine.schema import LABEL_PATTERN, TITLE_PATTERN, LLMScene, llm_scene_json_schema
 
 MODES = ("json_schema", "grammar", "json_object", "none")
 CONSTRAINED = ("json_schema", "grammar", "json_object")   # modes whose answer must be JSON
@@ -43,18 +43,37 @@ _REFUSED_FIELD = re.compile(r"unrecognized request argument|extra (inputs|fields
                             r"not (a )?(supported|valid) (field|parameter)", re.IGNORECASE)
 _CONTEXT_WORDS = re.compile(r"context (length|window|size)|exceeds? (the )?(maximum|context)|"
                             r"too many tokens|n_ctx", re.IGNORECASE)
+_PLAIN_WORD = r'[^\s"\\(){}\[\]<>#*_|=:;`~^]+'   # a word of a title or label: no markup
 _STRIPPED_IN_JSON_OBJECT = ("minLength", "maxLength", "pattern", "maxProperties",
                             "minProperties")
 
 
 def scene_schema(narration_chars: int = 0) -> dict:
-    """The scene schema as sent to servers, with the narration capped at `narration_chars`
-    characters when that is below the schema's own limit (0: the schema's limit)."""
+    """The scene schema as sent to servers: the narration capped at `narration_chars`
+    characters when that is below the schema's own limit (0: the schema's limit), and title
+    and label words free of markup (braces, brackets, backticks), which a small model
+    otherwise spills into its labels. Both only narrow what the schema allows."""
     schema = llm_scene_json_schema()
     narration = schema["properties"]["narration"]
     if narration_chars and narration_chars < narration.get("maxLength", narration_chars + 1):
         narration["maxLength"] = max(narration_chars, narration.get("minLength", 0) + 20)
+    for node in _string_schemas(schema):
+        if node.get("pattern") in (TITLE_PATTERN, LABEL_PATTERN):
+            counts = re.search(r"\{\d+,\d+\}\$$", node["pattern"]).group(0)
+            node["pattern"] = f"^{_PLAIN_WORD}( {_PLAIN_WORD}){counts}"
     return schema
+
+
+def _string_schemas(node):
+    """Every string schema inside `node`."""
+    if isinstance(node, dict):
+        if node.get("type") == "string":
+            yield node
+        for value in node.values():
+            yield from _string_schemas(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _string_schemas(value)
 
 
 def scene_grammar(schema: dict) -> str:

@@ -107,6 +107,8 @@ def test_a_valid_scene_is_accepted(scene):
     {"narration": "A long narration that never ends with a full stop " * 4},
     {"choices": [{"label": "Go", "intent": "explore"},
                  {"label": "Run back to the light", "intent": "flee"}]},  # one-word label
+    {"choices": [{"label": "...`A moonless night'`}, {", "intent": "explore"},
+                 {"label": "Run back to the light", "intent": "flee"}]},  # markup in a label
     {"choices": [{"label": "Dive after the sound", "intent": "dance"},
                  {"label": "Run back to the light", "intent": "flee"}]},  # unknown intent
     {"choices": [{"label": "Dive after the sound", "intent": "explore"}]},  # one choice
