@@ -172,6 +172,7 @@ class OpenAINarrator:
                 self._extras = False
                 continue
             request.extras["response_mode"] = mode
+            request.extras["response_honoured"] = False
             if ignored_format(mode, content) and self.options.response_format == "auto" \
                     and mode != MODES[-1]:
                 self._step_down(mode, "answered without applying it")

@@ -86,7 +86,7 @@ class ChatEndpoint:
                 continue
             except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError,
                     http.client.HTTPException) as err:
-                last = _connection_reason(err)
+                last, reached = _connection_reason(err), False
                 continue
             try:
                 with response:

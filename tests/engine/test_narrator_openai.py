@@ -197,6 +197,16 @@ def test_a_server_that_ignores_the_format_is_detected_and_stepped_past(world, ca
     assert "answered without applying it" in caplog.text
 
 
+def test_a_server_that_dies_mid_request_is_called_unreachable(world):
+    with FakeOpenAI(flavour="llama-cpp-python") as server:
+        voice = narrator(server, response_format="grammar", retries=1, backoff=0.3)
+        voice._grammar = 'root ::= [^\\s] "x"\n'     # llama.cpp cannot parse \s: it crashes
+        with pytest.raises(NarratorError, match=r"Cannot reach .* after 2 tries: "
+                                                r"connection refused\. Is the server running"):
+            voice.narrate(make_request(world))
+        assert server.crashed
+
+
 def test_a_forced_format_the_server_refuses_is_explained_without_traceback(world):
     with FakeOpenAI(flavour="llama-cpp-python") as server:
         with pytest.raises(NarratorError) as caught:
