@@ -61,8 +61,14 @@ class PrefetchSettings(_Section):
     images: bool = True                           # paint prefetched scenes too
 
 
+NarratorOption = bool | int | float | str
+
+
 class Config(_Section):
     game: GameSettings = Field(default_factory=GameSettings)
+    # Options for the LLM narrators: sampler knobs (temperature, min_p, repetition_penalty,
+    # dry_multiplier, preset...) and backend ones (max_new_tokens, response_format, timeout...).
+    narrator: dict[str, NarratorOption] = Field(default_factory=dict, max_length=64)
     display: DisplaySettings = Field(default_factory=DisplaySettings)
     images: ImageSettings = Field(default_factory=ImageSettings)
     prefetch: PrefetchSettings = Field(default_factory=PrefetchSettings)
@@ -74,6 +80,11 @@ class Config(_Section):
     @property
     def worlds_dir(self) -> Path:
         return Path(self.game.worlds_dir).expanduser() if self.game.worlds_dir else self.saves_dir / "worlds"
+
+    def make_narrator(self, spec: str | None = None):
+        """The narrator for `spec` (default: the game's), with the [narrator] options."""
+        from engine.narrators import make_narrator
+        return make_narrator(spec or self.game.narrator, **self.narrator)
 
     def with_changes(self, **sections: dict[str, Any]) -> "Config":
         """A copy with some keys changed, e.g. with_changes(game={"seed": 3})."""

@@ -19,7 +19,7 @@ from engine.events import SessionEvent
 from engine.graph import FAILED, GENERATING, READY, STUB, Scene, StoryGraph
 from engine.imagecache import ImageCache
 from engine.jobs import NARRATE_CURRENT, PREFETCH_NARRATE, InlineRunner, Job, ThreadedRunner
-from engine.narrators import NarrationRequest, make_narrator
+from engine.narrators import NarrationRequest
 from engine.narrators.prompting import PromptBuilder
 from engine.narrators.storylets import infer_intent
 from engine.painters import painter_from_config
@@ -84,7 +84,7 @@ class Session(Narration, Pictures, Saving):
         When the world names a start storylet and the narrator is a language model, the
         opening is the world's own, told by the storylet narrator (see Narration._teller)."""
         world = world or load_world(config.game.world, config.worlds_dir)
-        narrator = narrator or make_narrator(config.game.narrator)
+        narrator = narrator or config.make_narrator()
         painter = painter or painter_from_config(config)
         session = cls(config, world, narrator, painter, runner,
                       seed=seed or config.game.seed or None, slot=slot)
@@ -217,7 +217,7 @@ class Session(Narration, Pictures, Saving):
     def switch_narrator(self, spec: str) -> None:
         """Tell the story from now on with another narrator (e.g. 'storylets' after a model
         failed to load). Raises NarratorError for a bad spec; the story so far is kept."""
-        narrator = make_narrator(spec)
+        narrator = self.config.make_narrator(spec)
         for telling in list(self._narrating.values()):
             telling.job.cancel()
         self.narrator = narrator

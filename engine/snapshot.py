@@ -113,9 +113,8 @@ def _from_snapshot(cls, config, data: dict, where: str, *, narrator=None, painte
     if not isinstance(records, list) or not records:
         raise SaveError(f"{where}: the save holds no scenes.")
     world = _load_world(world_ref, config, where)
-    from engine.narrators import make_narrator
     from engine.painters import painter_from_config
-    session = cls(config, world, narrator or make_narrator(config.game.narrator),
+    session = cls(config, world, narrator or config.make_narrator(),
                   painter or painter_from_config(config), runner, seed=seed, slot=slot)
     graph = StoryGraph(world.initial_state())
     scenes: dict[int, Scene] = {}

@@ -88,13 +88,35 @@ def parse_options(options_class, options: dict, backend: str):
     return options_class(**values)
 
 
+def split_spec(spec: str) -> tuple[str, dict[str, str]]:
+    """A spec and the options written after it as a query: `SPEC?key=value&key=value`.
+
+    `openai:smollm2@http://127.0.0.1:8080/v1?min_p=0.1&dry_multiplier=0.8` gives the spec
+    without the query and {"min_p": "0.1", "dry_multiplier": "0.8"}. A `?` not followed by
+    key=value pairs is part of the spec (a folder name may hold one).
+    """
+    head, mark, query = spec.rpartition("?")
+    if not mark or not query:
+        return spec, {}
+    pairs = [part.partition("=") for part in query.split("&") if part]
+    if not pairs or any(not key.strip() or not eq for key, eq, _ in pairs):
+        return spec, {}
+    return head, {key.strip(): value.strip() for key, _, value in pairs}
+
+
 def make_narrator(spec: str, **options) -> Narrator:
-    """Build a narrator from its spec string; raises NarratorError with the valid forms."""
+    """Build a narrator from its spec string; raises NarratorError with the valid forms.
+
+    Options come from the caller (the config's [narrator] table) and from a query after the
+    spec (`SPEC?temperature=0.7&min_p=0.1`); the spec's own win.
+    """
+    spec, inline = split_spec(spec)
+    options = {**options, **inline}
     kind, _, rest = spec.partition(":")
     kind = kind.strip().lower()
     if kind == "storylets":
         from engine.narrators.storylets import StoryletNarrator
-        return StoryletNarrator()
+        return StoryletNarrator()   # it has no options: a shared [narrator] table is ignored
     if kind == "transformers" and rest:
         try:
             from engine.narrators.hf import TransformersNarrator
