@@ -7,7 +7,7 @@ This module defines data only; it applies nothing to the story (see engine.state
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -31,6 +31,16 @@ MAX_NARRATION = 4000    # characters of narration per scene
 MAX_LABEL = 100         # characters in a choice label
 MAX_IMAGE_PROMPT = 400  # characters in an image prompt
 MAX_NAME = 40           # characters in an item, flag, location or character id
+
+# The shape asked of language models, carried by the JSON schema (so constrained decoding and a
+# server that honours the schema enforce it while writing) and checked again on every draft.
+LLM_TITLE_MIN, LLM_TITLE_MAX = 3, 60         # characters; 1 to 8 words, no markup
+LLM_LABEL_MIN, LLM_LABEL_MAX = 6, 70         # characters; 2 to 10 words
+LLM_NARRATION_MIN, LLM_NARRATION_MAX = 120, 1600   # characters (the word budget is in tokens)
+LLM_IMAGE_PROMPT_MAX = 240
+_WORD = r'[^\s"\\(){}\[\]<>#*_|=:;]+'       # a word of a title: no brackets or markup
+TITLE_PATTERN = rf"^{_WORD}( {_WORD}){{0,7}}$"
+LABEL_PATTERN = r'^[^\s"\\]+( [^\s"\\]+){1,9}$'
 
 
 def _clean(text: str) -> str:
@@ -121,12 +131,36 @@ class SceneDraft(BaseModel):
 
 
 class LLMChoice(BaseModel):
-    """The choice shape asked of language models (no storylet hints)."""
+    """The choice shape asked of language models (no storylet hints): a label of 2-10 words."""
 
     model_config = ConfigDict(extra="forbid")
 
-    label: str = Field(min_length=1, max_length=MAX_LABEL)
+    label: str = Field(min_length=LLM_LABEL_MIN, max_length=LLM_LABEL_MAX,
+                       pattern=LABEL_PATTERN)
     intent: Intent
+
+
+_ID = r"^[A-Za-z][A-Za-z0-9_ ]{0,38}[A-Za-z0-9]$"   # a name a model gives an item, flag or id
+
+
+class LLMEffects(BaseModel):
+    """Effects as asked of language models: short names, small steps. The engine checks them
+    against the world again before applying (engine.effects_check)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    location: str | None = Field(default=None, max_length=MAX_NAME, pattern=_ID)
+    add_items: list[Annotated[str, Field(max_length=MAX_NAME, pattern=_ID)]] = Field(
+        default_factory=list, max_length=3)
+    remove_items: list[Annotated[str, Field(max_length=MAX_NAME, pattern=_ID)]] = Field(
+        default_factory=list, max_length=3)
+    set_flags: dict[str, bool] = Field(default_factory=dict, max_length=3)
+    adjust: dict[str, Annotated[int, Field(ge=-3, le=3)]] = Field(default_factory=dict,
+                                                                   max_length=3)
+    characters_enter: list[Annotated[str, Field(max_length=MAX_NAME, pattern=_ID)]] = Field(
+        default_factory=list, max_length=3)
+    characters_leave: list[Annotated[str, Field(max_length=MAX_NAME, pattern=_ID)]] = Field(
+        default_factory=list, max_length=3)
 
 
 class LLMScene(BaseModel):
@@ -134,12 +168,15 @@ class LLMScene(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=MAX_TITLE)
-    narration: str = Field(min_length=1, max_length=MAX_NARRATION)
+    # The narration comes first: it streams to the player at once, and the title is written
+    # with the scene in view.
+    narration: str = Field(min_length=LLM_NARRATION_MIN, max_length=LLM_NARRATION_MAX)
+    title: str = Field(min_length=LLM_TITLE_MIN, max_length=LLM_TITLE_MAX,
+                       pattern=TITLE_PATTERN)
     choices: list[LLMChoice] = Field(min_length=2, max_length=4)
-    image_prompt: str = Field(max_length=MAX_IMAGE_PROMPT)
+    image_prompt: str = Field(max_length=LLM_IMAGE_PROMPT_MAX)
     mood: Mood
-    effects: Effects
+    effects: LLMEffects
 
     def to_draft(self, source: str = "") -> SceneDraft:
         return SceneDraft(
@@ -148,7 +185,7 @@ class LLMScene(BaseModel):
             choices=[ChoiceDraft(label=c.label, intent=c.intent) for c in self.choices],
             image_prompt=self.image_prompt,
             mood=self.mood,
-            effects=self.effects,
+            effects=Effects.model_validate(self.effects.model_dump()),
             source=source,
         )
 

@@ -10,7 +10,7 @@ engine.worlds and engine.validate; this module must not touch the file system.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import field_validator, BaseModel, ConfigDict, Field
 
 from engine.schema import INTENTS, Effects, FlagValue, Intent, Mood
 
@@ -57,9 +57,21 @@ class WorldSpec(_Strict):
     art_style: str = Field(default="", max_length=300)
     cover: str = Field(default="", max_length=400)
     start: str = Field(default="", max_length=40)
+    # The length of a scene's narration that language-model narrators keep to, in words.
+    narration_words: tuple[int, int] = (80, 180)
     player: PlayerSpec = Field(default_factory=PlayerSpec)
     characters: list[CharacterSpec] = Field(default_factory=list, max_length=100)
     state: StateSpec = Field(default_factory=StateSpec)
+
+
+    @field_validator("narration_words")
+    @classmethod
+    def _word_range(cls, value: tuple[int, int]) -> tuple[int, int]:
+        low, high = value
+        if not 20 <= low < high <= 600:
+            raise ValueError("narration_words must be [least, most] with 20 <= least < most "
+                             "<= 600, e.g. [80, 180]")
+        return value
 
 
 class LoreSpec(_Strict):

@@ -65,6 +65,9 @@ class SceneGrammar:
         printable = [_printable(piece) for piece in self._bytes][:vocab_size]
         self._printable = np.array(printable + [False] * (vocab_size - len(printable)), dtype=bool)
         self._close_string, self._close_structure = self._rank_closers()
+        texts = self._bytes[:vocab_size] + [b""] * (vocab_size - len(self._bytes[:vocab_size]))
+        self.closes_string = np.array([_closes_string(p) for p in texts], dtype=bool)
+        self.ends_sentence = np.array([_ends_sentence(p) for p in texts], dtype=bool)
         self._pristine = llguidance.LLMatcher(self.lltok, self.grammar, log_level=0)
         if self._pristine.is_error():
             raise NarratorError(f"The scene grammar failed to start: "
@@ -82,6 +85,11 @@ class SceneGrammar:
         if bits.shape[0] >= self.vocab_size:
             return bits[:self.vocab_size]
         return np.concatenate([bits, np.zeros(self.vocab_size - bits.shape[0], dtype=bool)])
+
+    @property
+    def token_texts(self) -> list[bytes]:
+        """The bytes of every token id, b"" for special tokens (for DRY's breakers)."""
+        return [b"" if self._special[t] else piece for t, piece in enumerate(self._bytes)]
 
     def token_bytes(self, token: int) -> bytes:
         """The bytes a token stands for (b"" for special tokens)."""
@@ -122,6 +130,27 @@ class SceneGrammar:
                 outside.append(key)
         return (np.array([k[-1] for k in sorted(in_string)], dtype=np.int64),
                 np.array([k[-1] for k in sorted(outside)], dtype=np.int64))
+
+
+def _closes_string(piece: bytes) -> bool:
+    """True when the token holds a quote that is not escaped: inside a JSON string, it ends it."""
+    index = piece.find(b'"')
+    while index != -1:
+        if index == 0 or piece[index - 1:index] != b"\\":
+            return True
+        index = piece.find(b'"', index + 1)
+    return False
+
+
+def _ends_sentence(piece: bytes) -> bool:
+    """True for a token of text that ends a sentence: `.`, `!`, `?` or `…`, perhaps followed by
+    a closing (escaped) quote or bracket, and no JSON structure."""
+    try:
+        text = piece.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    text = text.rstrip().replace('\\"', "").rstrip("'\u2019\u201d)")
+    return bool(text) and text[-1] in ".!?\u2026" and '"' not in text and text.isprintable()
 
 
 def _printable(piece: bytes) -> bool:

@@ -5,7 +5,11 @@
 token loop of our own, which gives us what model.generate does not give together:
   * grammar-constrained sampling (engine.narrators.guidance), so every draft parses;
   * a draft cut off by the token budget is closed off by the grammar, then validated;
-  * seeded sampling (temperature, top-k, top-p) with a generator seeded from the scene's seed;
+  * the samplers players know (engine.narrators.sampling: repetition, frequency and presence
+    penalties, DRY, min-p, top-k, top-p, temperature; preset by the model's size), seeded
+    from the scene's seed (engine.narrators.hf_sampler);
+  * the narration kept to the world's word range while it is written, ending at a sentence,
+    with room always left for the choices (engine.narrators.shaping);
   * streaming: on_token is called after every token with the new narration text, "" when the
     token added none, so a cancelled job (on_token raises JobCancelled) stops within a token;
   * the KV cache of the stable prompt prefix (system, world bible, summary) is kept between
@@ -34,8 +38,11 @@ from engine.narrators import NarrationRequest, TokenCallback
 from engine.narrators import parse_options as parse_backend_options
 from engine.narrators.hf_runtime import (Encoded, PromptEncoder, context_size, eos_ids,
                                          load_model, logits_size, pick_device, pick_dtype)
+from engine.narrators.hf_sampler import TokenSampler
 from engine.narrators.llm_output import DraftError, NarrationStream, parse_scene
 from engine.narrators.prompting import PromptBuilder
+from engine.narrators.sampling import Sampling, sampling_from, split_sampling
+from engine.narrators.shaping import NarrationShape, shape_for
 from engine.schema import SceneDraft
 from engine.seeds import derive_seed
 from engine.templates import Templates
@@ -46,15 +53,13 @@ PREFILL_CHUNK = 256       # prompt tokens per forward pass (a cancellation check
 
 @dataclass(frozen=True)
 class HFOptions:
-    """Settings of the transformers narrator (all may be given as `make_narrator` options)."""
+    """Settings of the transformers narrator (all may be given as `make_narrator` options;
+    the sampler's knobs are engine.narrators.sampling.Sampling's and go beside these)."""
 
     device: str = "auto"          # auto | cpu | cuda | cuda:N | mps
     dtype: str = "auto"           # auto (fp32 on CPU, half on GPU) | float32 | bfloat16 | float16
-    max_new_tokens: int = 640     # token budget of a draft before it is closed off
+    max_new_tokens: int = 0       # token budget of a draft (0: from the world's word range)
     close_tokens: int = 160       # extra tokens allowed to close a draft cut off by the budget
-    temperature: float = 0.8      # 0 means greedy
-    top_k: int = 40               # sample among the k likeliest tokens (0: all)
-    top_p: float = 0.95           # ... within this probability mass
     constrained: bool = True      # grammar-constrained decoding with llguidance
     attempts: int = 2             # drafts tried (with derived seeds) before giving up
     cache_prefix: bool = True     # keep the KV cache of the stable prompt prefix
@@ -115,7 +120,11 @@ class TransformersNarrator:
 
     def __init__(self, model: str, templates: Templates | None = None, **options):
         self.model = model
-        self.options = parse_options(options)
+        sampler_options, rest = split_sampling(options)
+        self.options = parse_options(rest)
+        self._sampler_options = sampler_options
+        sampling_from(sampler_options)        # a bad sampler option fails here, not mid-game
+        self.sampling: Sampling | None = None   # set when the model is loaded (preset by size)
         self.prompts = PromptBuilder(templates)
         self.last_timings: dict = {}
         self._lock = threading.RLock()
@@ -170,6 +179,9 @@ class TransformersNarrator:
                 raise NarratorError(f"Constrained decoding needs llguidance ({err.name} is "
                                     f"missing): pip install -e '.[ml]'.") from None
             self._grammar = SceneGrammar(tokenizer, self._vocab, self._eos)
+        self.sampling = sampling_from(self._sampler_options, _parameters(model))
+        self._token_texts = (self._grammar.token_texts if self._grammar is not None
+                             else _token_texts(tokenizer, self._vocab))
         self._lm, self._tokenizer = model, tokenizer
 
     # -- the protocol -----------------------------------------------------------------------
@@ -178,10 +190,12 @@ class TransformersNarrator:
         """Tell one scene; see the module docstring for streaming, caching and failures."""
         with self._lock:
             self.load()
-            encoded = self._fit(request)
+            shape = shape_for(request.world)
+            budget = self.options.max_new_tokens or shape.token_budget()
+            encoded = self._fit(request, budget)
             request.extras["prompt"] = encoded.text
             request.extras["prompt_tokens"] = len(encoded.ids)
-            self._check_length(encoded)
+            self._check_length(encoded, budget)
             reasons, tries = [], []
             request.extras["attempts"] = tries
             for attempt in range(max(1, self.options.attempts)):
@@ -193,9 +207,10 @@ class TransformersNarrator:
                 stream_to = on_token if attempt == 0 or on_token is None else (
                     lambda _text: on_token(""))
                 # A retry must differ even when decoding is greedy.
-                temperature = self.options.temperature if attempt == 0 else max(
-                    self.options.temperature, RETRY_TEMPERATURE)
-                output = self._run(encoded, seed, temperature, stream_to, timings)
+                temperature = self.sampling.temperature if attempt == 0 else max(
+                    self.sampling.temperature, RETRY_TEMPERATURE)
+                output = self._run(encoded, seed, temperature, stream_to, timings,
+                                   shape, budget)
                 request.extras["raw_output"] = output.text
                 if not output.complete:
                     reasons.append(f"attempt {attempt + 1}: the draft was cut off and could not "
@@ -213,12 +228,12 @@ class TransformersNarrator:
             raise NarratorError(f"Narrator model '{self.model}' wrote no usable scene: "
                                 f"{'; '.join(reasons)}.{hint}")
 
-    def _fit(self, request: NarrationRequest) -> Encoded:
+    def _fit(self, request: NarrationRequest, budget: int) -> Encoded:
         """The prompt, with the oldest recent scenes (then the summary) left out while it does
         not fit the model's context with room for the answer: small models keep playing."""
         encoded = self._encoder.encode(self.prompts.build(request))
         trimmed = request
-        while not self._fits(encoded) and (trimmed.recent or trimmed.summary):
+        while not self._fits(encoded, budget) and (trimmed.recent or trimmed.summary):
             if len(trimmed.recent) > 1:
                 trimmed = replace(trimmed, recent=trimmed.recent[1:])
             elif trimmed.summary:
@@ -228,22 +243,23 @@ class TransformersNarrator:
             encoded = self._encoder.encode(self.prompts.build(trimmed))
         return encoded
 
-    def _fits(self, encoded: Encoded) -> bool:
-        needed = len(encoded.ids) + self.options.max_new_tokens + self.options.close_tokens
+    def _fits(self, encoded: Encoded, budget: int) -> bool:
+        needed = len(encoded.ids) + budget + self.options.close_tokens
         return self._context is None or needed <= self._context
 
-    def _check_length(self, encoded: Encoded) -> None:
-        needed = len(encoded.ids) + self.options.max_new_tokens + self.options.close_tokens
+    def _check_length(self, encoded: Encoded, budget: int) -> None:
+        needed = len(encoded.ids) + budget + self.options.close_tokens
         if self._context is not None and needed > self._context:
             raise NarratorError(f"The prompt is {len(encoded.ids)} tokens; with room for the "
                                 f"answer that exceeds the model's context of {self._context}. "
                                 f"Shorten the world's prompts or lore, or lower max_new_tokens.")
 
     def _run(self, encoded: Encoded, seed: int, temperature: float, on_token,
-             timings: dict) -> _Output:
+             timings: dict, shape: NarrationShape, budget: int) -> _Output:
         try:
             with torch.inference_mode():
-                return self._generate(encoded, seed, temperature, on_token, timings)
+                return self._generate(encoded, seed, temperature, on_token, timings, shape,
+                                      budget)
         except (JobCancelled, NarratorError):
             raise
         except torch.OutOfMemoryError:
@@ -257,8 +273,9 @@ class TransformersNarrator:
 
     # -- decoding ---------------------------------------------------------------------------
     def _generate(self, encoded: Encoded, seed: int, temperature: float, on_token,
-                  timings: dict) -> _Output:
+                  timings: dict, shape: NarrationShape, budget: int) -> _Output:
         options, grammar = self.options, self._grammar
+        sampler = TokenSampler(self.sampling, self._vocab, self._token_texts, encoded.ids)
         start = time.perf_counter()
         logits, cache = self._prefill(encoded, timings,
                                       (lambda: on_token("")) if on_token else (lambda: None))
@@ -266,7 +283,7 @@ class TransformersNarrator:
         matcher = grammar.matcher() if grammar is not None else None
         detok = _Detokenizer(grammar, self._tokenizer)
         stream, pieces, ids = NarrationStream(), [], []
-        budget, closing, first_at, passes = options.max_new_tokens, False, None, 0
+        closing, first_at, passes = False, None, 0
         while True:
             if len(ids) >= budget:
                 if matcher is None or closing:
@@ -275,10 +292,13 @@ class TransformersNarrator:
             allowed = grammar.allowed(matcher) if matcher is not None else None
             token = grammar.closing_token(allowed, stream.in_string) if closing else None
             if token is None and closing:   # text the grammar still needs: the model's pick
-                token = self._sample(logits, grammar.text_only(allowed), generator,
-                                     max(temperature, 1.0))
+                token = sampler.sample(logits, grammar.text_only(allowed), generator,
+                                       max(temperature, 1.0))
             elif token is None:
-                token = self._sample(logits, allowed, generator, temperature)
+                if matcher is not None and stream.capturing:   # keep to the word range
+                    allowed, token = shape.steer(stream.text, allowed, grammar)
+                if token is None:
+                    token = sampler.sample(logits, allowed, generator, temperature)
             if token in self._eos and (matcher is None or matcher.is_accepting()):
                 break
             if matcher is not None and not matcher.consume_token(token):
@@ -289,6 +309,7 @@ class TransformersNarrator:
                 if forced and matcher.consume_tokens(forced):
                     fresh.extend(forced)
             ids.extend(fresh)
+            sampler.push(fresh)
             first_at = first_at or time.perf_counter()
             for item in fresh:
                 piece = detok.push(item)
@@ -310,24 +331,6 @@ class TransformersNarrator:
         complete = matcher.is_accepting() if matcher is not None else True
         return _Output(text="".join(pieces), tokens=len(ids), complete=complete,
                        truncated=closing or len(ids) >= budget)
-
-    def _sample(self, logits: torch.Tensor, allowed: np.ndarray | None, generator,
-                temperature: float) -> int:
-        options = self.options
-        logits = logits.float()
-        if allowed is not None:
-            mask = torch.from_numpy(allowed).to(logits.device, non_blocking=True)
-            logits = logits.masked_fill(~mask, float("-inf"))
-        if temperature <= 0:
-            return int(torch.argmax(logits))
-        k = logits.shape[-1] if options.top_k <= 0 else min(options.top_k, logits.shape[-1])
-        values, indices = torch.topk(logits, k)
-        probs = torch.softmax(values.cpu() / temperature, dim=-1)
-        if options.top_p < 1.0:
-            keep = (torch.cumsum(probs, dim=-1) - probs) < options.top_p
-            probs = probs * keep
-        choice = torch.multinomial(probs, 1, generator=generator)
-        return int(indices.cpu()[choice])
 
     def _forward(self, ids, cache):
         inputs = torch.tensor([list(ids)], device=self._device)
@@ -375,6 +378,19 @@ class TransformersNarrator:
             beat()
         tail = len(ids) - (len(ids) - 1) % PREFILL_CHUNK - 1 if len(ids) > PREFILL_CHUNK else 0
         return self._forward(ids[tail:], cache)
+
+
+def _parameters(model) -> int | None:
+    try:
+        return int(model.num_parameters())
+    except Exception:   # a wrapped or exotic model: the medium preset
+        return None
+
+
+def _token_texts(tokenizer, vocab: int) -> list[bytes]:
+    """Each token id's text as bytes (for DRY's breakers) when there is no grammar to ask."""
+    texts = tokenizer.batch_decode([[token] for token in range(min(vocab, len(tokenizer)))])
+    return [text.encode("utf-8", errors="replace") for text in texts]
 
 
 def _common_prefix(a, b) -> int:

@@ -15,10 +15,12 @@ import re
 
 from pydantic import ValidationError
 
-from engine.schema import (INTENTS, MAX_IMAGE_PROMPT, MAX_LABEL, MAX_NARRATION, MAX_TITLE, MOODS,
-                           Effects, LLMScene, SceneDraft)
+from engine.schema import (INTENTS, LLM_IMAGE_PROMPT_MAX, LLM_LABEL_MAX, LLM_LABEL_MIN,
+                           LLM_NARRATION_MAX, LLM_TITLE_MAX, MAX_LABEL, MAX_TITLE, MOODS,
+                           LLMEffects, LLMScene, SceneDraft)
 
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_MARKUP = re.compile(r'[\s"\\(){}\[\]<>#*_|=:;]+')
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```\s*$")
 MAX_JSON_STARTS = 8   # candidate "{" positions tried when chatter surrounds the JSON
 
@@ -45,6 +47,11 @@ class NarrationStream:
         self._key = ""
         self._top_key = ""
         self.text = ""                      # all narration extracted so far
+
+    @property
+    def capturing(self) -> bool:
+        """True while the output stands inside the narration string itself."""
+        return self._in_string and self._capture
 
     @property
     def in_string(self) -> bool:
@@ -173,11 +180,11 @@ def mend(raw: dict) -> dict:
     two usable choices are left for validation to refuse.
     """
     fixed = {key: raw[key] for key in LLMScene.model_fields if key in raw}
-    narration = _text(raw.get("narration"), MAX_NARRATION)
+    narration = _text(raw.get("narration"), LLM_NARRATION_MAX)
     fixed["narration"] = narration
-    title = _text(raw.get("title"), MAX_TITLE)
+    title = _mend_title(_text(raw.get("title"), MAX_TITLE))
     if not title and narration:
-        title = " ".join(narration.split()[:5]).rstrip(".,;:!?")[:MAX_TITLE]
+        title = _mend_title(" ".join(narration.split()[:5]).rstrip(".,;:!?"))
     fixed["title"] = title
     choices, seen = [], set()
     for item in raw.get("choices") or []:
@@ -185,20 +192,39 @@ def mend(raw: dict) -> dict:
             item = {"label": item}
         if not isinstance(item, dict):
             continue
-        label = _text(item.get("label"), MAX_LABEL)
-        if not label or label.lower() in seen:
+        label = _text(item.get("label"), LLM_LABEL_MAX).replace('"', "'")
+        if len(label.split()) < 2 or len(label) < LLM_LABEL_MIN or label.lower() in seen:
             continue
         seen.add(label.lower())
         intent = item.get("intent") if item.get("intent") in INTENTS else "explore"
         choices.append({"label": label, "intent": intent})
     fixed["choices"] = choices[:4]
-    fixed["image_prompt"] = _text(raw.get("image_prompt"), MAX_IMAGE_PROMPT)
+    fixed["image_prompt"] = _text(raw.get("image_prompt"), LLM_IMAGE_PROMPT_MAX)
     fixed["mood"] = raw.get("mood") if raw.get("mood") in MOODS else "calm"
-    try:
-        fixed["effects"] = Effects.model_validate(raw.get("effects") or {}).model_dump()
-    except ValidationError:
-        fixed["effects"] = {}
+    fixed["effects"] = _mend_effects(raw.get("effects"))
     return fixed
+
+
+def _mend_title(title: str) -> str:
+    """A title without markup (brackets, hashes, quotes) and at most eight words."""
+    words = _MARKUP.sub(" ", title).split()
+    return " ".join(words[:8])[:LLM_TITLE_MAX].strip()
+
+
+def _mend_effects(raw) -> dict:
+    """Each effect that fits the schema on its own is kept; the rest are dropped."""
+    if not isinstance(raw, dict):
+        return {}
+    kept = {}
+    for key, value in raw.items():
+        if key not in LLMEffects.model_fields:
+            continue
+        try:
+            LLMEffects.model_validate({key: value})
+        except ValidationError:
+            continue
+        kept[key] = value
+    return kept
 
 
 def parse_scene(text: str, *, source: str = "", repair: bool = True) -> SceneDraft:

@@ -12,9 +12,11 @@ from engine.schema import SceneDraft
 
 SCENE = {
     "title": "The Bell",
-    "narration": 'Line one.\nHe says "narration" twice: \\ é 🔔\ttab {"not": "json"}',
-    "choices": [{"label": "Go", "intent": "travel"}, {"label": "Stay", "intent": "rest"}],
-    "image_prompt": "a bell", "mood": "eerie", "effects": {"set_flags": {"narration": "x"}},
+    "narration": ('Line one.\nHe says "narration" twice: \\ é 🔔\ttab {"not": "json"} while the '
+                  'tide runs out over the flats and the bell tolls once more beneath the water.'),
+    "choices": [{"label": "Go down", "intent": "travel"},
+                {"label": "Stay here", "intent": "rest"}],
+    "image_prompt": "a bell", "mood": "eerie", "effects": {"set_flags": {"narration": True}},
 }
 
 
@@ -48,13 +50,38 @@ def test_parse_scene_accepts_fenced_json_with_chatter():
 
 def test_parse_scene_mends_small_slips():
     raw = dict(SCENE, mood="spooky", title="  ", choices=[
-        {"label": "Go", "intent": "dance"}, {"label": "go", "intent": "talk"}, "Shout",
-        {"label": "  "}, {"label": "Run", "intent": "flee"}, {"label": "Hide"}, {"label": "Six"}])
+        {"label": "Go out", "intent": "dance"}, {"label": "go OUT", "intent": "talk"},
+        "Shout for help", {"label": "  "}, {"label": "Run away", "intent": "flee"},
+        {"label": "Hide now"}, {"label": "Six more"}])
     draft = parse_scene(json.dumps(raw))
     assert draft.mood == "calm"
-    assert draft.title == 'Line one. He says "narration"'   # its first five words
+    assert draft.title == "Line one. He says narration"   # its first five words, no quotes
     assert [(c.label, c.intent) for c in draft.choices] == [
-        ("Go", "explore"), ("Shout", "explore"), ("Run", "flee"), ("Hide", "explore")]
+        ("Go out", "explore"), ("Shout for help", "explore"), ("Run away", "flee"),
+        ("Hide now", "explore")]
+
+
+def test_parse_scene_drops_stub_labels_and_cleans_markup_from_titles():
+    raw = dict(SCENE, title="The Lantern Coast (after: Begin) (after: I)},",
+               choices=[{"label": "W", "intent": "explore"}, {"label": "Fl", "intent": "flee"},
+                        {"label": "Wade into the water", "intent": "explore"},
+                        {"label": "Ask the ferrywoman", "intent": "talk"}])
+    draft = parse_scene(json.dumps(raw))
+    assert draft.title == "The Lantern Coast after Begin after I ,"[:len(draft.title)]
+    assert not any(ch in draft.title for ch in "(){}:")
+    assert [c.label for c in draft.choices] == ["Wade into the water", "Ask the ferrywoman"]
+    only_stubs = dict(SCENE, choices=[{"label": "N"}, {"label": "A"}])
+    with pytest.raises(DraftError, match="choices"):
+        parse_scene(json.dumps(only_stubs))
+
+
+def test_parse_scene_keeps_only_the_effects_that_fit():
+    raw = dict(SCENE, effects={"adjust": {"rebel: ": 2038141759605623, "clues": 1},
+                               "set_flags": {"": ""}, "characters_enter": ["Maren"],
+                               "nonsense": 3})
+    draft = parse_scene(json.dumps(raw))
+    assert draft.effects.characters_enter == ["Maren"]
+    assert draft.effects.adjust == {} and draft.effects.set_flags == {}
 
 
 @pytest.mark.parametrize("text, reason", [

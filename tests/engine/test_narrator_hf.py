@@ -9,6 +9,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("llguidance")
 
+from engine.narrators.sampling import PRESETS
 from engine.errors import JobCancelled, NarratorError  # noqa: E402
 from engine.memory import rolling_summary  # noqa: E402
 from engine.narrators import RecentScene, make_narrator  # noqa: E402
@@ -73,7 +74,7 @@ def test_plain_prompts_without_a_chat_template(tiny_lm, world):
     request = make_request(world, opening=True)
     draft = narrator.narrate(request)
     assert isinstance(draft, SceneDraft)
-    assert request.extras["prompt"].startswith('You narrate "Test Coast"')   # tokenizer: no BOS
+    assert request.extras["prompt"].startswith('You are the narrator of "Test Coast"')   # tokenizer: no BOS
     assert request.extras["prompt"].endswith("Scene JSON:\n")
     assert "<|im_start|>" not in request.extras["prompt"]
 
@@ -199,5 +200,13 @@ def test_options_are_checked(tiny_chat_lm):
         make_narrator(f"transformers:{tiny_chat_lm}", max_tokens=5)
     with pytest.raises(NarratorError, match="max_new_tokens='many' is not a valid int"):
         make_narrator(f"transformers:{tiny_chat_lm}", max_new_tokens="many")
+    with pytest.raises(NarratorError, match="min_p"):
+        make_narrator(f"transformers:{tiny_chat_lm}", min_p="2")
     narrator = make_narrator(f"transformers:{tiny_chat_lm}", constrained="false", top_k="5")
-    assert narrator.options.constrained is False and narrator.options.top_k == 5
+    narrator.load()
+    assert narrator.options.constrained is False and narrator.sampling.top_k == 5
+    assert narrator.sampling.min_p == PRESETS["small"].min_p     # a tiny model: small preset
+    from_spec = make_narrator(f"transformers:{tiny_chat_lm}?temperature=0.3&preset=large")
+    from_spec.load()
+    assert from_spec.sampling.temperature == 0.3
+    assert from_spec.sampling.dry_multiplier == PRESETS["large"].dry_multiplier
