@@ -17,8 +17,9 @@ from typing import Iterable
 from engine.narrators import RecentScene
 from engine.worlds import LoreSpec, World
 
-SUMMARY_MAX_CHARS = 1600   # the whole rolling summary
+SUMMARY_MAX_CHARS = 1000   # the whole rolling summary
 SENTENCE_MAX_CHARS = 160   # one scene's first sentence in the summary
+KEEP_FULL = 3              # the newest lines keep their sentence; older ones go first
 LORE_BUDGET_CHARS = 1200   # default room for triggered lore in one prompt
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[A-Z0-9\"'“‘(\[]|\s*$)")
 _SPACES = re.compile(r"\s+")
@@ -48,9 +49,9 @@ def first_sentence(text: str, limit: int = SENTENCE_MAX_CHARS) -> str:
 def rolling_summary(older: list[RecentScene], max_chars: int = SUMMARY_MAX_CHARS) -> str:
     """Condense older scenes into a short "story so far", without any model call.
 
-    Each scene gives one line: its title and the first sentence of its narration, with the action
-    that led to it. When the lines do not fit in `max_chars`, the oldest lines are shortened to
-    their titles first, then dropped (an "Earlier: N scenes" line says how many), so the most
+    Each scene gives one plain line: the action that led to it and the first sentence of its
+    narration (no titles or brackets, which small models copy into new titles). When the lines
+    do not fit in `max_chars`, the oldest lines are shortened to their actions first, then dropped (an "Earlier: N scenes" line says how many), so the most
     recent events keep the most detail. The result depends only on the input, so a Session that
     moves its window of older scenes rarely (every 8 turns) keeps the narrator's prompt prefix,
     and its cache, stable between those moves.
@@ -69,7 +70,7 @@ def rolling_summary(older: list[RecentScene], max_chars: int = SUMMARY_MAX_CHARS
     lines = list(full)
     # Shorten the oldest lines to their titles until the text fits.
     index = 0
-    while _size(lines) > max_chars and index < len(lines):
+    while _size(lines) > max_chars and index < len(lines) - KEEP_FULL:
         lines[index] = short[index]
         index += 1
     dropped = 0
@@ -83,16 +84,14 @@ def rolling_summary(older: list[RecentScene], max_chars: int = SUMMARY_MAX_CHARS
 
 
 def _summary_line(scene: RecentScene, with_sentence: bool) -> str:
-    title = _SPACES.sub(" ", scene.title).strip() or "Untitled"
-    action = _SPACES.sub(" ", scene.action).strip()
-    line = f"- {title}"
+    # Plain prose, no titles or brackets: small models copy prompt markup into new titles.
+    action = _SPACES.sub(" ", scene.action).strip()[:80]
+    sentence = first_sentence(scene.narration) if with_sentence else ""
+    if action and sentence:
+        return f'- After "{action}": {sentence}'
     if action:
-        line += f" (after: {action[:80]})"
-    if with_sentence:
-        sentence = first_sentence(scene.narration)
-        if sentence:
-            line += f": {sentence}"
-    return line
+        return f'- Then: "{action}".'
+    return f"- {sentence or first_sentence(scene.narration, 60) or 'A scene.'}"
 
 
 def _size(lines: list[str]) -> int:

@@ -31,20 +31,19 @@ PROMPTS = ASSETS / "prompts"
 PROMPT_NAMES = ("system.j2", "summary.j2", "scene.j2", "image.j2")
 MAX_TEMPLATE_BYTES = 64_000    # a prompt template file, default or override
 MAX_CHARACTERS = 24            # characters described in the world bible
-LAST_SCENE_CHARS = 1500        # narration kept from the latest recent scene
-OLDER_SCENE_CHARS = 600        # ... and from each earlier recent scene
+LAST_SCENE_CHARS = 900         # narration kept from the latest recent scene
+OLDER_SCENE_CHARS = 600        # ... and from each earlier one, for overrides using `recent`
+EARLIER_LINE_CHARS = 110       # the first sentence of each earlier recent scene (`earlier`)
+DESCRIPTION_CHARS = 220        # a character's description in the world bible
+APPEARANCE_CHARS = 110         # ... and their looks
 MAX_ACTION_CHARS = 300         # a typed action
 MAX_NOTE_CHARS = 600           # the author's note
 
-EXAMPLE_SCENE = {
-    "title": "The Bell Below",
-    "narration": "You kneel at the tide line. Somewhere beneath the waves, a bell tolls once.",
-    "choices": [{"label": "Wade out", "intent": "investigate"},
-                {"label": "Ask the fisherman", "intent": "talk"}],
-    "image_prompt": "a figure kneeling on a dark beach at dusk",
-    "mood": "eerie",
-    "effects": {"set_flags": {"heard_bell": True}},
-}
+# The answer's shape with no content in it: a concrete example scene is copied word for word by
+# small models (its narration, its labels), so prompts show only the structure.
+EXAMPLE_SHAPE = ('{"narration": "...", "title": "...", "choices": [{"label": "...", '
+                 '"intent": "..."}, {"label": "...", "intent": "..."}], "image_prompt": "...", '
+                 '"mood": "...", "effects": {}}')
 
 # Strings that chat templates of common model families treat as control tokens.
 _SPECIAL_LIKE = re.compile(
@@ -97,6 +96,29 @@ def _read_capped(path: Path, where: str) -> str:
 def _cut(text: str, limit: int) -> str:
     text = text.strip()
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def _cut_sentences(text: str, limit: int) -> str:
+    """`text` cut to whole sentences within `limit` characters (a cut word when none fits)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    end = max(head.rfind(". "), head.rfind("! "), head.rfind("? "), head.rfind('." '))
+    if end >= limit // 3:
+        return head[:end + 1].rstrip() + ('"' if head[end + 1:end + 2] == '"' else "")
+    return _cut(text, limit)
+
+
+def summary_line(action: str, narration: str, limit: int, clean=lambda text: text) -> str:
+    """One plain line for a scene seen earlier: the action that led to it and its first
+    sentence (no title: titles copied from a prompt come back as titles)."""
+    from engine.memory import first_sentence
+    sentence = first_sentence(clean(narration), limit)
+    action = " ".join(clean(action).split())[:80]
+    if action and sentence:
+        return f'- After "{action}": {sentence}'
+    return f"- {sentence}" if sentence else ""
 
 
 def _tidy(text: str) -> str:
@@ -167,8 +189,10 @@ class PromptBuilder:
         for index, scene in enumerate(request.recent):
             limit = LAST_SCENE_CHARS if index == len(request.recent) - 1 else OLDER_SCENE_CHARS
             recent.append({"title": self._clean(scene.title),
-                           "narration": _cut(self._clean(scene.narration), limit),
+                           "narration": _cut_sentences(self._clean(scene.narration), limit),
                            "action": _cut(self._clean(scene.action), MAX_ACTION_CHARS)})
+        earlier = [summary_line(scene.action, scene.narration, EARLIER_LINE_CHARS,
+                                clean=self._clean) for scene in request.recent[:-1]]
         texts = [f"{s['title']}\n{s['narration']}" for s in recent] + [label]
         lore = triggered_lore(world, texts, self.lore_budget)
         user = self.render(world, "scene.j2", {
@@ -178,6 +202,8 @@ class PromptBuilder:
             "lore": [{"id": entry.id, "text": self._clean(entry.text)} for entry in lore],
             "facts": [self._clean(fact) for fact in request.state.facts()],
             "recent": recent,
+            "last": recent[-1] if recent else None,
+            "earlier": [line for line in earlier if line],
             "author_note": _cut(self._clean(request.author_note), MAX_NOTE_CHARS),
         })
         if not system or not user:
@@ -209,18 +235,20 @@ class PromptBuilder:
             "player": {"name": clean(spec.player.name), "role": clean(spec.player_role)},
             "location": state.location,
             "depth": state.depth,
+            "words": {"min": spec.narration_words[0], "max": spec.narration_words[1]},
         }
 
     def _bible(self, world: World) -> dict:
         # Order by the world file, not by who is present, so the system text stays stable.
         characters = [{"id": c.id, "name": self._clean(c.name),
-                       "appearance": self._clean(c.appearance),
-                       "description": self._clean(c.description)}
+                       "appearance": _cut(self._clean(c.appearance), APPEARANCE_CHARS),
+                       "description": _cut_sentences(self._clean(c.description),
+                                                     DESCRIPTION_CHARS)}
                       for c in world.spec.characters[:MAX_CHARACTERS]]
         schema = (json.dumps(llm_scene_json_schema(), separators=(",", ":"))
                   if self.show_schema else "")
         return {"characters": characters, "intents": list(INTENTS), "moods": list(MOODS),
-                "example": json.dumps(EXAMPLE_SCENE, ensure_ascii=False), "schema": schema}
+                "example": EXAMPLE_SHAPE, "schema": schema}
 
 
 __all__ = ["Prompt", "PromptBuilder", "neutralize_special_tokens", "PROMPT_NAMES", "PROMPTS"]

@@ -34,12 +34,13 @@ def test_first_sentence_takes_the_first_sentence_and_caps_it():
     assert first_sentence("") == ""
 
 
-def test_rolling_summary_lists_titles_and_first_sentences():
+def test_rolling_summary_lists_actions_and_first_sentences_without_markup():
     text = rolling_summary([scene(1), scene(2)])
     assert text.splitlines() == [
-        "- Scene 1 (after: action 1): Event number 1 happens at the quay.",
-        "- Scene 2 (after: action 2): Event number 2 happens at the quay.",
+        '- After "action 1": Event number 1 happens at the quay.',
+        '- After "action 2": Event number 2 happens at the quay.',
     ]
+    assert "Scene 1" not in text and "(" not in text   # titles and brackets get copied
     assert "more detail" not in text
     assert rolling_summary([]) == ""
 
@@ -48,8 +49,9 @@ def test_rolling_summary_is_deterministic_and_capped_keeping_recent_detail():
     older = [scene(i) for i in range(48)]
     first, second = rolling_summary(older), rolling_summary(list(older))
     assert first == second
-    assert len(first) <= 1600
-    assert "Scene 47 (after: action 47): Event number 47" in first   # newest keeps its sentence
+    assert len(first) <= 1000
+    assert 'After "action 47": Event number 47' in first   # the newest keep their sentence
+    assert 'After "action 45": Event number 45' in first
     assert first.splitlines()[0].startswith("- Earlier:") or "Scene 0" in first
     assert len(rolling_summary(older, max_chars=300)) <= 300
 

@@ -28,8 +28,8 @@ def test_stable_parts_come_first_and_volatile_parts_after(tmp_path):
     request = make_request(world, label="Ring the bell", summary="- Arrival: You came ashore.",
                            author_note="Keep it spooky.", recent=RECENT)
     prompt = PromptBuilder().build(request)
-    for stable in ("Test Coast", "A storm coast", "Maren Holt", "grey braid", "The story so far",
-                   "You came ashore", '"narration"'):
+    for stable in ("Test Coast", "A storm coast", "Maren Holt", "grey braid",
+                   "Long ago in this story", "You came ashore", '"narration"'):
         assert stable in prompt.system
     for volatile in ("Ring the bell", "Keep it spooky.", "Carrying: lantern", "Location: harbour",
                      "Gulls wheel", "A church bell lost"):
@@ -45,7 +45,7 @@ def test_the_system_part_does_not_change_with_the_turn(tmp_path):
     two = builder.build(make_request(world, label="Run", free_text=True, summary="- A: b.",
                                      recent=RECENT, author_note="Faster."))
     assert one.system == two.system and one.user != two.user
-    assert "The player types: Run" in two.user
+    assert 'The player does this: "Run"' in two.user
 
 
 def test_a_world_overrides_any_template(tmp_path):
