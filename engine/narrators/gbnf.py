@@ -29,6 +29,7 @@ from engine.narrators.gbnf_regex import GrammarError, Pattern, char_class, hex_e
 
 MAX_REPEAT = 2000          # llama.cpp treats a larger repetition bound as unbounded
 SMALL_INT_RANGE = 200      # integer ranges up to this size are listed value by value
+MAX_WORD = 20              # characters in one word of a title or label (a long word is noise)
 KEY_CHARS = 40             # characters of a free-form object key (an identifier)
 _ANNOTATIONS = {"title", "description", "default", "examples", "$schema", "$id", "$comment",
                 "deprecated", "readOnly", "writeOnly"}
@@ -246,23 +247,26 @@ class _Builder:
         return f'"\\"" {_repeat(char, low, high)} "\\""'
 
     def words(self, words: tuple, low: int, high: int | None, name: str) -> str:
-        """A sequence of `count` words split by single spaces, kept within low..high chars."""
-        letter, fewest, most = words
+        """Words split by single spaces, kept within low..high characters in all: with `count`
+        words, each gets at most (high - spaces) / count characters (and never more than
+        MAX_WORD), and the last one makes up what `low` still needs."""
+        letter, initial, fewest, most = words
         letter = self.rule(f"{name}-letter", letter)
+        initial = self.rule(f"{name}-initial", initial)
         options = []
         for count in range(fewest, most + 1):
-            longest = None if high is None else (high - (count - 1)) // count
-            if longest is not None and longest < 1:
-                continue
+            longest = MAX_WORD if high is None else min(MAX_WORD, (high - (count - 1)) // count)
             last_least = max(1, low - (2 * count - 1) + 1)
-            if longest is not None and last_least > longest:
+            if longest < 1 or last_least > longest:
                 continue
-            last = self.rule(f"{name}-last", _repeat(letter, last_least, longest))
-            if count == 1:
-                options.append(last)
-                continue
-            word = self.rule(f"{name}-word", _repeat(letter, 1, longest))
-            options.append(" \" \" ".join([word] * (count - 1) + [last]))
+            first_least = last_least if count == 1 else 1
+            rest = _repeat(letter, first_least - 1, longest - 1)
+            parts = [self.rule(f"{name}-first", initial if rest == '""' else f"{initial} {rest}")]
+            if count > 1:
+                word = self.rule(f"{name}-word", _repeat(letter, 1, longest))
+                last = self.rule(f"{name}-last", _repeat(letter, last_least, longest))
+                parts += [word] * (count - 2) + [last]
+            options.append(' " " '.join(parts))
         if not options:
             raise GrammarError(f"'{name}' allows no words within its length limits")
         return f'"\\"" ({" | ".join(options)}) "\\""'

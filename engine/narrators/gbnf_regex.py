@@ -22,6 +22,7 @@ _WHITESPACE = ((0x09, 0x0D), (0x20, 0x20), (0x85, 0x85), (0xA0, 0xA0), (0x1680, 
                (0x3000, 0x3000))
 _DIGITS = ((0x30, 0x39),)
 _WORD = ((0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A))
+_PUNCTUATION = ((0x21, 0x2F), (0x3A, 0x40), (0x5B, 0x60), (0x7B, 0x7E), (0x2010, 0x2027))
 _NOT_IN_JSON = ((0x00, 0x1F), (0x22, 0x22), (0x5C, 0x5C), (0x7F, 0x7F))  # raw in a JSON string
 
 
@@ -83,7 +84,9 @@ class Pattern:
         return self
 
     def as_words(self):
-        """(letter class, fewest words, most words) when the pattern is `^W( W){a,b}$`."""
+        """(letter class, initial letter class, fewest words, most words) when the pattern is
+        a sequence of words `^W( W){a,b}$`. A negated class W loses punctuation as the
+        initial letter, so no title or label starts with `.`, `,` or `-`."""
         node = self.node
         if node[0] != "seq" or len(node[1]) != 2:
             return None
@@ -101,7 +104,8 @@ class Pattern:
             ranges = ranges + ((0x20, 0x20),)     # a word never holds the separator
         elif any(lo <= 0x20 <= hi for lo, hi in ranges):
             return None
-        return char_class(ranges, negated), 1 + rest[2], 1 + rest[3]
+        initial = char_class(ranges + _PUNCTUATION, True) if negated else char_class(ranges, False)
+        return char_class(ranges, negated), initial, 1 + rest[2], 1 + rest[3]
 
     # -- recursive descent ------------------------------------------------------------------
     def _error(self, problem: str) -> GrammarError:

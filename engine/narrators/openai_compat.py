@@ -30,7 +30,8 @@ from engine.narrators.gbnf import GrammarError
 from engine.narrators.llm_output import DraftError, parse_scene
 from engine.narrators.openai_formats import (MODES, SHOWS_SCHEMA, follows_schema,
                                              ignored_format, response_fields, sampler_fields,
-                                             scene_grammar, scene_schema, top_level_error)
+                                             narration_chars, scene_grammar, scene_schema,
+                                             top_level_error)
 from engine.narrators.openai_wire import ChatEndpoint, ExtrasRefused, FormatRefused, summarize
 from engine.narrators.prompting import PromptBuilder
 from engine.narrators.sampling import Sampling, sampling_from, split_sampling
@@ -41,6 +42,7 @@ from engine.templates import Templates
 log = logging.getLogger(__name__)
 
 KEY_VARIABLES = ("DREAMREEL_OPENAI_KEY", "OPENAI_API_KEY")
+DEFAULT_WORDS = (80, 180)   # narration words of a world that names none
 # Options of the transformers narrator: a [narrator] config table is shared by both backends.
 OTHER_BACKEND_OPTIONS = frozenset({"device", "dtype", "max_new_tokens", "close_tokens",
                                    "constrained", "cache_prefix", "fast_forward", "threads",
@@ -56,7 +58,7 @@ class OpenAIOptions:
     """
 
     max_tokens: int = 900         # the answer's token budget on the server
-    narration_chars: int = 1100   # most characters of narration asked for (schema and grammar)
+    narration_chars: int = 0      # most characters of narration (0: from the world's words)
     stop: str = ""                # stop strings, separated by |  ("" = none)
     timeout: float = 60.0         # seconds to connect, and at most between two streamed chunks
     total_timeout: float = 300.0  # seconds for a whole scene
@@ -103,8 +105,7 @@ class OpenAINarrator:
         self._extras = self.options.extra_fields
         self._confirmed = ""           # the mode last seen telling a scene (for the log)
         self._lock = threading.Lock()
-        self._schema = scene_schema(self.options.narration_chars)
-        self._grammar: str | None = None
+        self._shapes: dict[tuple[int, int], tuple[dict, str | None]] = {}   # schema, grammar
         self._prompts = {shown: PromptBuilder(templates, neutralize=True, show_schema=shown)
                          for shown in (False, True)}
         self.endpoint = ChatEndpoint(self.base_url, model, self.options, lambda: self.api_key)
@@ -212,13 +213,22 @@ class OpenAINarrator:
         if self.options.stop:
             body["stop"] = [part.encode().decode("unicode_escape")
                             for part in self.options.stop.split("|") if part][:4]
-        if mode == "grammar" and self._grammar is None:
+        schema, grammar = self._shape(request, mode)
+        body.update(response_fields(mode, schema, grammar))
+        return body
+
+    def _shape(self, request: NarrationRequest, mode: str) -> tuple[dict, str | None]:
+        """The schema (and in grammar mode the grammar) for this world's narration length."""
+        words = getattr(request.world.spec, "narration_words", None) or DEFAULT_WORDS
+        bounds = narration_chars(tuple(words), self.options.narration_chars)
+        schema, grammar = self._shapes.get(bounds) or (scene_schema(bounds), None)
+        if mode == "grammar" and grammar is None:
             try:
-                self._grammar = scene_grammar(self._schema)
+                grammar = scene_grammar(schema)
             except GrammarError as err:
                 raise FormatRefused(f"the scene schema has no grammar: {err}") from None
-        body.update(response_fields(mode, self._schema, self._grammar))
-        return body
+        self._shapes[bounds] = (schema, grammar)
+        return schema, grammar
 
 
 __all__ = ["OpenAINarrator", "OpenAIOptions", "MODES", "KEY_VARIABLES", "summarize"]

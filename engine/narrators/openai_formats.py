@@ -43,20 +43,39 @@ _REFUSED_FIELD = re.compile(r"unrecognized request argument|extra (inputs|fields
                             r"not (a )?(supported|valid) (field|parameter)", re.IGNORECASE)
 _CONTEXT_WORDS = re.compile(r"context (length|window|size)|exceeds? (the )?(maximum|context)|"
                             r"too many tokens|n_ctx", re.IGNORECASE)
+CHARS_PER_WORD = (5.0, 6.5)   # characters per narration word, counting its space: least, most
+NARRATION_SLACK = 40          # characters kept between the least and the most narration
 _PLAIN_WORD = r'[^\s"\\(){}\[\]<>#*_|=:;`~^]+'   # a word of a title or label: no markup
 _STRIPPED_IN_JSON_OBJECT = ("minLength", "maxLength", "pattern", "maxProperties",
                             "minProperties")
 
 
-def scene_schema(narration_chars: int = 0) -> dict:
-    """The scene schema as sent to servers: the narration capped at `narration_chars`
-    characters when that is below the schema's own limit (0: the schema's limit), and title
-    and label words free of markup (braces, brackets, backticks), which a small model
-    otherwise spills into its labels. Both only narrow what the schema allows."""
+def narration_chars(words: tuple[int, int], most_chars: int = 0) -> tuple[int, int]:
+    """Characters of narration (least, most) for a world's word range (world.toml
+    `narration_words`), optionally capped at `most_chars`. Servers count characters, not words:
+    a word with its space is taken as 5 to 6.5 characters."""
+    least = int(words[0] * CHARS_PER_WORD[0])
+    most = int(words[1] * CHARS_PER_WORD[1])
+    if most_chars:
+        most = min(most, most_chars)
+    return min(least, most - NARRATION_SLACK), most
+
+
+def scene_schema(narration: tuple[int, int] | None = None) -> dict:
+    """The scene schema as sent to servers.
+
+    The narration's length is narrowed to `narration` (least, most characters) within the
+    schema's own limits, and title and label words are kept free of markup (braces, brackets,
+    backticks), which a small model otherwise spills into its labels. Both only narrow what
+    the schema allows, so every answer that fits is a valid scene.
+    """
     schema = llm_scene_json_schema()
-    narration = schema["properties"]["narration"]
-    if narration_chars and narration_chars < narration.get("maxLength", narration_chars + 1):
-        narration["maxLength"] = max(narration_chars, narration.get("minLength", 0) + 20)
+    if narration is not None:
+        field = schema["properties"]["narration"]
+        floor, ceiling = field.get("minLength", 0), field.get("maxLength", narration[1])
+        most = max(floor + NARRATION_SLACK, min(ceiling, narration[1]))
+        field["maxLength"] = most
+        field["minLength"] = max(floor, min(narration[0], most - NARRATION_SLACK))
     for node in _string_schemas(schema):
         if node.get("pattern") in (TITLE_PATTERN, LABEL_PATTERN):
             counts = re.search(r"\{\d+,\d+\}\$$", node["pattern"]).group(0)
@@ -182,7 +201,8 @@ def top_level_error(content: str) -> str | None:
     return None
 
 
-__all__ = ["MODES", "CONSTRAINED", "SHOWS_SCHEMA", "EXTRA_FIELDS", "scene_schema",
+__all__ = ["MODES", "CONSTRAINED", "SHOWS_SCHEMA", "EXTRA_FIELDS", "narration_chars",
+           "scene_schema",
            "scene_grammar", "without_limits", "response_fields", "sampler_fields",
            "names_response_format", "names_extra_field", "names_context", "ignored_format",
            "follows_schema", "top_level_error"]

@@ -62,7 +62,7 @@ def _unescape(match: re.Match) -> str:
 
 @pytest.fixture(scope="module")
 def scene():
-    return gbnf_to_regex(scene_grammar(scene_schema(1100)))
+    return gbnf_to_regex(scene_grammar(scene_schema((120, 1100))))
 
 
 def compact(value) -> str:
@@ -123,18 +123,27 @@ def test_bad_scenes_are_refused(scene, change):
 
 
 def test_every_scene_the_grammar_allows_fits_the_schema_limits(scene):
-    longest_words = {"title": "W" * 29 + " " + "W" * 29,                  # 2 words of 29
-                     "label": " ".join(["abcdef"] * 10)}                   # 10 words of 6
-    assert scene.fullmatch(compact(scene_with(title=longest_words["title"])))
-    assert LLMScene.model_validate(scene_with(title=longest_words["title"]))
-    assert not scene.fullmatch(compact(scene_with(title="W" * 30 + " " + "W" * 30)))
-    choices = [{"label": longest_words["label"], "intent": "explore"},
+    longest = {"title": " ".join(["Wwwwwwwwww"[:7]] * 7),        # 7 words of 7: 55 chars
+               "label": " ".join(["abcdef"] * 10)}               # 10 words of 6: 69 chars
+    assert scene.fullmatch(compact(scene_with(title=longest["title"])))
+    assert LLMScene.model_validate(scene_with(title=longest["title"]))
+    assert not scene.fullmatch(compact(scene_with(title=" ".join(["W" * 8] * 7))))  # 62 chars
+    choices = [{"label": longest["label"], "intent": "explore"},
                {"label": "Run back to the light", "intent": "flee"}]
     assert scene.fullmatch(compact(scene_with(choices=choices)))
     assert LLMScene.model_validate(scene_with(choices=choices))
     narration = "A" * 1097 + "."
     assert scene.fullmatch(compact(scene_with(narration=narration)))
     assert not scene.fullmatch(compact(scene_with(narration="A" * 1100 + ".")))
+
+
+def test_titles_and_labels_read_as_words(scene):
+    assert scene.fullmatch(compact(scene_with(title="1797 Lighthouse-keeper's Log")))
+    for title in (". You will not lie", "W" * 21, "…and then", "- Bell"):
+        assert not scene.fullmatch(compact(scene_with(title=title))), title
+    noise = [{"label": "moor-landlifeworldimagined inthe17thcentury", "intent": "explore"},
+             {"label": "Run back to the light", "intent": "flee"}]
+    assert not scene.fullmatch(compact(scene_with(choices=noise)))      # 26-letter word
 
 
 def test_json_is_written_compactly(scene):

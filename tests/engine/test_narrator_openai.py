@@ -85,7 +85,24 @@ def test_sends_the_medium_sampler_preset_as_standard_and_server_fields(world):
     assert body["dry_penalty_last_n"] == MEDIUM.dry_range
     assert body["dry_sequence_breakers"] == list(MEDIUM.dry_breakers)
     narration = body["response_format"]["json_schema"]["schema"]["properties"]["narration"]
-    assert narration["maxLength"] == 1100          # narration_chars caps the schema's 1600
+    assert (narration["minLength"], narration["maxLength"]) == (400, 1170)  # 80-180 words
+
+
+def test_the_narration_length_follows_the_world_and_the_option(world):
+    import dataclasses
+    short = dataclasses.replace(world, spec=world.spec.model_copy(
+        update={"narration_words": (30, 60)}))
+    with FakeOpenAI(reject_schema=True) as server:
+        voice = narrator(server)
+        voice.narrate(make_request(short))
+        narrator(server, narration_chars=300).narrate(make_request(world))
+    narration = server.requests[0]["response_format"]["json_schema"]["schema"]["properties"][
+        "narration"]
+    assert (narration["minLength"], narration["maxLength"]) == (150, 390)
+    assert '"\\"" char{149,388} sentence-end "\\""' in server.requests[1]["grammar"]
+    capped = server.requests[2]["response_format"]["json_schema"]["schema"]["properties"][
+        "narration"]
+    assert (capped["minLength"], capped["maxLength"]) == (260, 300)
 
 
 def test_every_option_comes_from_the_spec_and_the_config(world, tmp_path):
@@ -197,10 +214,12 @@ def test_a_server_that_ignores_the_format_is_detected_and_stepped_past(world, ca
     assert "answered without applying it" in caplog.text
 
 
-def test_a_server_that_dies_mid_request_is_called_unreachable(world):
+def test_a_server_that_dies_mid_request_is_called_unreachable(world, monkeypatch):
+    import engine.narrators.openai_compat as openai_compat
+    monkeypatch.setattr(openai_compat, "scene_grammar",   # llama.cpp cannot parse \s: it crashes
+                        lambda schema: 'root ::= [^\\s] "x"\n')
     with FakeOpenAI(flavour="llama-cpp-python") as server:
         voice = narrator(server, response_format="grammar", retries=1, backoff=0.3)
-        voice._grammar = 'root ::= [^\\s] "x"\n'     # llama.cpp cannot parse \s: it crashes
         with pytest.raises(NarratorError, match=r"Cannot reach .* after 2 tries: "
                                                 r"connection refused\. Is the server running"):
             voice.narrate(make_request(world))

@@ -156,7 +156,7 @@ def test_the_grammars_we_send_compile_in_llama_cpp():
                 C.llama_sampler_free(sampler)
             return bool(sampler)
 
-        schema = scene_schema(FAST["narration_chars"])
+        schema = scene_schema((400, FAST["narration_chars"]))
         assert compiles(scene_grammar(schema))                          # grammar mode
         assert compiles(json_schema_to_gbnf(json.dumps(without_limits(schema))))  # json_object
         # ... and why json_object mode leaves the limits out: the server's own converter
