@@ -17,7 +17,7 @@ from typing import Iterable
 from engine.narrators import RecentScene
 from engine.worlds import LoreSpec, World
 
-SUMMARY_MAX_CHARS = 1000   # the whole rolling summary
+SUMMARY_MAX_CHARS = 560    # the whole rolling summary
 SENTENCE_MAX_CHARS = 160   # one scene's first sentence in the summary
 KEEP_FULL = 3              # the newest lines keep their sentence; older ones go first
 LORE_BUDGET_CHARS = 1200   # default room for triggered lore in one prompt

@@ -37,10 +37,38 @@ MAX_NAME = 40           # characters in an item, flag, location or character id
 LLM_TITLE_MIN, LLM_TITLE_MAX = 3, 60         # characters; 1 to 8 words, no markup
 LLM_LABEL_MIN, LLM_LABEL_MAX = 6, 70         # characters; 2 to 10 words
 LLM_NARRATION_MIN, LLM_NARRATION_MAX = 120, 1600   # characters (the word budget is in tokens)
-LLM_IMAGE_PROMPT_MAX = 240
-_WORD = r'[^\s"\\(){}\[\]<>#*_|=:;]+'       # a word of a title: no brackets or markup
-TITLE_PATTERN = rf"^{_WORD}( {_WORD}){{0,7}}$"
-LABEL_PATTERN = r'^[^\s"\\]+( [^\s"\\]+){1,9}$'
+LLM_IMAGE_PROMPT_MAX = 160
+# Titles and labels are words of letters (digits and light punctuation after the first), so a
+# small model cannot fill them with JSON or markup; narration starts like prose and never holds
+# braces, brackets or markup characters.
+# A choice label starts with one of these verbs, like an order the player gives ("Ask Ivy about
+# the bell"): left free, small models write nouns ("Lightning Strike") that are no action at all.
+LABEL_VERBS: tuple[str, ...] = tuple(sorted(set("""
+accept accuse admit agree aim answer apologise apologize approach argue ask attack avoid
+bandage bar bargain bathe beg believe bind block board borrow break bribe bring build burn bury
+buy call calm carry catch challenge charge chase check cheer choose circle claim clean clear
+climb close collect comfort command confess confront consider cook count cover crawl creep
+cross crouch cry cut dance dare decline defend demand deny descend destroy dig dismiss dive
+dodge drag draw drink drive drop duck eat enter escape examine explain explore feed fetch
+fight fill find fire fix flee float fly follow force forgive free gather give go grab greet
+grip guard guide head heal help hide hit hold hug hunt hurry ignore inspect insist investigate
+jump keep kick kill kiss kneel knock land laugh lead leap leave lend let lie lift light listen
+load lock look loot lower make map mark meet mend move offer open order pack pay peer persuade
+pick plead play point pour pray press promise protect pull push put question quiet raise
+reach read refuse rescue rest retreat return ride ring row run rush sail save say scan scream
+search seize sell send shake share shelter shoot shout show signal sing sit sleep slip smash
+sneak speak spy stand stay steal step stop strike study swear swim take talk taste tell thank
+threaten throw tie touch trace track trade trust try turn unlock use visit wade wait wake walk
+warn wash watch wave whisper work write yell""".split())))
+_FIRST = r"[A-Za-z\u00c0-\u024f]"
+_LETTERS = "A-Za-z\u00c0-\u024f"
+_WORD = rf"[{_LETTERS}0-9][{_LETTERS}0-9'\u2019-]{{0,15}}[,.!?]?"   # no run-on "words"
+_LABEL_WORD = rf"[{_LETTERS}][{_LETTERS}'\u2019-]{{0,15}},?"        # labels: no digits
+_VERB = "(" + "|".join(v.capitalize() for v in LABEL_VERBS) + ")"
+TITLE_PATTERN = rf"^{_FIRST}[{_LETTERS}0-9'\u2019-]{{0,15}}( {_WORD}){{0,7}}$"
+LABEL_PATTERN = rf"^{_VERB}( {_LABEL_WORD}){{1,9}}$"
+NARRATION_PATTERN = (r'^[A-Za-z\u00c0-\u024f"\u201c\'][^{}<>\[\]*#|=_\\]'
+                     rf"{{{LLM_NARRATION_MIN - 1},{LLM_NARRATION_MAX - 1}}}$")   # length within
 
 
 def _clean(text: str) -> str:
@@ -135,9 +163,11 @@ class LLMChoice(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # The intent comes first: a model that has said "talk" writes "Ask Ivy about the bell",
+    # where one that starts with the label drifts into nouns ("Lightning Strike").
+    intent: Intent
     label: str = Field(min_length=LLM_LABEL_MIN, max_length=LLM_LABEL_MAX,
                        pattern=LABEL_PATTERN)
-    intent: Intent
 
 
 _ID = r"^[A-Za-z][A-Za-z0-9_ ]{0,38}[A-Za-z0-9]$"   # a name a model gives an item, flag or id
@@ -170,7 +200,7 @@ class LLMScene(BaseModel):
 
     # The narration comes first: it streams to the player at once, and the title is written
     # with the scene in view.
-    narration: str = Field(min_length=LLM_NARRATION_MIN, max_length=LLM_NARRATION_MAX)
+    narration: str = Field(pattern=NARRATION_PATTERN)   # its length is in the pattern
     title: str = Field(min_length=LLM_TITLE_MIN, max_length=LLM_TITLE_MAX,
                        pattern=TITLE_PATTERN)
     choices: list[LLMChoice] = Field(min_length=2, max_length=4)

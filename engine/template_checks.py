@@ -317,7 +317,8 @@ def check_prompts(world: World, errors: list[Problem],
         Approximate token counts (characters / 4) of the system and scene parts and their sum,
         and a note when they were measured with the default prompts.
     """
-    from engine.narrators.prompting import MAX_TEMPLATE_BYTES, PROMPT_NAMES, PromptBuilder
+    from engine.narrators.prompting import (MAX_TEMPLATE_BYTES, PROMPT_NAMES, PromptBuilder,
+                                            copy_risks)
     request, draft, state = sample_request(world)
     recorder = _Recorder(defaults_only=True)
     builder = PromptBuilder(recorder)
@@ -345,6 +346,8 @@ def check_prompts(world: World, errors: list[Problem],
                                   "fix the template syntax"))
             failed = True
             continue
+        for risk in copy_risks(text):
+            warnings.append(Problem(where, 1, f"{prefix}: {risk}"))
         before = len(errors)
         check_names(tree, recorder.contexts.get(name, {}), None, None, (where, 1, prefix),
                     errors, warnings)

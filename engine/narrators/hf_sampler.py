@@ -3,7 +3,9 @@
 The knobs are those of engine.narrators.sampling.Sampling, applied in llama.cpp's order:
 repetition penalty over a range, frequency and presence penalties, the DRY sequence-repetition
 penalty, no-repeat n-gram, then the grammar's mask, then top-k, top-p and min-p, then
-temperature. transformers' own logits processors do what they exist for (repetition penalty,
+temperature. Token penalties count what this scene has written; over the prompt too they would
+push a small model off the words every scene needs ("you", "the") and into junk. Copying from
+the prompt is DRY's job, which penalises only runs of tokens. transformers' own logits processors do what they exist for (repetition penalty,
 no-repeat n-gram, top-k, top-p, min-p, temperature); frequency/presence and DRY are here.
 
 DRY (as in KoboldCpp, llama.cpp and text-generation-webui): when the text just written repeats
@@ -131,8 +133,8 @@ class TokenSampler:
         s = self.sampling
         scores = logits.float().reshape(1, -1)[:, :self.vocab].cpu()
         if self._repetition is not None:
-            window = self.history[-s.repetition_range:] if s.repetition_range > 0 \
-                else self.history
+            window = self.generated[-s.repetition_range:] if s.repetition_range > 0 \
+                else self.generated
             if window:
                 scores = self._repetition(torch.tensor([window]), scores)
         if self.generated and (s.frequency_penalty or s.presence_penalty):

@@ -15,12 +15,17 @@ import re
 
 from pydantic import ValidationError
 
-from engine.schema import (INTENTS, LLM_IMAGE_PROMPT_MAX, LLM_LABEL_MAX, LLM_LABEL_MIN,
+from engine.schema import (INTENTS, LABEL_PATTERN, TITLE_PATTERN, LLM_IMAGE_PROMPT_MAX, LLM_LABEL_MAX, LLM_LABEL_MIN,
                            LLM_NARRATION_MAX, LLM_TITLE_MAX, MAX_LABEL, MAX_TITLE, MOODS,
                            LLMEffects, LLMScene, SceneDraft)
 
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _MARKUP = re.compile(r'[\s"\\(){}\[\]<>#*_|=:;]+')
+_NOT_PROSE = re.compile(r"[{}<>\[\]*#|=_\\]")    # markup and JSON left in narration
+_LEADING_JUNK = re.compile(r'^[^A-Za-z\u00c0-\u024f"\u201c\']+')
+_LABEL = re.compile(LABEL_PATTERN)
+_TITLE = re.compile(TITLE_PATTERN)
+_TITLE_EDGE = re.compile(r"^[^\w]+|[^\w,.!?']+$|(?<=\w)[,.!?]{2,}$")
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```\s*$")
 MAX_JSON_STARTS = 8   # candidate "{" positions tried when chatter surrounds the JSON
 
@@ -180,7 +185,8 @@ def mend(raw: dict) -> dict:
     two usable choices are left for validation to refuse.
     """
     fixed = {key: raw[key] for key in LLMScene.model_fields if key in raw}
-    narration = _text(raw.get("narration"), LLM_NARRATION_MAX)
+    narration = _NOT_PROSE.sub("", _text(raw.get("narration"), LLM_NARRATION_MAX))
+    narration = _LEADING_JUNK.sub("", narration)
     fixed["narration"] = narration
     title = _mend_title(_text(raw.get("title"), MAX_TITLE))
     if not title and narration:
@@ -192,9 +198,10 @@ def mend(raw: dict) -> dict:
             item = {"label": item}
         if not isinstance(item, dict):
             continue
-        label = _text(item.get("label"), LLM_LABEL_MAX).replace('"', "'")
-        if len(label.split()) < 2 or len(label) < LLM_LABEL_MIN or label.lower() in seen:
-            continue
+        label = _text(item.get("label"), LLM_LABEL_MAX).replace('"', "'").rstrip(" .")
+        label = label[:1].upper() + label[1:]
+        if not _LABEL.match(label) or len(label) < LLM_LABEL_MIN or label.lower() in seen:
+            continue   # not an action of 2-10 words that starts with a verb
         seen.add(label.lower())
         intent = item.get("intent") if item.get("intent") in INTENTS else "explore"
         choices.append({"label": label, "intent": intent})
@@ -206,9 +213,14 @@ def mend(raw: dict) -> dict:
 
 
 def _mend_title(title: str) -> str:
-    """A title without markup (brackets, hashes, quotes) and at most eight words."""
-    words = _MARKUP.sub(" ", title).split()
-    return " ".join(words[:8])[:LLM_TITLE_MAX].strip()
+    """A title without markup (brackets, hashes, quotes) of at most eight plain words."""
+    words = []
+    for word in _MARKUP.sub(" ", title).split():
+        word = _TITLE_EDGE.sub("", word)[:16]
+        if word:
+            words.append(word)
+    title = " ".join(words[:8])[:LLM_TITLE_MAX].strip()
+    return title if _TITLE.match(title) else ""
 
 
 def _mend_effects(raw) -> dict:

@@ -31,11 +31,13 @@ PROMPTS = ASSETS / "prompts"
 PROMPT_NAMES = ("system.j2", "summary.j2", "scene.j2", "image.j2")
 MAX_TEMPLATE_BYTES = 64_000    # a prompt template file, default or override
 MAX_CHARACTERS = 24            # characters described in the world bible
-LAST_SCENE_CHARS = 900         # narration kept from the latest recent scene
+LAST_SCENE_CHARS = 700         # narration kept from the latest recent scene
 OLDER_SCENE_CHARS = 600        # ... and from each earlier one, for overrides using `recent`
-EARLIER_LINE_CHARS = 110       # the first sentence of each earlier recent scene (`earlier`)
-DESCRIPTION_CHARS = 220        # a character's description in the world bible
-APPEARANCE_CHARS = 110         # ... and their looks
+EARLIER_LINE_CHARS = 100       # the first sentence of each earlier recent scene (`earlier`)
+EARLIER_LINES = 6              # ... for the newest this many of them
+PROMPT_LORE_CHARS = 560        # triggered lore in one prompt (small models have 2k contexts)
+DESCRIPTION_CHARS = 160        # a character's description in the world bible
+APPEARANCE_CHARS = 80          # ... and their looks
 MAX_ACTION_CHARS = 300         # a typed action
 MAX_NOTE_CHARS = 600           # the author's note
 
@@ -98,6 +100,19 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
+def _cut_words(text: str, limit: int) -> str:
+    """`text` cut at the last comma (or else word) within `limit` characters, with no ellipsis:
+    "weathered woman in her sixties, long grey braid, patched..." keeps whole phrases."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text.rstrip(".")
+    head = text[:limit]
+    cut = head.rfind(", ")
+    if cut < limit // 3:
+        cut = head.rfind(" ")
+    return head[:cut].rstrip(",;: ") if cut > 0 else head
+
+
 def _cut_sentences(text: str, limit: int) -> str:
     """`text` cut to whole sentences within `limit` characters (a cut word when none fits)."""
     text = " ".join(text.split())
@@ -108,6 +123,30 @@ def _cut_sentences(text: str, limit: int) -> str:
     if end >= limit // 3:
         return head[:end + 1].rstrip() + ('"' if head[end + 1:end + 2] == '"' else "")
     return _cut(text, limit)
+
+
+_EXAMPLE_TEXT = re.compile(r'"(narration|label|title)"\s*:\s*"([^"{}]*)"')
+_MARKED_TITLE = re.compile(r"(^|\n)\s*(#+|\*\*|\[)[^\n]*\{\{-?\s*\w+\.title|\(after:",
+                           re.IGNORECASE)
+
+
+def copy_risks(source: str) -> list[str]:
+    """Parts of a prompt template that small models are known to copy into their scenes.
+
+    A concrete example scene (its narration, labels or title) comes back word for word, and
+    scene titles set in headings, brackets or "(after: ...)" come back as new titles. Returns
+    one plain sentence per risk found, for `worlds validate` to warn about.
+    """
+    risks = []
+    for field, text in _EXAMPLE_TEXT.findall(source):
+        words = [w for w in re.findall(r"[A-Za-z']+", text)]
+        if len(words) >= (4 if field == "narration" else 2):
+            risks.append(f'an example {field} ("{_cut(text, 40)}"): small models copy example '
+                         f"scenes word for word; show only the shape, e.g. {{{{ example }}}}")
+    if _MARKED_TITLE.search(source):
+        risks.append("earlier scenes' titles in headings or brackets: small models copy that "
+                     "markup into new titles; give earlier scenes as plain prose")
+    return risks
 
 
 def summary_line(action: str, narration: str, limit: int, clean=lambda text: text) -> str:
@@ -137,7 +176,7 @@ class PromptBuilder:
             enforce it with a grammar).
     """
 
-    def __init__(self, templates: Templates | None = None, *, lore_budget: int = LORE_BUDGET_CHARS,
+    def __init__(self, templates: Templates | None = None, *, lore_budget: int = PROMPT_LORE_CHARS,
                  neutralize: bool = False, show_schema: bool = False):
         self.templates = templates or Templates()
         self.lore_budget = lore_budget
@@ -192,7 +231,8 @@ class PromptBuilder:
                            "narration": _cut_sentences(self._clean(scene.narration), limit),
                            "action": _cut(self._clean(scene.action), MAX_ACTION_CHARS)})
         earlier = [summary_line(scene.action, scene.narration, EARLIER_LINE_CHARS,
-                                clean=self._clean) for scene in request.recent[:-1]]
+                                clean=self._clean)
+                   for scene in request.recent[:-1][-EARLIER_LINES:]]
         texts = [f"{s['title']}\n{s['narration']}" for s in recent] + [label]
         lore = triggered_lore(world, texts, self.lore_budget)
         user = self.render(world, "scene.j2", {
@@ -241,7 +281,7 @@ class PromptBuilder:
     def _bible(self, world: World) -> dict:
         # Order by the world file, not by who is present, so the system text stays stable.
         characters = [{"id": c.id, "name": self._clean(c.name),
-                       "appearance": _cut(self._clean(c.appearance), APPEARANCE_CHARS),
+                       "appearance": _cut_words(self._clean(c.appearance), APPEARANCE_CHARS),
                        "description": _cut_sentences(self._clean(c.description),
                                                      DESCRIPTION_CHARS)}
                       for c in world.spec.characters[:MAX_CHARACTERS]]
@@ -251,4 +291,5 @@ class PromptBuilder:
                 "example": EXAMPLE_SHAPE, "schema": schema}
 
 
-__all__ = ["Prompt", "PromptBuilder", "neutralize_special_tokens", "PROMPT_NAMES", "PROMPTS"]
+__all__ = ["Prompt", "PromptBuilder", "neutralize_special_tokens", "PROMPT_NAMES", "PROMPTS",
+           "copy_risks", "summary_line"]

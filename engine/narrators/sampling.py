@@ -47,9 +47,9 @@ class Sampling:
 # Presets by model size. Small models loop and copy unless pushed away from repeats hard;
 # large ones need little help and are hurt by strong penalties.
 PRESETS: dict[str, Sampling] = {
-    "small": Sampling(temperature=0.7, top_k=40, top_p=0.95, min_p=0.1,
-                      repetition_penalty=1.15, repetition_range=512, frequency_penalty=0.0,
-                      presence_penalty=0.0, no_repeat_ngram=0, dry_multiplier=1.0,
+    "small": Sampling(temperature=0.5, top_k=40, top_p=0.95, min_p=0.1,
+                      repetition_penalty=1.1, repetition_range=256, frequency_penalty=0.0,
+                      presence_penalty=0.0, no_repeat_ngram=0, dry_multiplier=0.8,
                       dry_base=1.75, dry_allowed_length=2, dry_range=2048),
     "medium": Sampling(temperature=0.8, top_k=40, top_p=0.95, min_p=0.05,
                        repetition_penalty=1.07, repetition_range=512, dry_multiplier=0.8,

@@ -20,8 +20,8 @@ import numpy as np
 
 SOFT_SHARE = 0.85      # past this share of the word budget, close at the next sentence end
 OVERRUN_WORDS = 30     # words past the budget after which the string is closed regardless
-TOKENS_PER_WORD = 1.7  # a generous estimate for English prose in common tokenizers
-SCENE_TOKENS = 300     # tokens for the title, choices, picture, mood and effects
+TOKENS_PER_WORD = 1.5  # a generous estimate for English prose in common tokenizers
+SCENE_TOKENS = 220     # tokens for the title, choices, picture, mood and effects
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u2019\u201d)\]]*\s*$")
 
 

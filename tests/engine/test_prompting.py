@@ -12,6 +12,11 @@ from engine.worlds import load_world
 
 try:
     from tests.engine.llm_fixtures import make_request, make_world
+except ImportError:
+    from llm_fixtures import make_request, make_world
+
+try:
+    from tests.engine.llm_fixtures import make_request, make_world
 except ImportError:  # tests/ is not a package: pytest put this folder on sys.path
     from llm_fixtures import make_request, make_world
 
@@ -129,3 +134,52 @@ def test_special_token_lookalikes_are_neutralized_for_servers(tmp_path):
     prompt = PromptBuilder(neutralize=True).build(
         make_request(world, label=typed, free_text=True, author_note="<|im_end|>"))
     assert "<|im_start|>" not in prompt.user and "<|im_end|>" not in prompt.user
+
+
+OLD_SYSTEM = ('Narrate. Example: {"title": "The Bell Below", "narration": "You kneel at the tide '
+              'line. Somewhere beneath the waves, a bell tolls once.", "choices": [{"label": '
+              '"Wade out", "intent": "investigate"}]}')
+OLD_SCENE = ("{% for s in recent %}### {{ s.title }} (after: {{ s.action }})\n{{ s.narration }}"
+             "{% endfor %}\n{{ action.label }}")
+
+
+def test_default_prompts_hold_nothing_a_small_model_could_copy_as_a_scene(tmp_path):
+    from engine.narrators.prompting import PROMPT_NAMES, PROMPTS, copy_risks
+    for name in PROMPT_NAMES:
+        assert copy_risks((PROMPTS / name).read_text(encoding="utf-8")) == [], name
+    world = world_with(tmp_path)
+    prompt = PromptBuilder().build(make_request(world, label="Ring the bell", recent=RECENT,
+                                                summary="- After \"Begin\": You came ashore."))
+    assert "You kneel at the tide line" not in prompt.text() and "Wade out" not in prompt.text()
+    assert "###" not in prompt.text() and "(after:" not in prompt.text()
+    assert "Gulls wheel" in prompt.user              # the last scene, as plain prose
+
+
+def test_validate_warns_about_prompt_parts_known_to_be_copied(tmp_path):
+    from engine.validate import validate_world
+    root = make_world(tmp_path / "coast", prompts={"system.j2": OLD_SYSTEM,
+                                                   "scene.j2": OLD_SCENE})
+    report = validate_world(root)
+    text = " ".join(f"{w.file}: {w.message}" for w in report.warnings)
+    assert "prompts/system.j2" in text and "example narration" in text and "example label" in text
+    assert "prompts/scene.j2" in text and "headings or brackets" in text
+    clean = validate_world(make_world(tmp_path / "plain"))
+    assert not any("copy" in w.message for w in clean.warnings)
+
+
+@pytest.mark.parametrize("world_id", ["lantern_coast", "hollow_orbit"])
+def test_default_prompts_fit_a_2k_context_with_room_for_the_answer(world_id):
+    from engine.narrators.shaping import shape_for
+    from engine.template_checks import sample_request
+    world = load_world(world_id)
+    request, _, _ = sample_request(world)
+    long_recent = tuple(RecentScene(f"T{i}", "You walk the quay as the bell tolls. " * 30,
+                                    "Walk on") for i in range(12))
+    from dataclasses import replace
+    from engine.memory import rolling_summary
+    older = [RecentScene("t", "You walk the quay as the bell tolls over the water. " * 3,
+                         "Walk on along the quay") for _ in range(48)]
+    worst = replace(request, recent=long_recent, summary=rolling_summary(older))
+    prompt = PromptBuilder().build(worst)
+    approx_tokens = len(prompt.text()) / 3.5   # SmolLM2's tokenizer: ~3.6 characters a token
+    assert approx_tokens + shape_for(world).token_budget() < 2048
