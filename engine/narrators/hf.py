@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import codecs
 import copy
+import inspect
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -171,6 +172,9 @@ class TransformersNarrator:
         self._context = context_size(model)
         self._encoder = PromptEncoder(tokenizer)
         self._keep_logits = True
+        # transformers 5.x renamed forward's past_key_values to cache; ask the model which.
+        forward = inspect.signature(model.forward).parameters
+        self._cache_argument = "cache" if "cache" in forward else "past_key_values"
         self._grammar = None
         if self.options.constrained:
             try:
@@ -334,15 +338,15 @@ class TransformersNarrator:
 
     def _forward(self, ids, cache):
         inputs = torch.tensor([list(ids)], device=self._device)
-        kwargs = {"past_key_values": cache, "use_cache": True}
+        kwargs = {self._cache_argument: cache, "use_cache": True}
         if self._keep_logits:
             try:
                 out = self._lm(input_ids=inputs, logits_to_keep=1, **kwargs)
-                return out.logits[0, -1], out.past_key_values
+                return out.logits[0, -1], _cache_of(out)
             except TypeError:     # models without logits_to_keep compute every position
                 self._keep_logits = False
         out = self._lm(input_ids=inputs, **kwargs)
-        return out.logits[0, -1], out.past_key_values
+        return out.logits[0, -1], _cache_of(out)
 
     def _new_cache(self):
         try:
@@ -378,6 +382,11 @@ class TransformersNarrator:
             beat()
         tail = len(ids) - (len(ids) - 1) % PREFILL_CHUNK - 1 if len(ids) > PREFILL_CHUNK else 0
         return self._forward(ids[tail:], cache)
+
+
+def _cache_of(output):
+    cache = getattr(output, "cache", None)
+    return cache if cache is not None else output.past_key_values
 
 
 def _parameters(model) -> int | None:
