@@ -132,6 +132,7 @@ class App(Stories):
         self.theme = Theme((display.width, display.height), display.font_size,
                            display.high_contrast)
         self.theme.preload()
+        self.text.chain = self.theme.glyphs
         self.ctx = Ctx(self.theme, self.text)
         self._set_mode(display.fullscreen)
         self.clock = pygame.time.Clock()

@@ -182,16 +182,18 @@ class TextCache:
     """Rendered text surfaces by (font, text, colour); a frame that changes nothing renders
     nothing. Fonts are kept alive by the Theme, so their id() is a stable key."""
 
-    def __init__(self, limit: int = TEXT_MEMORY):
+    def __init__(self, limit: int = TEXT_MEMORY, chain=None):
         self.limit = limit
+        self.chain = chain            # game.fonts.FontChain: glyphs the fonts lack (CJK, emoji)
         self._surfaces: OrderedDict[tuple, pygame.Surface] = OrderedDict()
         self._widths: dict[tuple[int, str], int] = {}
+        self._fits: dict[tuple, str] = {}
 
     def render(self, font: pygame.font.Font, text: str, colour) -> pygame.Surface:
         key = (id(font), text, tuple(colour))
         surface = self._surfaces.get(key)
         if surface is None:
-            surface = font.render(text, True, colour)
+            surface = self.render_now(font, text, colour)
             self._surfaces[key] = surface
             if len(self._surfaces) > self.limit:
                 self._surfaces.popitem(last=False)
@@ -199,15 +201,43 @@ class TextCache:
             self._surfaces.move_to_end(key)
         return surface
 
+    def render_now(self, font: pygame.font.Font, text: str, colour) -> pygame.Surface:
+        """Render without caching (a line being typed), through the fallback chain if needed."""
+        if self.chain is not None and not text.isascii() and self.chain.missing(font, text):
+            return self.chain.render(font, text, colour)
+        return font.render(text, True, colour)
+
     def width(self, font: pygame.font.Font, text: str) -> int:
         key = (id(font), text)
         width = self._widths.get(key)
         if width is None:
-            width = font.size(text)[0]
+            if self.chain is not None and not text.isascii() and self.chain.missing(font, text):
+                width = self.chain.width(font, text)
+            else:
+                width = font.size(text)[0]
             if len(self._widths) > 20000:
                 self._widths.clear()
             self._widths[key] = width
         return width
+
+    def fit(self, font: pygame.font.Font, text: str, width: int) -> str:
+        """Text cut at a word (or a letter) with an ellipsis to fit `width` (remembered)."""
+        key = (id(font), text, width, "fit")
+        done = self._fits.get(key)
+        if done is None:
+            done = text
+            if self.width(font, text) > width:
+                words = text.split(" ")
+                while len(words) > 1 and self.width(font, " ".join(words) + "...") > width:
+                    words.pop()
+                done = " ".join(words).rstrip(" ,;:.")
+                while done and self.width(font, done + "...") > width:
+                    done = done[:-1]
+                done = done.rstrip() + "..."
+            if len(self._fits) > 5000:
+                self._fits.clear()
+            self._fits[key] = done
+        return done
 
     def wrap(self, font: pygame.font.Font, text: str, width: int) -> list[str]:
         """Lines of at most `width` pixels; paragraphs (blank lines) become an empty line."""
@@ -245,6 +275,7 @@ class TextCache:
     def clear(self) -> None:
         self._surfaces.clear()
         self._widths.clear()
+        self._fits.clear()
 
 
 # -- panels ---------------------------------------------------------------------------------

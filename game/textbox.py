@@ -142,7 +142,7 @@ class TextBox:
                 if left >= len(line):
                     image = ctx.text.render(font, line, colour)
                 else:
-                    image = font.render(line[:left], True, colour)   # the typing line: uncached
+                    image = ctx.text.render_now(font, line[:left], colour)   # the typing line
                 surface.blit(image, (self.rect.x, y))
             left -= len(line)
             y += line_height

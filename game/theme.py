@@ -3,7 +3,8 @@
 Everything is measured at a 1280x720 reference and multiplied by `Theme.scale`, so one layout
 reads the same from 720p to 4K. Fonts are the DejaVu TTFs shipped in assets/fonts (read into
 memory once, so changing size never touches the disk); if they are missing, pygame's bundled
-font is used. No system font is ever assumed. Needs pygame.font initialised before `font()`;
+font is used. Characters they lack (CJK, emoji) come from the fallback chain of game/fonts.py:
+fonts shipped in assets/fonts/fallback, then the system's when present; none is assumed. Needs pygame.font initialised before `font()`;
 importing this module has no side effects.
 """
 
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pygame
+
+from game.fonts import FontChain
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 FONTS_DIR = ASSETS / "fonts"
@@ -79,6 +82,7 @@ class Theme:
     def __init__(self, size: tuple[int, int], font_size: int = 22, high_contrast: bool = False):
         self._fonts: dict[tuple[str, int], pygame.font.Font] = {}
         self._font_bytes: dict[str, bytes | None] = {}
+        self.glyphs = FontChain()   # fallback fonts for characters the role fonts lack
         self.size = size
         self.font_size = font_size
         self.high_contrast = high_contrast
@@ -115,6 +119,7 @@ class Theme:
             data = self._load_bytes(role)
             font = pygame.font.Font(io.BytesIO(data) if data else None, pixels)
             self._fonts[key] = font
+            self.glyphs.register(font, FONT_FILES.get(role, FONT_FILES["ui"]), data, pixels)
         return font
 
     def ui_font(self, factor: float = 0.82, role: str = "ui") -> pygame.font.Font:
@@ -134,6 +139,7 @@ class Theme:
         """Read every font file now (at start-up), so the frame loop never reads a file."""
         for role in FONT_FILES:
             self._load_bytes(role)
+        self.glyphs.fallbacks   # find the fallback fonts and read which characters they have
 
 
 def rect_scaled(theme: Theme, x: float, y: float, w: float, h: float) -> pygame.Rect:

@@ -115,3 +115,59 @@ def test_text_box_keeps_its_place_when_re_wrapped():
     mid = box.shown
     box.layout(pygame.Rect(0, 0, 500, 80), small, 20, cache)     # mid-typing: same character
     assert box.shown == mid and not box.page_done
+
+
+def _lit(surface) -> int:
+    return sum(1 for x in range(surface.get_width()) for y in range(surface.get_height())
+               if surface.get_at((x, y))[3] > 128)
+
+
+def test_characters_the_font_lacks_come_from_the_fallback_chain(app):
+    from game.fonts import ASSETS_FONTS, Coverage, FontChain
+    serif = Coverage((ASSETS_FONTS / "DejaVuSerif.ttf").read_bytes())
+    sans_file = ASSETS_FONTS / "DejaVuSans.ttf"
+    sans = Coverage(sans_file.read_bytes())
+    assert "a" in serif and "\u4f60" not in serif          # the cmap is read, not guessed
+    char = next(chr(c) for c in range(0x2190, 0x2C00) if chr(c) not in serif and chr(c) in sans)
+    theme = app.theme
+    theme.glyphs = FontChain([sans_file])                 # a chain whose fallback has it
+    font = theme.font("text", 31)                         # a size not made before: registered
+    text = TextCache(chain=theme.glyphs)
+    assert theme.glyphs.runs(font, f"ab{char}c") == [(-1, "ab"), (0, char), (-1, "c")]
+    drawn = text.render(font, char, (255, 255, 255))
+    own = pygame.font.Font(str(sans_file), theme.glyphs.pixels(font))
+    wanted = own.render(char, True, (255, 255, 255))
+    assert abs(_lit(drawn) - _lit(wanted)) <= max(3, _lit(wanted) // 10)   # the real glyph
+    assert _lit(drawn) != _lit(font.render(char, True, (255, 255, 255)))  # not the empty box
+    assert text.width(font, f"ab{char}") == text.width(font, "ab") + wanted.get_width()
+
+
+def test_system_cjk_and_emoji_fonts_are_found_by_name(tmp_path):
+    from game.fonts import ASSETS_FONTS, find_system_fonts
+    data = (ASSETS_FONTS / "DejaVuSans.ttf").read_bytes()
+    folder = tmp_path / "fonts" / "opentype" / "noto"
+    folder.mkdir(parents=True)
+    for name in ("NotoSansCJK-Bold.ttc", "NotoSansCJK-Regular.ttc", "NotoColorEmoji.ttf",
+                 "Unrelated.ttf"):
+        (folder / name).write_bytes(data)
+    found = [p.name for p in find_system_fonts([tmp_path / "fonts", tmp_path / "missing"])]
+    assert found == ["NotoSansCJK-Regular.ttc", "NotoColorEmoji.ttf"]
+
+
+def test_cjk_and_emoji_are_drawn_when_the_system_has_the_fonts(app, tmp_path):
+    chain = app.theme.glyphs
+    kinds = {"\u4f60": "cjk", "\U0001F642": "emoji"}
+    covered = {char for char in kinds if any(char in cover for _, cover in chain.fallbacks)}
+    if not covered:
+        pytest.skip("no CJK or emoji font installed (fonts-noto-cjk, fonts-noto-color-emoji)")
+    font = app.theme.font("text")
+    for char in covered:
+        runs = chain.runs(font, f"I say {char}")
+        assert runs[-1][0] >= 0 and runs[-1][1] == char
+        image = app.text.render(font, f"I say {char}", (255, 255, 255))
+        assert image.get_height() == font.get_height()     # an emoji bitmap is scaled to the line
+        box = font.render(char, True, (255, 255, 255))
+        plain = app.text.render(font, "I say ", (255, 255, 255))
+        glyph = image.subsurface((plain.get_width(), 0, image.get_width() - plain.get_width(),
+                                  image.get_height()))
+        assert _lit(glyph) != _lit(box)
