@@ -39,6 +39,19 @@ class StateSpec(_Strict):
     inventory: list[str] = Field(default_factory=list, max_length=40)
     flags: dict[str, FlagValue] = Field(default_factory=dict, max_length=200)
     characters: list[str] = Field(default_factory=list, max_length=12)
+    # Flags the player may see in the status panel, with the label shown: { coin = "Coins" }.
+    visible: dict[str, str] = Field(default_factory=dict, max_length=40)
+
+    @field_validator("visible")
+    @classmethod
+    def _visible(cls, value: dict[str, str]) -> dict[str, str]:
+        for flag, label in value.items():
+            if not (flag[:1].isalnum() and flag.replace("_", "").isalnum() and flag.islower()
+                    and len(flag) <= 40):
+                raise ValueError(f"'{flag}' is not a flag name (lower case, digits, _)")
+            if not 0 < len(label.strip()) <= 40:
+                raise ValueError(f"the label of '{flag}' must be 1 to 40 characters")
+        return value
 
 
 class PlayerSpec(_Strict):
