@@ -129,6 +129,10 @@ class Stories:
             return
         self.load_game(QUICK_SLOT)
 
+    def close_story(self) -> None:
+        """Autosave and close the story being played (e.g. to go to the title screen)."""
+        self._close_session()
+
     def _close_session(self) -> None:
         if self.session is not None:
             self.session.autosave()

@@ -63,6 +63,14 @@ class Button:
         if self.enabled and self.action is not None:
             self.action()
 
+    def natural_width(self, ctx: "Ctx", font: pygame.font.Font | None = None) -> int:
+        """The width that shows the whole label and its hint."""
+        theme = ctx.theme
+        font = font or theme.ui_font()
+        hint = (ctx.text.width(theme.ui_font(0.62, "bold"), self.hint) + theme.px(10)
+                if self.hint else 0)
+        return ctx.text.width(font, self.label) + hint + 2 * theme.px(14) + theme.px(4)
+
     def draw(self, surface: pygame.Surface, ctx: Ctx, font: pygame.font.Font | None = None,
              flat: bool = False) -> None:
         pal, theme = ctx.theme.palette, ctx.theme
@@ -79,10 +87,15 @@ class Button:
             colour = pal.accent_text if ctx.theme.high_contrast else (255, 240, 214)
         else:
             colour = pal.text
-        label = ctx.text.render(font, self.label, colour)
         pad = theme.px(14)
+        hint_width = (ctx.text.width(theme.ui_font(0.62, "bold"), self.hint) + theme.px(10)
+                      if self.hint else 0)
+        room = self.rect.width - 2 * pad - hint_width
+        label = ctx.text.render(font, ctx.text.fit(font, self.label, max(1, room)), colour)
         if self.align == "left":
             x = self.rect.x + pad
+        elif self.hint:           # centred in the room the hint leaves
+            x = self.rect.x + pad + max(0, (room - label.get_width()) // 2)
         else:
             x = self.rect.centerx - label.get_width() // 2
         hint_surface = None
@@ -174,8 +187,32 @@ class Menu:
 
 
 # -- text field -----------------------------------------------------------------------------
+HOTKEY_MODS = pygame.KMOD_CTRL | pygame.KMOD_ALT | pygame.KMOD_META   # keys held for a hotkey
+
+
+def is_paste(event: pygame.event.Event) -> bool:
+    """Ctrl+V (Cmd+V on a Mac) or Shift+Insert."""
+    return event.type == pygame.KEYDOWN and (
+        (event.key == pygame.K_v and event.mod & (pygame.KMOD_CTRL | pygame.KMOD_META))
+        or (event.key == pygame.K_INSERT and event.mod & pygame.KMOD_SHIFT))
+
+
+def clipboard_text() -> str:
+    """The clipboard's text through pygame (SDL's clipboard: no scrap.init needed), or ''."""
+    try:
+        return pygame.scrap.get_text() or ""
+    except (pygame.error, AttributeError):
+        return ""
+
+
 class TextInput:
-    """A one-line field. Focus with a click (or the screen's key); Enter submits; Esc leaves."""
+    """A one-line field. Focus with a click (or the screen's key); Enter submits; Esc leaves.
+
+    Ctrl+V and Shift+Insert paste (line breaks become spaces). Text stops at `max_chars`, and a
+    counter shows how much is used once the text is long, so nothing is ever cut silently. Keys
+    held with Ctrl, Alt or Meta are not taken (they are the screen's hotkeys), except paste and
+    the editing keys.
+    """
 
     def __init__(self, placeholder: str = "", on_submit: Callable[[str], None] | None = None,
                  max_chars: int = 300):
@@ -185,6 +222,7 @@ class TextInput:
         self.text = ""
         self.cursor = 0
         self.focused = False
+        self.refused = 0          # characters left out at the limit by the last typing or paste
         self.rect = pygame.Rect(0, 0, 0, 0)
         self.hover = False
         self._blink = 0.0
@@ -192,6 +230,27 @@ class TextInput:
     def focus(self, on: bool = True) -> None:
         self.focused = on
         self._blink = 0.0
+
+    def insert(self, text: str) -> None:
+        """Put text at the cursor, as much as fits (the rest is counted in `refused`)."""
+        clean = "".join(ch for ch in " ".join(text.split("\n")).replace("\t", " ")
+                        if ch.isprintable())
+        room = max(0, self.max_chars - len(self.text))
+        self.refused = max(0, len(clean) - room)
+        clean = clean[:room]
+        self.text = self.text[:self.cursor] + clean + self.text[self.cursor:]
+        self.cursor += len(clean)
+
+    def paste(self) -> None:
+        """Insert the clipboard's text, its lines joined by spaces."""
+        text = " ".join(clipboard_text().split())
+        if text:
+            self.insert(text)
+
+    @property
+    def counting(self) -> bool:
+        """Whether the counter shows: the text is long, or some was refused."""
+        return len(self.text) >= self.max_chars // 3 or self.refused > 0
 
     def handle(self, event: pygame.event.Event) -> bool:
         if event.type == pygame.MOUSEMOTION:
@@ -204,14 +263,18 @@ class TextInput:
         if not self.focused:
             return False
         if event.type == pygame.TEXTINPUT:
-            room = self.max_chars - len(self.text)
-            typed = "".join(ch for ch in event.text if ch.isprintable())[:max(0, room)]
-            self.text = self.text[:self.cursor] + typed + self.text[self.cursor:]
-            self.cursor += len(typed)
+            self.insert(event.text)
             return True
         if event.type != pygame.KEYDOWN:
             return False
-        key = event.key
+        key, word = event.key, event.mod & pygame.KMOD_CTRL
+        if is_paste(event):
+            self.paste()
+            return True
+        if event.mod & HOTKEY_MODS and key not in (pygame.K_BACKSPACE, pygame.K_DELETE,
+                                                   pygame.K_LEFT, pygame.K_RIGHT):
+            return False          # a hotkey: the screen handles it
+        self.refused = 0
         if key in (pygame.K_RETURN, pygame.K_KP_ENTER):
             text = self.text.strip()
             if text and self.on_submit is not None:
@@ -220,22 +283,39 @@ class TextInput:
         if key == pygame.K_ESCAPE:
             self.focus(False)
         elif key == pygame.K_BACKSPACE and self.cursor > 0:
-            self.text = self.text[:self.cursor - 1] + self.text[self.cursor:]
-            self.cursor -= 1
+            start = self._word_start() if word else self.cursor - 1
+            self.text = self.text[:start] + self.text[self.cursor:]
+            self.cursor = start
         elif key == pygame.K_DELETE:
             self.text = self.text[:self.cursor] + self.text[self.cursor + 1:]
         elif key == pygame.K_LEFT:
-            self.cursor = max(0, self.cursor - 1)
+            self.cursor = self._word_start() if word else max(0, self.cursor - 1)
         elif key == pygame.K_RIGHT:
-            self.cursor = min(len(self.text), self.cursor + 1)
+            self.cursor = self._word_end() if word else min(len(self.text), self.cursor + 1)
         elif key == pygame.K_HOME:
             self.cursor = 0
         elif key == pygame.K_END:
             self.cursor = len(self.text)
-        return True   # a focused field swallows every key, so hotkeys don't fire while typing
+        return True   # a focused field swallows every plain key, so hotkeys don't fire while typing
+
+    def _word_start(self) -> int:
+        i = self.cursor
+        while i > 0 and self.text[i - 1] == " ":
+            i -= 1
+        while i > 0 and self.text[i - 1] != " ":
+            i -= 1
+        return i
+
+    def _word_end(self) -> int:
+        i, n = self.cursor, len(self.text)
+        while i < n and self.text[i] == " ":
+            i += 1
+        while i < n and self.text[i] != " ":
+            i += 1
+        return i
 
     def clear(self) -> None:
-        self.text, self.cursor = "", 0
+        self.text, self.cursor, self.refused = "", 0, 0
 
     def update(self, dt: float) -> None:
         self._blink = (self._blink + dt) % 1.0
@@ -249,6 +329,15 @@ class TextInput:
                            max(1, theme.px(1.5 if self.focused else 1))), self.rect)
         pad = theme.px(12)
         inner = self.rect.inflate(-2 * pad, 0)
+        if self.counting:        # "212 / 300" at the right, red at the limit
+            full = len(self.text) >= self.max_chars
+            colour = (255, 140, 140) if full else (pal.accent if len(self.text) >= self.max_chars
+                                                   * 0.9 else pal.dim)
+            note = f"{len(self.text)} / {self.max_chars}" + ("  full" if full else "")
+            count = ctx.text.render(theme.ui_font(0.6, "bold"), note, colour)
+            surface.blit(count, (inner.right - count.get_width(),
+                                 self.rect.centery - count.get_height() // 2))
+            inner.width -= count.get_width() + pad
         if self.text:
             label = ctx.text.render(font, self.text, pal.text)
             cursor_x = ctx.text.width(font, self.text[:self.cursor])
@@ -257,7 +346,7 @@ class TextInput:
             cursor_x = 0
         shift = max(0, cursor_x - inner.width + pad)   # keep the cursor in view
         clip = surface.get_clip()
-        surface.set_clip(inner)
+        surface.set_clip(inner.clip(clip) if clip else inner)
         y = self.rect.centery - label.get_height() // 2
         surface.blit(label, (inner.x - shift, y))
         if self.focused and self._blink < 0.6:
@@ -296,5 +385,5 @@ def pulse_dots(surface: pygame.Surface, ctx: Ctx, center: tuple[int, int], secon
         pygame.draw.circle(surface, pal.accent, (center[0] + (i - 1) * gap, center[1]), radius)
 
 
-__all__ = ["Ctx", "Button", "Menu", "TextBox", "TextInput", "Toast", "Toasts", "progress_bar",
+__all__ = ["Ctx", "Button", "Menu", "TextBox", "TextInput", "clipboard_text", "is_paste", "Toast", "Toasts", "progress_bar",
            "pulse_dots"]

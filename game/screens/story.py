@@ -4,9 +4,16 @@ Each frame it reads the Session (cheap attribute reads) and rebuilds its widgets
 scene, its status or its version changed. Narration streams into the text box as the narrator
 writes it; the picture crossfades in when the painter hands it over, and until then the previous
 one stays up with a progress bar. Rollback (wheel up, Ctrl+Z) steps back through pages, then
-scenes. When the narrator fails, the text box says why and offers to try again, go back, or play
-on with the built-in storylet narrator (never a silent fallback). P opens the prompt inspector.
-Every action goes through App.guard, so an engine error is a toast, never a crash.
+scenes; wheel down (Page Down) past the last page rolls forward again along the path last played.
+Typed actions already told from a scene are offered beside its choices. An ending shows a closing
+card (its name, the scenes played, back to a choice, new game, title). When the narrator fails,
+the text box says why and offers to try again, go back, or play on with the built-in storylet
+narrator (never a silent fallback).
+
+Input: while the choices and the action field are shown, printable keys go to the field (digits
+still pick a choice), so typing "look" never opens Load; hotkeys then need Ctrl (or Alt/Cmd).
+Backspace only ever edits text. Every action goes through App.guard, so an engine error is a
+toast, never a crash.
 """
 
 from __future__ import annotations
@@ -14,12 +21,14 @@ from __future__ import annotations
 import pygame
 
 from engine.graph import FAILED, READY
+from engine.session import MAX_ACTION_CHARS
 from game.app import Screen
 from game.screens.story_view import StoryView
-from game.widgets import Button, Menu, TextBox, TextInput
+from game.widgets import HOTKEY_MODS, Button, Menu, TextBox, TextInput, is_paste
 
 AUTO_DELAY = 1.4         # auto-advance: seconds after a page is shown, plus per character...
 AUTO_PER_CHAR = 0.018
+TYPED_SHOWN = 3          # typed actions already told from a scene, offered beside its choices
 
 
 class StoryScreen(StoryView, Screen):
@@ -30,21 +39,25 @@ class StoryScreen(StoryView, Screen):
         self.session = None
         self.box = TextBox()
         self.choices = Menu(numbers=True)
-        self.action = TextInput("Or type what you do...  (Tab)", self._act)
+        self.action = TextInput("Or type what you do...", self._act, max_chars=MAX_ACTION_CHARS)
         self.quick = Menu(horizontal=True)
         self.versions = [Button("<", lambda: self._version(-1)), Button(">", lambda: self._version(1))]
         self.signature = None
         self.read: set[tuple[int, int]] = set()   # (node, version) already shown in full
         self.rollback = False      # the next rebuild comes from a rollback: show the last page
+        self.trail: list[int] = []  # the path last played, for rolling forward after a rollback
+        self.ending = False        # the closing card is shown instead of choices
         self.failed_images: set[int] = set()
         self.auto_timer = 0.0
         self.text_rect = pygame.Rect(0, 0, 0, 0)
         self.line_height = 1
         self.box_rect = pygame.Rect(0, 0, 0, 0)
+        self.card_rect = pygame.Rect(0, 0, 0, 0)   # the ending's closing card
         self._backdrop: pygame.Surface | None = None
         self._backdrop_key = None
         self._backdrop_old: pygame.Surface | None = None
         self._painting_shown = False
+        self._turn_for, self._turn = None, 0
         self._build_quick()
 
     # -- wiring -----------------------------------------------------------------------------
@@ -55,6 +68,7 @@ class StoryScreen(StoryView, Screen):
         self.signature = None
         self.rollback = resumed
         self.read.clear()
+        self.trail = []
         self.failed_images.clear()
         self.box.set_text("")
         self.choices.set_buttons([])
@@ -72,6 +86,7 @@ class StoryScreen(StoryView, Screen):
             ("Back", self.roll_back), ("Regen", self.regenerate),
             ("Map", lambda: app.push(MapScreen(app))),
             ("History", lambda: app.push(HistoryScreen(app))),
+            ("Status", self.open_status),
             ("Auto", self.toggle_auto),
             ("Save", lambda: app.push(SavesScreen(app, "save"))),
             ("Load", lambda: app.push(SavesScreen(app, "load"))),
@@ -117,18 +132,24 @@ class StoryScreen(StoryView, Screen):
                 self.box.instant = True
             self.read.add(key)
             labels = [c.label for c in session.choices()]
-            self.choices.set_buttons([Button(label, (lambda i=i: self.choose(i)), hint=str(i + 1),
-                                             align="left") for i, label in enumerate(labels)])
+            buttons = [Button(label, (lambda i=i: self.choose(i)), hint=str(i + 1), align="left")
+                       for i, label in enumerate(labels)]
+            for child in self._typed_branches()[-TYPED_SHOWN:]:   # what was typed here before
+                buttons.append(Button(f"\u201c{child.label}\u201d", (lambda n=child.id: self.go_to(n)),
+                                      hint=str(len(buttons) + 1), align="left"))
+            self.choices.set_buttons(buttons)
             self._request_image()
         elif scene.status == FAILED:
             self._show_failure(scene)
         else:
             self.box.set_text(session.stream_text())
             self.choices.set_buttons([])
-        if session.ended:
+        self.ending = session.ended
+        if self.ending:
             self.choices.set_buttons([
-                Button("Go back and choose differently", self.roll_back, "Ctrl+Z", align="left"),
-                Button("Open the story map", self._open_map, "M", align="left")])
+                Button("Back to a choice", self.back_to_choice, "1", align="left"),
+                Button("New game", self.new_game, "2", align="left"),
+                Button("Title", self.to_title, "3", align="left")])
         self.rollback = False
         self.layout(self.app.surface.get_size())
 
@@ -145,6 +166,13 @@ class StoryScreen(StoryView, Screen):
             buttons.append(Button("Use the built-in narrator", self.use_builtin_narrator, "N",
                                   align="left"))
         self.choices.set_buttons(buttons)
+
+    def _typed_branches(self) -> list:
+        """Typed actions from this scene (this version) that were told: they stay reachable."""
+        session = self.session
+        scene = session.scene()
+        return [c for c in session.graph.children(scene.id)
+                if c.free_text and c.parent_version == scene.active and c.status == READY]
 
     def _request_image(self) -> None:
         session = self.session
@@ -183,17 +211,61 @@ class StoryScreen(StoryView, Screen):
         self.auto_timer = 0.0
         self.box.advance()
 
+    def roll_forward(self) -> None:
+        """Next page; past the last one, forward one scene along the path last played."""
+        self.auto_timer = 0.0
+        if self.box.advance() or self.session is None or self.session.waiting:
+            return
+        session, trail = self.session, self.trail
+        if session.current in trail:
+            index = trail.index(session.current)
+            if index + 1 < len(trail) and trail[index + 1] in session.graph \
+                    and session.scene(trail[index + 1]).status == READY:
+                session.jump(trail[index + 1])
+                self.sync()
+
+    def go_to(self, node: int) -> None:
+        """Go to a scene already told (a typed action taken here before)."""
+        if self.session is not None:
+            self.session.jump(node)
+            self.sync()
+
     def roll_back(self) -> None:
         """Back one page; on the first page, back one scene (its last page, already read)."""
         if self.box.back():
             return
         if self.session is None:
             return
+        if self.session.current not in self.trail:     # remember where we were, to roll forward
+            self.trail = self.session.path()
         if self.session.back():
             self.rollback = True
             self.sync()
         else:
             self.app.notice("This is the beginning of the story.")
+
+    def back_to_choice(self) -> None:
+        """From an ending: back to the scene whose choice led here, its choices showing."""
+        if self.session is not None and self.session.current not in self.trail:
+            self.trail = self.session.path()
+        if self.session is not None and self.session.back():
+            self.rollback = True
+            self.sync()
+
+    def new_game(self) -> None:
+        from game.screens.title import WorldPicker
+        self.app.push(WorldPicker(self.app))
+
+    def to_title(self) -> None:
+        """Close the story (it is autosaved) and show the title screen."""
+        from game.screens.title import TitleScreen
+        self.app.close_story()
+        self.app.replace_all(TitleScreen(self.app))
+
+    def open_status(self) -> None:
+        from game.screens.status import StatusScreen
+        if self.session is not None:
+            self.app.push(StatusScreen(self.app))
 
     def regenerate(self) -> None:
         if self.session is not None:
@@ -247,6 +319,17 @@ class StoryScreen(StoryView, Screen):
         session = self.session
         return (self.choices_visible and session.scene().status == READY and not session.ended)
 
+    @property
+    def turn(self) -> int:
+        """The turn shown: scenes along the path to here (it goes back with a rollback)."""
+        session = self.session
+        if session is None:
+            return 0
+        if self._turn_for != (id(session), session.current):
+            self._turn_for = (id(session), session.current)
+            self._turn = len(session.path()) - 1
+        return self._turn
+
     # -- input ------------------------------------------------------------------------------
     def handle(self, event: pygame.event.Event) -> None:
         app = self.app
@@ -261,13 +344,13 @@ class StoryScreen(StoryView, Screen):
         if self.choices_visible:
             if self.choices.handle(event):
                 return
-            if self.can_act and self.action.handle(event):
+            if self.can_act and self._to_field(event):
                 return
         if kind == pygame.MOUSEWHEEL:
             if event.y > 0:
                 self.roll_back()
             elif event.y < 0:
-                self.advance()
+                self.roll_forward()
         elif kind == pygame.MOUSEBUTTONDOWN:
             if event.button == 1 and not self.choices_visible:
                 self.advance()
@@ -276,18 +359,56 @@ class StoryScreen(StoryView, Screen):
         elif kind == pygame.KEYDOWN:
             self._key(event)
 
+    def _to_field(self, event: pygame.event.Event) -> bool:
+        """While the action field is offered, what the player types goes there: printable keys
+        focus it (their TEXTINPUT follows), paste fills it, Backspace edits it. Digits 1-9 still
+        pick a choice (the Menu took them first) and Space still reads on. True when used."""
+        action = self.action
+        if event.type in (pygame.MOUSEMOTION, pygame.MOUSEBUTTONDOWN):
+            return action.handle(event)
+        if event.type == pygame.TEXTINPUT:      # e.g. from an input method, with no key first
+            text = event.text
+            if text.strip() and not (len(text) == 1 and text.isdigit()):
+                action.focus(True)
+                action.insert(text)
+                return True
+            return False
+        if event.type != pygame.KEYDOWN:
+            return False
+        if is_paste(event):
+            action.focus(True)
+            action.paste()
+            return True
+        if event.mod & HOTKEY_MODS:
+            return False                      # Ctrl/Alt/Cmd + key: a hotkey
+        char = event.unicode or ""
+        if event.key == pygame.K_BACKSPACE:   # never a rollback
+            if action.text:
+                action.focus(True)
+                action.handle(event)
+            return True
+        if len(char) == 1 and char.isprintable() and not char.isspace() \
+                and not "1" <= char <= "9":
+            action.focus(True)
+            return True
+        if char == " " and action.text:
+            action.focus(True)
+            return True
+        return False
+
     def _key(self, event: pygame.event.Event) -> None:
+        """Hotkeys. Letters arrive here with a modifier held, or while no field is offered."""
         from game.screens.history import HistoryScreen
         from game.screens.saves import SavesScreen
         from game.screens.settings import SettingsScreen
         from game.screens.title import TitleScreen
-        app, key, ctrl = self.app, event.key, event.mod & pygame.KMOD_CTRL
+        app, key = self.app, event.key
         if key in (pygame.K_SPACE, pygame.K_RETURN, pygame.K_KP_ENTER):
             self.advance()
-        elif (key == pygame.K_z and ctrl) or key in (pygame.K_PAGEUP, pygame.K_BACKSPACE):
+        elif (key == pygame.K_z and event.mod & HOTKEY_MODS) or key == pygame.K_PAGEUP:
             self.roll_back()
         elif key == pygame.K_PAGEDOWN:
-            self.advance()
+            self.roll_forward()
         elif pygame.K_1 <= key <= pygame.K_9 and self.choices.buttons:
             self.box.finish()
         elif key == pygame.K_TAB and self.can_act:
@@ -305,6 +426,8 @@ class StoryScreen(StoryView, Screen):
             self._open_map()
         elif key == pygame.K_h:
             app.push(HistoryScreen(app))
+        elif key == pygame.K_i:
+            self.open_status()
         elif key == pygame.K_s:
             app.push(SavesScreen(app, "save"))
         elif key == pygame.K_l:

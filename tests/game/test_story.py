@@ -125,13 +125,14 @@ def test_regenerate_keeps_versions_and_browses_them(script_app):
     app = script_app
     session = start(app)
     read_to_choices(app)
-    app.step([key(pygame.K_r, text="r")], dt=0.01, present=False)
+    app.step([key(pygame.K_r, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)   # choices shown
     settle(app)
     scene = session.scene()
     assert len(scene.versions) == 2 and scene.active == 1
-    app.step([key(pygame.K_LEFTBRACKET, text="[")], dt=0.01, present=False)
+    read_to_choices(app)
+    app.step([key(pygame.K_LEFTBRACKET, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
     assert session.scene().active == 0
-    app.step([key(pygame.K_RIGHTBRACKET, text="]")], dt=0.01, present=False)
+    app.step([key(pygame.K_RIGHT)], dt=0.01, present=False)     # arrows type nothing
     assert session.scene().active == 1
     # the version arrows are buttons too
     settle(app, 2)
@@ -217,7 +218,7 @@ def test_narrator_failure_is_a_toast_and_play_goes_on(config, tmp_path):
         app.close()
 
 
-def test_an_ending_offers_a_way_back(config, tmp_path):
+def _ending_app(config, tmp_path):
     from engine.schema import SceneDraft
     from helpers import ScriptNarrator
 
@@ -225,10 +226,16 @@ def test_an_ending_offers_a_way_back(config, tmp_path):
         def narrate(self, request, on_token=None):
             if request.node == 0:
                 return super().narrate(request, on_token)
-            return SceneDraft(title="The End", narration="The light goes out.", ending=True)
+            return SceneDraft(title="The Light Goes Out", narration="The light goes out.",
+                              ending=True)
 
-    app = make_app(config.with_changes(game={"world": "hollow_orbit"}), tmp_path,
-                   narrator=EndingNarrator())
+    return make_app(config.with_changes(game={"world": "hollow_orbit"}), tmp_path,
+                    narrator=EndingNarrator())
+
+
+def test_an_ending_shows_a_closing_card_with_ways_on(config, tmp_path):
+    from game.screens.title import TitleScreen, WorldPicker
+    app = _ending_app(config, tmp_path)
     try:
         session = start(app)
         read_to_choices(app)
@@ -236,11 +243,176 @@ def test_an_ending_offers_a_way_back(config, tmp_path):
         settle(app)
         read_to_choices(app)
         assert session.ended and not app.story._wants_field()
-        labels = [b.label for b in app.story.choices.buttons]
-        assert labels[0].startswith("Go back")
-        frame(app, tmp_path / "ending.png")
+        assert [b.label for b in app.story.choices.buttons] == ["Back to a choice", "New game",
+                                                                "Title"]
+        shot = frame(app, tmp_path / "ending.png")
+        card = app.story.card_rect
+        assert card.height > 0 and card.bottom <= app.story.box_rect.top
+        assert _bright_pixels(shot, card, 180) > 40        # its heading, name and scene count
+        for button in app.story.choices.buttons:           # the buttons sit inside the card
+            assert card.contains(button.rect)
+        # plain letters are hotkeys again here (no field): M opens the map
+        app.step([key(pygame.K_m, text="m")], dt=0.01, present=False)
+        assert type(app.top).__name__ == "MapScreen"
+        app.step([key(pygame.K_ESCAPE)], dt=0.01, present=False)
+        app.step(click(app.story.choices.buttons[1].rect.center), dt=0.01, present=False)
+        assert isinstance(app.top, WorldPicker)
+        app.step([key(pygame.K_ESCAPE)], dt=0.01, present=False)
         app.step(click(app.story.choices.buttons[0].rect.center), dt=0.01, present=False)
         settle(app, 2)
         assert session.current == session.graph.root and not session.ended
+        assert app.story.choices_visible                   # back at the choice that led there
+        app.step([wheel(-1)], dt=0.01, present=False)      # and the wheel goes to the ending again
+        settle(app, 2)
+        assert session.ended
+        read_to_choices(app)
+        app.step(click(app.story.choices.buttons[2].rect.center), dt=0.01, present=False)
+        settle(app, 4)
+        assert isinstance(app.top, TitleScreen) and not app.top.in_game and app.session is None
+    finally:
+        app.close()
+
+
+def _type(app, text):
+    """Type as a keyboard does: a key press, then its text."""
+    events = []
+    for char in text:
+        code = pygame.key.key_code(char) if char != " " else pygame.K_SPACE
+        events += [key(code, text=char), typed(char)]
+    app.step(events, dt=0.01, present=False)
+
+
+def test_typing_with_choices_shown_fires_no_hotkey(app):
+    session = start(app)
+    root = session.current
+    read_to_choices(app)
+    _type(app, "look")
+    _type(app, " run")
+    app.step([key(pygame.K_BACKSPACE)], dt=0.01, present=False)
+    assert app.top is app.story                       # L did not open Load
+    assert len(session.scene(root).versions) == 1     # R did not retell the scene
+    assert session.current == root
+    assert app.story.action.text == "look ru" and app.story.action.focused
+    # a click outside the field, then Backspace: still no rollback, the field is edited
+    app.step(click((5, app.story.box_rect.top - 40)), dt=0.01, present=False)
+    assert not app.story.action.focused
+    app.step([key(pygame.K_BACKSPACE), key(pygame.K_BACKSPACE)], dt=0.01, present=False)
+    assert session.current == root and app.story.action.text == "look "
+    _type(app, "x")
+    assert app.story.action.text == "look x"
+    # with a modifier the hotkeys still work
+    app.step([key(pygame.K_l, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
+    assert type(app.top).__name__ == "SavesScreen"
+    app.step([key(pygame.K_ESCAPE)], dt=0.01, present=False)
+    assert app.story.action.text == "look x"
+
+
+def test_backspace_never_rolls_back(script_app):
+    app = script_app
+    session = start(app)
+    read_to_choices(app)
+    app.step([key(pygame.K_1, text="1")], dt=0.01, present=False)
+    settle(app)
+    child = session.current
+    app.step([key(pygame.K_BACKSPACE)] * 5, dt=0.01, present=False)   # while reading
+    read_to_choices(app)
+    app.step([key(pygame.K_BACKSPACE)] * 5, dt=0.01, present=False)   # with choices shown
+    assert session.current == child
+
+
+def test_paste_and_the_length_counter(app, tmp_path):
+    session = start(app)
+    read_to_choices(app)
+    pygame.scrap.put_text("climb the stair\nand listen")
+    app.step([key(pygame.K_v, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
+    field = app.story.action
+    assert field.focused and field.text == "climb the stair and listen"
+    app.step([key(pygame.K_INSERT, mod=pygame.KMOD_SHIFT)], dt=0.01, present=False)
+    assert field.text == "climb the stair and listenclimb the stair and listen"
+    assert not field.counting                         # short text: no counter
+    pygame.scrap.put_text("word " * 100)              # 500 characters: more than fit
+    app.step([key(pygame.K_END), key(pygame.K_v, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
+    assert len(field.text) == field.max_chars == 300 and field.refused > 0 and field.counting
+    shot = frame(app, tmp_path / "counter.png")
+    right = pygame.Rect(field.rect.right - 140, field.rect.y, 130, field.rect.height)
+    reds = sum(1 for x in range(right.left, right.right) for y in range(right.top, right.bottom)
+               if shot.get_at((x, y))[0] > 200 and shot.get_at((x, y))[1] < 170)
+    assert reds > 20                                  # "300 / 300 full", in red
+    app.step([key(pygame.K_RETURN)], dt=0.01, present=False)
+    settle(app)
+    assert session.scene().free_text and len(session.scene().label) <= 300
+
+
+def test_wheel_rolls_forward_along_the_last_path_and_turns_follow(script_app):
+    app = script_app
+    session = start(app)
+    path = [session.current]
+    for choice in (2, 1, 3):
+        read_to_choices(app)
+        app.step([key(pygame.K_0 + choice, text=str(choice))], dt=0.01, present=False)
+        settle(app)
+        path.append(session.current)
+    read_to_choices(app)
+    assert app.story.turn == 3
+    app.step([key(pygame.K_z, mod=pygame.KMOD_CTRL)] * 12, dt=0.01, present=False)
+    settle(app, 2)
+    assert session.current == path[0] and app.story.turn == 0     # the turn goes back too
+    for expected in path[1:]:
+        for _ in range(12):                       # through the pages, then on to the next scene
+            app.step([wheel(-1)], dt=0.01, present=False)
+            if session.current == expected:
+                break
+        assert session.current == expected
+    assert app.story.turn == 3
+    for _ in range(12):
+        app.step([wheel(-1)], dt=0.01, present=False)
+    assert session.current == path[-1]            # nothing beyond the last scene played
+
+
+def test_a_typed_action_stays_offered_after_a_rollback(app):
+    session = start(app)
+    root = session.current
+    read_to_choices(app)
+    _type(app, "look at the frost")
+    app.step([key(pygame.K_RETURN)], dt=0.01, present=False)
+    settle(app)
+    typed_node = session.current
+    assert session.scene().free_text
+    app.step([key(pygame.K_z, mod=pygame.KMOD_CTRL)] * 10, dt=0.01, present=False)
+    settle(app, 2)
+    assert session.current == root
+    read_to_choices(app)
+    labels = [b.label for b in app.story.choices.buttons]
+    assert "\u201clook at the frost\u201d" in labels
+    button = app.story.choices.buttons[labels.index("\u201clook at the frost\u201d")]
+    app.step(click(button.rect.center), dt=0.01, present=False)
+    settle(app, 2)
+    assert session.current == typed_node
+
+
+def test_status_panel_shows_place_items_people_and_visible_facts(config, tmp_path):
+    from game.screens.status import StatusScreen, status_rows
+    app = make_app(config.with_changes(game={"world": "lantern_coast"}), tmp_path)
+    try:
+        session = start(app)
+        read_to_choices(app)
+        _type(app, "i")                                 # with the field offered, I is text
+        assert app.top is app.story and app.story.action.text == "i"
+        app.step([key(pygame.K_i, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
+        assert isinstance(app.top, StatusScreen)
+        rows = dict(status_rows(session))
+        state = session.state()
+        assert rows["Location"].lower().replace(" ", "_") == state.location
+        assert rows["Carrying"] == ", ".join(i.replace("_", " ").capitalize()
+                                             for i in state.inventory)
+        assert rows["Coins"] == str(state.flag("coin")) and "Clues found" in rows
+        assert "maren_trust" not in " ".join(rows)      # facts the world keeps hidden
+        shot = frame(app, tmp_path / "status.png")
+        assert _bright_pixels(shot, app.top.rect, 200) > 200
+        app.step([key(pygame.K_ESCAPE)], dt=0.01, present=False)
+        assert app.top is app.story
+        status = next(b for b in app.story.quick.buttons if b.label == "Status")
+        app.step(click(status.rect.center), dt=0.01, present=False)
+        assert isinstance(app.top, StatusScreen)
     finally:
         app.close()

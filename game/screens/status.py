@@ -1,0 +1,126 @@
+"""The status panel: where the player is, what they carry, who is present, and the facts the world
+lets them see (the flags a world lists in world.toml `[state] visible`, with their labels).
+
+Opens over the story with I (Ctrl+I while the action field is offered) or the quick menu's Status
+button; Esc, I or a right click closes. It reads the Session's world state at the current scene
+(derived along the path, so it is right after a rollback or a jump) and changes nothing.
+"""
+
+from __future__ import annotations
+
+import pygame
+
+from game.app import Screen
+from game.render import panel
+
+
+def readable(name: str) -> str:
+    """An id as words: 'keeper_keys' -> 'Keeper keys'."""
+    words = name.replace("_", " ").strip()
+    return words[:1].upper() + words[1:] if words else ""
+
+
+def status_rows(session) -> list[tuple[str, str]]:
+    """(heading, text) rows for the current scene, in the order shown."""
+    state, spec = session.state(), session.world.spec
+    names = {c.id: c.name for c in spec.characters}
+    rows = [("Location", readable(state.location) or "unknown"),
+            ("Carrying", ", ".join(readable(i) for i in state.inventory) or "nothing"),
+            ("Present", ", ".join(names.get(p, readable(p)) for p in state.present) or "no one")]
+    for flag, label in getattr(spec.state, "visible", {}).items():
+        value = state.flag(flag)
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        rows.append((label, str(value)))
+    return rows
+
+
+class StatusScreen(Screen):
+    overlay = True
+
+    def tint(self, palette):
+        return palette.background + (215,)
+
+    def __init__(self, app):
+        super().__init__(app)
+        self.rect = pygame.Rect(0, 0, 0, 0)
+        self.lines: list[tuple[str, str, int]] = []   # (text, style, x offset)
+
+    def layout(self, size) -> None:
+        theme = self.app.theme
+        width = min(size[0] - theme.px(60), max(theme.px(720), size[0] // 2))
+        self.rect = pygame.Rect((size[0] - width) // 2, theme.px(40), width,
+                                size[1] - theme.px(80))
+        self._build()
+
+    def _build(self) -> None:
+        app, theme = self.app, self.app.theme
+        self.lines = []
+        session = app.session
+        if session is None:
+            return
+        label_font, value_font = theme.font("bold", theme.font_size * 0.8), theme.font("text")
+        inner = self.rect.width - 2 * theme.px(32)
+        rows = status_rows(session)
+        label_width = max(app.text.width(label_font, h) for h, _ in rows) + theme.px(24)
+        side = label_width <= inner // 3          # labels beside the values, or above them
+        for heading, text in rows:
+            self.lines.append((heading, "label", 0))
+            offset = label_width if side else 0
+            for i, line in enumerate(app.text.wrap(value_font, text, inner - offset)):
+                if side and i == 0:
+                    self.lines[-1] = (heading, "label-inline", 0)
+                self.lines.append((line, "value" if not (side and i == 0) else "value-inline",
+                                   offset))
+            self.lines.append(("", "gap", 0))
+
+    def handle(self, event) -> None:
+        if event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_i):
+            self.app.pop()
+        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 3:
+            self.app.pop()
+
+    def draw(self, surface: pygame.Surface) -> None:
+        app, theme = self.app, self.app.theme
+        pal, ctx = theme.palette, app.ctx
+        session = app.session
+        surface.blit(panel(self.rect.size, pal.background + (250,), theme.px(12),
+                           pal.panel_edge), self.rect)
+        x, y = self.rect.x + theme.px(32), self.rect.y + theme.px(20)
+        title_font = theme.font("title", max(26, theme.font_size * 1.2))
+        heading = ctx.text.render(title_font, "Status", pal.accent)
+        surface.blit(heading, (x, y))
+        hint_font = theme.ui_font(0.62)
+        hint = ctx.text.render(hint_font, ctx.text.fit(hint_font, "Esc or I to return", self.rect.right
+                                                       - x - heading.get_width() - theme.px(60)),
+                               pal.dim)
+        surface.blit(hint, (self.rect.right - theme.px(32) - hint.get_width(),
+                            y + heading.get_height() - hint.get_height() - theme.px(4)))
+        y += title_font.get_linesize()
+        if session is not None:
+            who = session.world.spec.player.name
+            sub_font = theme.ui_font(0.74, "italic")
+            sub = ctx.text.fit(sub_font, f"{who}  ·  {session.world.title}",
+                               self.rect.width - 2 * theme.px(32))
+            surface.blit(ctx.text.render(sub_font, sub, pal.dim), (x, y))
+            y += sub_font.get_linesize() + theme.px(14)
+        fonts = {"label": theme.font("bold", theme.font_size * 0.8),
+                 "label-inline": theme.font("bold", theme.font_size * 0.8),
+                 "value": theme.font("text"), "value-inline": theme.font("text"),
+                 "gap": theme.font("text", theme.font_size * 0.4)}
+        colours = {"label": pal.accent, "label-inline": pal.accent, "value": pal.text,
+                   "value-inline": pal.text, "gap": pal.text}
+        clip = surface.get_clip()
+        bottom = self.rect.bottom - theme.px(16)
+        surface.set_clip(pygame.Rect(self.rect.x, y, self.rect.width, bottom - y))
+        for text, style, offset in self.lines:
+            font = fonts[style]
+            if style == "label-inline":        # drawn on the value's line, baseline aligned
+                value = fonts["value"]
+                surface.blit(ctx.text.render(font, text, colours[style]),
+                             (x, y + value.get_ascent() - font.get_ascent()))
+                continue
+            if text:
+                surface.blit(ctx.text.render(font, text, colours[style]), (x + offset, y))
+            y += font.get_linesize()
+        surface.set_clip(clip)
