@@ -8,16 +8,19 @@ sends a grammar built here. Patterns are read by engine.narrators.gbnf_regex.
 
 Covered: objects (required properties in order, then optional ones; additionalProperties with
 a value schema and maxProperties), arrays (items, minItems, maxItems), strings (minLength,
-maxLength, and patterns in a small regex subset: classes, groups, alternation, quantifiers),
-enum and const, integers (small ranges are spelled out), numbers, booleans, null, anyOf/oneOf
-and `#/$defs` references. Anything else raises GrammarError: a grammar the server cannot parse
-crashes llama-cpp-python's server, so nothing uncertain is ever sent.
+maxLength, and patterns in a regex subset: classes, escapes, groups, alternation,
+quantifiers), enum and const, integers (small ranges are spelled out), numbers, booleans, null,
+anyOf/oneOf and `#/$defs` references. Anything else raises GrammarError: a grammar the server
+cannot parse crashes llama-cpp-python's server, so nothing uncertain is ever sent.
 
 The grammar is never looser than the schema, sometimes stricter: JSON is written compactly
-(`", "` and `": "` as json.dumps does, no room for endless whitespace), a string under a pattern
-that is a sequence of words (`^W( W){a,b}$`) gets word lengths that keep it within its
-maxLength, strings allow only the escapes prose needs, and named fields may be made to end
-at a sentence boundary. Pure text: no llama_cpp, no network.
+(`", "` and `": "` as json.dumps does, no room for endless whitespace); strings allow only the
+escapes prose needs; a pattern made of a first word and repeated words (a title, a label) gets
+word lengths that keep it within its maxLength, and a pattern with one run of characters (the
+narration) takes its run's length from minLength and maxLength; named fields may be made to
+end at a sentence boundary. Other patterns are kept as written and their length is checked
+when the draft is validated, as llama.cpp's own converter does. Pure text: no llama_cpp, no
+network.
 """
 
 from __future__ import annotations
@@ -25,11 +28,11 @@ from __future__ import annotations
 import json
 import re
 
-from engine.narrators.gbnf_regex import GrammarError, Pattern, char_class, hex_escape, json_safe
+from engine.narrators.gbnf_regex import (GrammarError, Pattern, allows, char_class, hex_escape,
+                                         fit_repeated, fit_single_run, json_safe)
 
 MAX_REPEAT = 2000          # llama.cpp treats a larger repetition bound as unbounded
 SMALL_INT_RANGE = 200      # integer ranges up to this size are listed value by value
-MAX_WORD = 20              # characters in one word of a title or label (a long word is noise)
 KEY_CHARS = 40             # characters of a free-form object key (an identifier)
 _ANNOTATIONS = {"title", "description", "default", "examples", "$schema", "$id", "$comment",
                 "deprecated", "readOnly", "writeOnly"}
@@ -233,60 +236,79 @@ class _Builder:
 
     def string(self, schema: dict, name: str, field: str) -> str:
         low, high = schema.get("minLength", 0), schema.get("maxLength")
+        ending = field in self.sentence_end
         if "pattern" in schema:
-            pattern = Pattern(schema["pattern"]).parse()
-            words = pattern.as_words()
-            if words is not None:
-                return self.words(words, low, high, name)
-            return f'"\\"" ({self.regex(pattern.node, name)}) "\\""'
+            node = Pattern(schema["pattern"]).parse().node
+            options = fit_repeated(node, low, high)
+            if options is not None:       # a first word, then up to b more: all in bounds
+                if not options:
+                    raise GrammarError(f"'{name}' has no words within its length limits")
+                bodies = [self.regex(("seq", items), name) for items in options]
+                return f'"\\"" ({" | ".join(bodies)}) "\\""'
+            items = fit_single_run(node, low, high)
+            end = self.sentence_end_rule(items[-1]) if ending and items else None
+            if end is not None:       # the run's last characters become the sentence's end
+                run = items[-1]
+                items = items[:-1] + [("rep", run[1], max(run[2] - 1, 0), run[3] - 2)]
+            body = self.regex(("seq", items), name) + (f" {end}" if end else "")
+            return f'"\\"" ({body}) "\\""'
         char = self.primitive("char")
-        if field in self.sentence_end:
+        if ending:
             end = self.rule("sentence-end", r'[.!?] ("\\\"" | [\u201D\u2019])?')
             body = f"{_repeat(char, max(low - 1, 0), None if high is None else max(high - 2, 0))} {end}"
             return f'"\\"" {body} "\\""'
         return f'"\\"" {_repeat(char, low, high)} "\\""'
 
-    def words(self, words: tuple, low: int, high: int | None, name: str) -> str:
-        """Words split by single spaces, kept within low..high characters in all: with `count`
-        words, each gets at most (high - spaces) / count characters (and never more than
-        MAX_WORD), and the last one makes up what `low` still needs."""
-        letter, initial, fewest, most = words
-        letter = self.rule(f"{name}-letter", letter)
-        initial = self.rule(f"{name}-initial", initial)
-        options = []
-        for count in range(fewest, most + 1):
-            longest = MAX_WORD if high is None else min(MAX_WORD, (high - (count - 1)) // count)
-            last_least = max(1, low - (2 * count - 1) + 1)
-            if longest < 1 or last_least > longest:
-                continue
-            first_least = last_least if count == 1 else 1
-            rest = _repeat(letter, first_least - 1, longest - 1)
-            parts = [self.rule(f"{name}-first", initial if rest == '""' else f"{initial} {rest}")]
-            if count > 1:
-                word = self.rule(f"{name}-word", _repeat(letter, 1, longest))
-                last = self.rule(f"{name}-last", _repeat(letter, last_least, longest))
-                parts += [word] * (count - 2) + [last]
-            options.append(' " " '.join(parts))
-        if not options:
-            raise GrammarError(f"'{name}' allows no words within its length limits")
-        return f'"\\"" ({" | ".join(options)}) "\\""'
+    def sentence_end_rule(self, run) -> str | None:
+        """A rule for `.`, `!` or `?` and an optional closing quote, all of them characters
+        the pattern's final run allows; None when the run cannot end a sentence that way."""
+        if run[0] != "rep" or run[1][0] != "class" or run[3] is None or run[3] < 2 \
+                or not all(allows(run[1], mark) for mark in ".!?"):
+            return None
+        closers = [_literal(json.dumps(q, ensure_ascii=False)[1:-1])
+                   for q in ('"', "\u201d", "\u2019", "'") if allows(run[1], q)]
+        after = f" ({' | '.join(closers)})?" if closers else ""
+        return self.rule("sentence-end-in-pattern", f"[.!?]{after}")
 
     def regex(self, node, name: str) -> str:
         kind = node[0]
-        if kind == "seq":
-            return " ".join(self.regex(part, name) for part in node[1]) or '""'
-        if kind == "alt":
-            return "(" + " | ".join(self.regex(part, name) for part in node[1]) + ")"
+        if kind == "seq":      # runs of literal characters become one literal
+            parts, text = [], ""
+            for part in node[1] + [None]:
+                if part is not None and part[0] == "lit":
+                    text += part[1]
+                    continue
+                if text:
+                    parts.append(_literal(json.dumps(text, ensure_ascii=False)[1:-1]))
+                    text = ""
+                if part is not None:
+                    parts.append(self.regex(part, name))
+            return " ".join(parts) or '""'
+        if kind == "alt":       # a rule of its own, written once however often it is used
+            return self.rule(f"{name}-either", " | ".join(self.regex(part, name)
+                                                           for part in node[1]))
         if kind == "lit":
             return _literal(json.dumps(node[1], ensure_ascii=False)[1:-1])
         if kind == "class":
-            return char_class(*json_safe(node[1], node[2]))
+            return self.json_char(node)
         if kind == "rep":
             inner = self.regex(node[1], name)
             if not re.fullmatch(r"[a-z0-9-]+|\[[^\]]*\]|\"[^\"]*\"", inner):
                 inner = self.rule(f"{name}-part", inner)
             return _repeat(inner, node[2], node[3])
         raise GrammarError(f"unknown pattern node {kind}")
+
+    def json_char(self, node) -> str:
+        """One character of a class as JSON writes it: raw where JSON allows, else escaped
+        (a quote, a backslash and a line break; other controls are left out)."""
+        safe = json_safe(node[1], node[2])
+        options = [char_class(*safe)] if safe else []
+        options += [_literal(json.dumps(char)[1:-1]) for char in ('"', "\\", "\n")
+                    if allows(node, char)]
+        if not options:
+            raise GrammarError("a pattern's class holds only control characters")
+        return options[0] if len(options) == 1 else self.rule("pattern-char",
+                                                              " | ".join(options))
 
 
 __all__ = ["json_schema_to_gbnf", "GrammarError", "PRIMITIVES"]

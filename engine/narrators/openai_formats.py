@@ -6,9 +6,11 @@ Response formats, tried in this order until the server accepts one:
   grammar       a GBNF `grammar` field built from the scene schema (engine.narrators.gbnf):
                 llama.cpp's server and llama-cpp-python's server.
   json_object   `{type: json_object, schema: ...}`, llama.cpp's own form; servers that do not
-                know `schema` still answer JSON. Length limits and patterns are left out of that
-                schema: llama-cpp-python's converter crashes its server on them.
-  none          nothing; the schema is spelled out in the prompt.
+                know `schema` still answer JSON, shaped after the prompt's example. Length
+                limits and patterns are left out of that schema: llama-cpp-python's converter
+                writes grammars from patterns that llama.cpp cannot parse, and its server dies.
+  none          nothing; the schema is spelled out in the prompt (a long prompt: the modes
+                above keep it out, since the server holds the shape).
 
 Sampler settings go out as the standard fields (temperature, top_p, frequency_penalty,
 presence_penalty) plus the extra fields llama.cpp's server, llama-cpp-python, vLLM and
@@ -27,11 +29,11 @@ from pydantic import ValidationError
 
 from engine.narrators.gbnf import json_schema_to_gbnf
 from engine.narrators.sampling import Sampling
-from engine.schema import LABEL_PATTERN, TITLE_PATTERN, LLMScene, llm_scene_json_schema
+from engine.schema import LLM_NARRATION_MAX, LLM_NARRATION_MIN, LLMScene, llm_scene_json_schema
 
 MODES = ("json_schema", "grammar", "json_object", "none")
 CONSTRAINED = ("json_schema", "grammar", "json_object")   # modes whose answer must be JSON
-SHOWS_SCHEMA = ("json_object", "none")   # modes where the prompt spells out the schema
+SHOWS_SCHEMA = ("none",)   # modes where the prompt spells out the schema
 STANDARD_FIELDS = ("temperature", "top_p", "frequency_penalty", "presence_penalty")
 EXTRA_FIELDS = ("top_k", "min_p", "repeat_penalty", "repetition_penalty", "repeat_last_n",
                 "no_repeat_ngram_size", "dry_multiplier", "dry_base", "dry_allowed_length",
@@ -45,7 +47,6 @@ _CONTEXT_WORDS = re.compile(r"context (length|window|size)|exceeds? (the )?(maxi
                             r"too many tokens|n_ctx", re.IGNORECASE)
 CHARS_PER_WORD = (5.0, 6.5)   # characters per narration word, counting its space: least, most
 NARRATION_SLACK = 40          # characters kept between the least and the most narration
-_PLAIN_WORD = r'[^\s"\\(){}\[\]<>#*_|=:;`~^]+'   # a word of a title or label: no markup
 _STRIPPED_IN_JSON_OBJECT = ("minLength", "maxLength", "pattern", "maxProperties",
                             "minProperties")
 
@@ -62,37 +63,18 @@ def narration_chars(words: tuple[int, int], most_chars: int = 0) -> tuple[int, i
 
 
 def scene_schema(narration: tuple[int, int] | None = None) -> dict:
-    """The scene schema as sent to servers.
-
-    The narration's length is narrowed to `narration` (least, most characters) within the
-    schema's own limits, and title and label words are kept free of markup (braces, brackets,
-    backticks), which a small model otherwise spills into its labels. Both only narrow what
-    the schema allows, so every answer that fits is a valid scene.
-    """
+    """The scene schema as sent to servers, its narration kept to `narration` (least, most
+    characters) within the schema's own limits. That only narrows what the schema allows, so
+    every answer that fits it is a valid scene."""
     schema = llm_scene_json_schema()
     if narration is not None:
         field = schema["properties"]["narration"]
-        floor, ceiling = field.get("minLength", 0), field.get("maxLength", narration[1])
+        floor = field.get("minLength", LLM_NARRATION_MIN)
+        ceiling = field.get("maxLength", LLM_NARRATION_MAX)
         most = max(floor + NARRATION_SLACK, min(ceiling, narration[1]))
         field["maxLength"] = most
         field["minLength"] = max(floor, min(narration[0], most - NARRATION_SLACK))
-    for node in _string_schemas(schema):
-        if node.get("pattern") in (TITLE_PATTERN, LABEL_PATTERN):
-            counts = re.search(r"\{\d+,\d+\}\$$", node["pattern"]).group(0)
-            node["pattern"] = f"^{_PLAIN_WORD}( {_PLAIN_WORD}){counts}"
     return schema
-
-
-def _string_schemas(node):
-    """Every string schema inside `node`."""
-    if isinstance(node, dict):
-        if node.get("type") == "string":
-            yield node
-        for value in node.values():
-            yield from _string_schemas(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _string_schemas(value)
 
 
 def scene_grammar(schema: dict) -> str:

@@ -185,7 +185,8 @@ class ChatEndpoint:
                 if on_token is not None:
                     on_token(new_text)
         if not saw_data:
-            raise _Broken("the stream ended before any data")
+            raise _Broken("the stream ended before any data (the server's log says why; a "
+                          "prompt longer than its context does this to llama-cpp-python)")
         return "".join(parts)
 
     def _message_content(self, payload: dict, extras: dict, on_token) -> str:
