@@ -31,7 +31,8 @@ from game.play import Stories
 from game.render import SceneImage, TextCache, clear_caches, shade
 from game.theme import Theme
 from game.widgets import Ctx, Toasts
-from game.window import SizeMemory, make_icon, name_window, run_window  # noqa: F401  (run_window is re-exported for game.cli)
+from game.window import (SizeMemory, enforce_minimum, make_icon, name_window,  # noqa: F401
+                         run_window, window_size)   # run_window is re-exported for game.cli
 
 FPS = 60
 IDLE_REDRAW = 0.25   # seconds: a still screen is redrawn at least this often anyway
@@ -44,7 +45,8 @@ class Screen:
     overlay = False
 
     def tint(self, palette):
-        """The colour laid over the screens below this overlay."""
+        """The colour laid over the screens below this overlay: a strong dim, so nothing under
+        it competes with the overlay's own text."""
         return palette.shade
 
     def __init__(self, app: "App"):
@@ -148,8 +150,9 @@ class App(Stories):
         if fullscreen:
             self.surface = pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
         else:
-            self.surface = pygame.display.set_mode((display.width, display.height),
+            self.surface = pygame.display.set_mode(window_size((display.width, display.height)),
                                                    pygame.RESIZABLE)
+            enforce_minimum()
         self._resized()
 
     def _resized(self) -> None:
@@ -175,6 +178,7 @@ class App(Stories):
         return self._story
 
     def push(self, screen: Screen) -> Screen:
+        self._changes += 1           # what lies under the new top is drawn afresh
         self.screens.append(screen)
         screen.layout(self.surface.get_size())
         screen.enter()
@@ -182,10 +186,12 @@ class App(Stories):
 
     def pop(self) -> None:
         if len(self.screens) > 1:
+            self._changes += 1
             self.screens.pop()
             self.top.enter()
 
     def replace_all(self, screen: Screen) -> Screen:
+        self._changes += 1
         self.screens.clear()
         return self.push(screen)
 

@@ -1,6 +1,8 @@
 """The narration box: text in pages that fit, revealed by a typewriter, kept in place on re-wrap.
 
-A page holds whole paragraphs where they fit, as a visual novel shows one beat at a time. Text may
+A page holds whole paragraphs where they fit, as a visual novel shows one beat at a time; a
+paragraph taller than the box is split between sentences (only a single sentence taller than the
+box is split between lines). Text may
 grow while shown (a narrator streaming): the typewriter keeps its place and goes on. When the
 window or the text size changes, the reader's place is kept by character, not by page number.
 Rendered lines come from the shared TextCache; only the line being typed is rendered per frame.
@@ -9,6 +11,8 @@ Rendered lines come from the shared TextCache; only the line being typed is rend
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+import re
 
 import pygame
 
@@ -64,8 +68,8 @@ class TextBox:
         start = sum(len(line) for page in self.pages[:self.page] for line in page)
         offset = start + min(self.shown, self.page_chars)
         self._max_lines = max(1, rect.height // max(1, line_height))
-        self.lines = text.wrap(font, self.text, rect.width)
-        self.pages = paginate(self.lines, self._max_lines)
+        self.pages = paginate_text(text, font, self.text, rect.width, self._max_lines)
+        self.lines = [line for page in self.pages for line in page]
         same_text = self.text == self._wrapped_text
         self._wrapped_text = self.text
         if self._finish or (same_text and was_end):
@@ -172,6 +176,63 @@ def paginate(lines: list[str], max_lines: int) -> list[list[str]]:
             pages.append(current)
             current = []
         current = current + ([""] if current else []) + paragraph
+    if current or not pages:
+        pages.append(current)
+    return pages
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)\]]*\s+")
+
+
+def sentences(paragraph: str) -> list[str]:
+    """A paragraph cut after each sentence's closing mark (and any closing quote)."""
+    out, start = [], 0
+    for match in SENTENCE_END.finditer(paragraph):
+        out.append(paragraph[start:match.end()].strip())
+        start = match.end()
+    if paragraph[start:].strip():
+        out.append(paragraph[start:].strip())
+    return out
+
+
+def paginate_text(cache: TextCache, font: pygame.font.Font, text: str, width: int,
+                  max_lines: int) -> list[list[str]]:
+    """Wrap and page text: whole paragraphs together while they fit; a paragraph taller than
+    the box is cut between sentences, each page as full as whole sentences allow."""
+    blocks: list[tuple[list[str], bool]] = []     # (lines, continues the paragraph before)
+    for paragraph in text.split("\n"):
+        if not paragraph.strip():
+            continue
+        lines = cache.wrap(font, paragraph, width)
+        if len(lines) <= max_lines:
+            blocks.append((lines, False))
+            continue
+        chunk: list[str] = []
+        chunk_lines: list[str] = []
+        first = True
+        for sentence in sentences(paragraph):
+            trial = cache.wrap(font, " ".join(chunk + [sentence]), width)
+            if chunk and len(trial) > max_lines:
+                blocks.append((chunk_lines, not first))
+                first = False
+                chunk, trial = [], cache.wrap(font, sentence, width)
+            chunk.append(sentence)
+            chunk_lines = trial
+            while len(chunk_lines) > max_lines:     # one sentence taller than the box
+                blocks.append((chunk_lines[:max_lines], not first))
+                first = False
+                chunk_lines = chunk_lines[max_lines:]
+                chunk = [" ".join(chunk_lines)]
+        if chunk_lines:
+            blocks.append((chunk_lines, not first))
+    pages: list[list[str]] = []
+    current: list[str] = []
+    for lines, continued in blocks:
+        needed = len(lines) + (1 if current else 0)
+        if current and (continued or len(current) + needed > max_lines):
+            pages.append(current)
+            current = []
+        current = current + ([""] if current else []) + lines
     if current or not pages:
         pages.append(current)
     return pages

@@ -21,6 +21,7 @@ from game.fonts import FontChain
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 FONTS_DIR = ASSETS / "fonts"
 REFERENCE = (1280, 720)   # the layout is designed at this size and scaled from it
+MIN_PIXELS = 11           # no text is drawn smaller than this, whatever the window
 FONT_FILES = {            # role -> file in assets/fonts
     "text": "DejaVuSerif.ttf",         # narration
     "italic": "DejaVuSerif-Italic.ttf",  # choices taken, quotes, hints
@@ -112,7 +113,7 @@ class Theme:
             points: size at 720p; default the player's narration size. Scaled with the window.
         """
         base = self.font_size if points is None else points
-        pixels = max(8, round(base * self.scale))
+        pixels = max(MIN_PIXELS, round(base * self.scale))
         key = (role, pixels)
         font = self._fonts.get(key)
         if font is None:

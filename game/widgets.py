@@ -90,8 +90,10 @@ class Button:
         pad = theme.px(14)
         hint_width = (ctx.text.width(theme.ui_font(0.62, "bold"), self.hint) + theme.px(10)
                       if self.hint else 0)
-        room = self.rect.width - 2 * pad - hint_width
-        label = ctx.text.render(font, ctx.text.fit(font, self.label, max(1, room)), colour)
+        room = (self.rect.width - 2 * pad - hint_width if self.align == "left" or self.hint
+                else self.rect.width - theme.px(6))
+        text = self.label if len(self.label) <= 2 else ctx.text.fit(font, self.label, max(1, room))
+        label = ctx.text.render(font, text, colour)
         if self.align == "left":
             x = self.rect.x + pad
         elif self.hint:           # centred in the room the hint leaves

@@ -5,7 +5,9 @@ pygame sets WM_CLASS to the script's file name when it is imported (so `dreamree
 name_window() makes it "Dreamreel" instead, unless the player set SDL_VIDEO_X11_WMCLASS
 themselves. SDL reads it when the window is created, so this runs before pygame.display.init.
 
-When the player resizes the window, the new size is written to the user config once it has stood
+The window cannot be made smaller than MIN_WINDOW (SDL's minimum size, which window managers
+honour; a smaller size in the config opens at the minimum): every screen is laid out to hold
+there at every text size. When the player resizes the window, the new size is written to the user config once it has stood
 still for SAVE_AFTER seconds (a drag sends dozens of resize events; none of them writes a file).
 run_window() is what `dreamreel play` calls: it opens the App and runs its loop. Nothing happens at
 import; only name_window() touches the environment.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import pygame
@@ -24,6 +27,7 @@ from engine.config import Config
 APP_NAME = "Dreamreel"
 SAVE_AFTER = 1.0                   # seconds a new window size must stand still before it is saved
 MIN_SIZE, MAX_SIZE = (320, 240), (7680, 4320)   # what the config accepts (engine.config Display)
+MIN_WINDOW = (640, 400)            # the smallest window the game opens or can be dragged to
 
 
 def name_window() -> None:
@@ -49,6 +53,22 @@ def make_icon() -> pygame.Surface:
     return icon
 
 
+def window_size(size: tuple[int, int]) -> tuple[int, int]:
+    """A windowed size no smaller than MIN_WINDOW."""
+    return max(MIN_WINDOW[0], int(size[0])), max(MIN_WINDOW[1], int(size[1]))
+
+
+def enforce_minimum() -> None:
+    """Tell SDL (and so the window manager) the window's minimum size."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            window = pygame.Window.from_display_module()
+        window.minimum_size = MIN_WINDOW
+    except (AttributeError, pygame.error):      # no window yet, or an older pygame
+        pass
+
+
 class SizeMemory:
     """Debounces window sizes: note() every resize, due() says when one is ready to be saved.
 
@@ -65,8 +85,8 @@ class SizeMemory:
 
     def note(self, size: tuple[int, int], now: float) -> None:
         """The window is now `size` (a windowed size; fullscreen sizes are never noted)."""
-        size = (max(MIN_SIZE[0], min(MAX_SIZE[0], int(size[0]))),
-                max(MIN_SIZE[1], min(MAX_SIZE[1], int(size[1]))))
+        size = (max(MIN_WINDOW[0], min(MAX_SIZE[0], int(size[0]))),
+                max(MIN_WINDOW[1], min(MAX_SIZE[1], int(size[1]))))
         if size == self.saved:
             self.pending = None
         elif size != self.pending:
@@ -85,16 +105,16 @@ class SizeMemory:
         return size
 
 
-def run_window(config: Config, resume: bool = False, slot: str = "autosave",
+def run_window(config: Config, resume: bool = False, slot: str | None = None,
                frames: int | None = None, screenshot: Path | None = None, **options) -> int:
     """Open the game window (what `dreamreel play` runs); returns the exit code.
 
-    With `resume` the latest save (or `slot`'s, when it is not the autosave) is loaded at once.
+    With `resume` the given slot (any, the autosave too; None: the latest save) is loaded at once.
     With `frames` (a smoke run, e.g. for a screenshot) a new story starts at once instead of the
     title screen, the loop stops after that many frames and the last one is saved to `screenshot`.
     """
     from game.app import App
-    app = App(config, slot=slot, **options).open()
+    app = App(config, slot=slot or "autosave", **options).open()
     if frames is None and _headless():
         app.close()
         print("dreamreel: no display to open a window on (SDL found none). Play in the "
@@ -102,7 +122,7 @@ def run_window(config: Config, resume: bool = False, slot: str = "autosave",
         return 2
     from game.screens.title import TitleScreen
     if resume:
-        app.load_game(slot if slot != "autosave" else None)
+        app.load_game(slot)
     elif frames is not None:
         app.new_game()
     else:
@@ -116,4 +136,5 @@ def _headless() -> bool:
     return pygame.display.get_driver() in ("offscreen", "dummy")
 
 
-__all__ = ["APP_NAME", "SAVE_AFTER", "SizeMemory", "make_icon", "name_window", "run_window"]
+__all__ = ["APP_NAME", "MIN_WINDOW", "SAVE_AFTER", "SizeMemory", "enforce_minimum", "make_icon",
+           "name_window", "run_window", "window_size"]

@@ -16,6 +16,9 @@ from game.render import panel
 class HistoryScreen(Screen):
     overlay = True
 
+    def tint(self, palette):
+        return palette.background + (225,)
+
     def __init__(self, app):
         super().__init__(app)
         self.lines: list[tuple[str, str, int]] = []   # (text, style, indent)
@@ -104,8 +107,8 @@ class HistoryScreen(Screen):
     def draw(self, surface: pygame.Surface) -> None:
         app, theme = self.app, self.app.theme
         pal, ctx = theme.palette, app.ctx
-        surface.blit(panel(self.rect.size, pal.panel[:3] + (min(255, pal.panel[3] + 30),),
-                           theme.px(12), pal.panel_edge), self.rect)
+        surface.blit(panel(self.rect.size, pal.background + (255,), theme.px(12), pal.panel_edge),
+                     self.rect)
         heading = ctx.text.render(theme.font("title", 26), "History", pal.accent)
         surface.blit(heading, (self.rect.x + theme.px(28), self.rect.y + theme.px(16)))
         hint = ctx.text.render(theme.ui_font(0.62), "wheel / arrows to scroll  ·  Esc or H to return",

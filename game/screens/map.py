@@ -2,7 +2,9 @@
 
 The tree is laid out from the networkx graph (depth by shortest path from the root, rows by a
 post-order walk so every parent sits centred over its children) and drawn left to right. Click a
-told scene to jump there; click an open end to go to its scene and take that choice. Drag or use
+told scene (its dot or anywhere on its label) to jump there; click an open end to go to its scene
+and take that choice, whichever telling of the scene offered it: a scene told more than once is
+marked with its number of versions, and the choices of each version carry its number. Drag or use
 the wheel to pan, +/- to zoom; the keyboard walks the tree (arrows) and Enter jumps. Esc or M
 returns to the story. Told scenes are those the player has been to (Scene.visited, recorded by
 the engine and kept in saves); scenes told ahead by prefetch stay open ends, their text unseen.
@@ -13,7 +15,7 @@ from __future__ import annotations
 import networkx as nx
 import pygame
 
-from engine.graph import FAILED
+from engine.graph import FAILED, READY
 from game.app import Screen
 from game.render import gradient, panel
 
@@ -64,7 +66,7 @@ class MapScreen(Screen):
     overlay = True
 
     def tint(self, palette):
-        return palette.background + (238,)
+        return palette.background + (255,)
 
     def __init__(self, app):
         super().__init__(app)
@@ -78,6 +80,7 @@ class MapScreen(Screen):
         self._size_seen = -1
         self._drag_from = None
         self._dragged = False
+        self._labels: dict = {}     # node -> its label's rect on screen (clickable)
 
     # -- layout -----------------------------------------------------------------------------
     def enter(self) -> None:
@@ -116,6 +119,7 @@ class MapScreen(Screen):
             self.camera = [x + self.app.theme.px(COLUMN) * 0.3, y]
 
     def node_at(self, pos) -> int | None:
+        """The scene under pos: its dot, or anywhere on its label."""
         radius = self.app.theme.px(14) * max(0.7, self.zoom)
         best, best_distance = None, radius * radius
         for node in self.positions:
@@ -123,7 +127,19 @@ class MapScreen(Screen):
             distance = (x - pos[0]) ** 2 + (y - pos[1]) ** 2
             if distance <= best_distance:
                 best, best_distance = node, distance
+        if best is None:
+            for node, rect in self._labels.items():
+                if rect.collidepoint(pos):
+                    return node
         return best
+
+    def version_mark(self, node) -> str:
+        """'v2 · ' before a choice when its scene was told more than once (which telling)."""
+        scene = self.app.session.scene(node)
+        if scene.parent is None:
+            return ""
+        parent = self.app.session.scene(scene.parent)
+        return f"v{scene.parent_version + 1} \u00b7 " if len(parent.versions) > 1 else ""
 
     # -- acting -----------------------------------------------------------------------------
     def activate(self, node) -> None:
@@ -139,9 +155,14 @@ class MapScreen(Screen):
         if scene.parent is None:
             return
         session.jump(scene.parent)
+        parent = session.scene(scene.parent)
+        if parent.active != scene.parent_version:     # offered by another telling: show it
+            session.select_version(scene.parent_version)
         ids = [c.id for c in session.choices()]
         if node in ids:
             session.choose(ids.index(node))
+        elif scene.status == READY:                    # a typed action told before
+            session.jump(node)
         self.app.pop()
 
     def _walk(self, key) -> None:
@@ -241,24 +262,30 @@ class MapScreen(Screen):
         radius = max(4, round(theme.px(9) * max(0.6, self.zoom)))
         label_font = theme.ui_font(0.6)
         open_font = theme.ui_font(0.58, "italic")
+        labels = self._labels = {}
         width_limit = round(theme.px(COLUMN) * self.zoom) - theme.px(16)
         for node, (x, y) in screen.items():
             if not view.collidepoint((x, y)):
                 continue
             scene = graph.scene(node)
+            mark = self.version_mark(node)
             if node in self.visited:
                 fill = pal.accent if node in on_path else pal.map_node
                 pygame.draw.circle(surface, fill, (x, y), radius)
-                label = _clip(ctx, label_font, scene.title, width_limit)
+                title = scene.title + (f"  ({len(scene.versions)} versions)"
+                                       if len(scene.versions) > 1 else "")
+                label = _clip(ctx, label_font, mark + title, width_limit)
                 colour = pal.text if node in on_path else pal.dim
                 image = ctx.text.render(label_font, label, colour)
-                surface.blit(image, (x - image.get_width() // 2, y + radius + theme.px(3)))
+                at = (x - image.get_width() // 2, y + radius + theme.px(3))
             else:
                 colour = (220, 90, 90) if scene.status == FAILED else pal.map_open
                 pygame.draw.circle(surface, colour, (x, y), max(3, radius * 2 // 3), max(1, theme.px(2)))
-                label = _clip(ctx, open_font, scene.label, round(width_limit * 1.3))
+                label = _clip(ctx, open_font, mark + scene.label, round(width_limit * 1.3))
                 image = ctx.text.render(open_font, label, pal.dim)
-                surface.blit(image, (x + radius + theme.px(6), y - image.get_height() // 2))
+                at = (x + radius + theme.px(6), y - image.get_height() // 2)
+            surface.blit(image, at)
+            labels[node] = pygame.Rect(at, image.get_size()).inflate(theme.px(6), theme.px(4))
             if node == session.current:
                 pygame.draw.circle(surface, pal.text, (x, y), round(radius * 1.6), max(1, theme.px(2)))
             if node == self.selected or node == self.hover:
@@ -272,14 +299,21 @@ class MapScreen(Screen):
     def _draw_header(self, surface: pygame.Surface) -> None:
         app, theme = self.app, self.app.theme
         pal, ctx = theme.palette, app.ctx
-        surface.blit(gradient((surface.get_width(), theme.px(110)), pal.background + (250,),
-                              pal.background + (0,)), (0, 0))     # the tree passes under it
         told = len(self.visited)
-        surface.blit(ctx.text.render(theme.font("title", 26), "Story map", pal.accent),
-                     (theme.px(36), theme.px(20)))
+        font = theme.ui_font(0.62)
         info = (f"{told} scenes visited  ·  click a scene to return to it, an open end to explore it"
                 f"  ·  drag / wheel to pan, +/- zoom  ·  Esc or M to close")
-        surface.blit(ctx.text.render(theme.ui_font(0.62), info, pal.dim), (theme.px(38), theme.px(58)))
+        lines = ctx.text.wrap(font, info, surface.get_width() - theme.px(76))
+        height = theme.px(58) + len(lines) * font.get_linesize()
+        surface.blit(panel((surface.get_width(), height), pal.background + (250,)), (0, 0))
+        surface.blit(gradient((surface.get_width(), theme.px(40)), pal.background + (250,),
+                              pal.background + (0,)), (0, height))   # the tree passes under it
+        surface.blit(ctx.text.render(theme.font("title", 26), "Story map", pal.accent),
+                     (theme.px(36), theme.px(20)))
+        y = theme.px(58)
+        for line in lines:
+            surface.blit(ctx.text.render(font, line, pal.dim), (theme.px(38), y))
+            y += font.get_linesize()
 
     def _draw_tooltip(self, surface, node, pos) -> None:
         app, theme = self.app, self.app.theme

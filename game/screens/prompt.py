@@ -73,7 +73,7 @@ class PromptScreen(Screen):
     overlay = True
 
     def tint(self, palette):
-        return palette.background + (236,)
+        return palette.background + (255,)
 
     def __init__(self, app):
         super().__init__(app)

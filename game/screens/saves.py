@@ -23,7 +23,7 @@ class SavesScreen(Screen):
     overlay = True
 
     def tint(self, palette):
-        return palette.background + (236,)
+        return palette.background + (255,)
 
     def __init__(self, app, mode: str = "load"):
         super().__init__(app)
@@ -193,7 +193,8 @@ class SavesScreen(Screen):
         theme = self.app.theme
         margin = theme.px(48)
         top = theme.px(110)
-        bottom = size[1] - theme.px(80)
+        button_h = theme.ui_font().get_linesize() + theme.px(14)
+        bottom = size[1] - theme.px(30) - button_h
         gap = theme.px(16)
         card_w = (size[0] - 2 * margin - gap * (COLUMNS - 1)) // COLUMNS
         card_h = (bottom - top - gap * (ROWS - 1)) // ROWS
@@ -204,12 +205,13 @@ class SavesScreen(Screen):
             col, row = i % COLUMNS, i // COLUMNS
             rect = pygame.Rect(margin + col * (card_w + gap), top + row * (card_h + gap), card_w, card_h)
             self.cards.append((rect, entry))
-        button_h = theme.ui_font().get_linesize() + theme.px(14)
-        self.close.rect = pygame.Rect(margin, size[1] - theme.px(64), theme.px(150), button_h)
-        self.prev.rect = pygame.Rect(size[0] - margin - theme.px(400), size[1] - theme.px(64),
-                                     theme.px(110), button_h)
-        self.next.rect = pygame.Rect(size[0] - margin - theme.px(110), size[1] - theme.px(64),
-                                     theme.px(110), button_h)
+        ctx, y = self.app.ctx, size[1] - theme.px(16) - button_h
+        wide = max(theme.px(110), self.prev.natural_width(ctx), self.next.natural_width(ctx))
+        self.close.rect = pygame.Rect(margin, y, max(theme.px(150), self.close.natural_width(ctx)),
+                                      button_h)
+        self.next.rect = pygame.Rect(size[0] - margin - wide, y, wide, button_h)
+        page = ctx.text.width(theme.ui_font(0.7), "page 10 of 10") + theme.px(24)
+        self.prev.rect = pygame.Rect(self.next.rect.x - page - wide, y, wide, button_h)
         if self.cards and self.cards[0][1] is None:
             rect = self.cards[0][0]
             pad = theme.px(16)

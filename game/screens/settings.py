@@ -25,7 +25,7 @@ class SettingsScreen(Screen):
     overlay = True
 
     def tint(self, palette):
-        return palette.background + (236,)
+        return palette.background + (255,)
 
     def __init__(self, app):
         super().__init__(app)
@@ -48,7 +48,7 @@ class SettingsScreen(Screen):
         value = getattr(display, row)
         if row == "text_speed":
             name = next((n for v, n in SPEEDS if v == value), "custom")
-            return f"{name} ({value} characters/s)" if value else "instant"
+            return f"{name} ({value}/s)" if value else "instant"
         if row == "font_size":
             return f"{value} pt"
         return "on" if value else "off"
@@ -119,7 +119,9 @@ class SettingsScreen(Screen):
             y += row_h + theme.px(8)
         self.sample_rect = pygame.Rect(left + theme.px(20), y + theme.px(24), width - theme.px(40),
                                        size[1] - y - theme.px(130))
-        self.close.rect = pygame.Rect(left, size[1] - theme.px(70), theme.px(150), row_h - theme.px(6))
+        self.close.rect = pygame.Rect(left, size[1] - theme.px(16) - row_h,
+                                      max(theme.px(150), self.close.natural_width(self.app.ctx)),
+                                      row_h - theme.px(6))
 
     def animating(self) -> bool:
         return True   # the sample text types itself out, over and over
@@ -151,7 +153,8 @@ class SettingsScreen(Screen):
             name = ctx.text.render(font, self.names[row], colour)
             surface.blit(name, (rect.x + theme.px(18), rect.centery - name.get_height() // 2))
             less, more = self.arrows[row]
-            value = ctx.text.render(font, self.value_text(row), colour)
+            room = more.rect.x - less.rect.right - theme.px(8)
+            value = ctx.text.render(font, ctx.text.fit(font, self.value_text(row), room), colour)
             x = less.rect.right + (more.rect.x - less.rect.right - value.get_width()) // 2
             surface.blit(value, (x, rect.centery - value.get_height() // 2))
             less.draw(surface, ctx, theme.ui_font(0.8))

@@ -52,6 +52,13 @@ class StatusScreen(Screen):
         self.rect = pygame.Rect((size[0] - width) // 2, theme.px(40), width,
                                 size[1] - theme.px(80))
         self._build()
+        fonts = self._fonts()
+        content = (theme.px(20) + self._title_font().get_linesize()
+                   + theme.ui_font(0.74, "italic").get_linesize() + theme.px(14)
+                   + sum(fonts[style].get_linesize() for _, style, _ in self.lines
+                         if style != "label-inline") + theme.px(16))
+        self.rect.height = min(self.rect.height, content)
+        self.rect.y = max(theme.px(40), (size[1] - self.rect.height) // 2)
 
     def _build(self) -> None:
         app, theme = self.app, self.app.theme
@@ -74,6 +81,16 @@ class StatusScreen(Screen):
                                    offset))
             self.lines.append(("", "gap", 0))
 
+    def _title_font(self) -> pygame.font.Font:
+        theme = self.app.theme
+        return theme.font("title", max(26, theme.font_size * 1.2))
+
+    def _fonts(self) -> dict:
+        theme = self.app.theme
+        label = theme.font("bold", theme.font_size * 0.8)
+        return {"label": label, "label-inline": label, "value": theme.font("text"),
+                "value-inline": theme.font("text"), "gap": theme.font("text", theme.font_size * 0.4)}
+
     def handle(self, event) -> None:
         if event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_i):
             self.app.pop()
@@ -87,7 +104,7 @@ class StatusScreen(Screen):
         surface.blit(panel(self.rect.size, pal.background + (250,), theme.px(12),
                            pal.panel_edge), self.rect)
         x, y = self.rect.x + theme.px(32), self.rect.y + theme.px(20)
-        title_font = theme.font("title", max(26, theme.font_size * 1.2))
+        title_font = self._title_font()
         heading = ctx.text.render(title_font, "Status", pal.accent)
         surface.blit(heading, (x, y))
         hint_font = theme.ui_font(0.62)
@@ -104,10 +121,7 @@ class StatusScreen(Screen):
                                self.rect.width - 2 * theme.px(32))
             surface.blit(ctx.text.render(sub_font, sub, pal.dim), (x, y))
             y += sub_font.get_linesize() + theme.px(14)
-        fonts = {"label": theme.font("bold", theme.font_size * 0.8),
-                 "label-inline": theme.font("bold", theme.font_size * 0.8),
-                 "value": theme.font("text"), "value-inline": theme.font("text"),
-                 "gap": theme.font("text", theme.font_size * 0.4)}
+        fonts = self._fonts()
         colours = {"label": pal.accent, "label-inline": pal.accent, "value": pal.text,
                    "value-inline": pal.text, "gap": pal.text}
         clip = surface.get_clip()

@@ -214,8 +214,8 @@ class StoryView:
         arrows = ""
         if buttons:
             arrows = f"version {scene.active + 1} of {len(scene.versions)}"
-        arrows_width = (2 * buttons[0].rect.width + ctx.text.width(small, arrows) + theme.px(38)
-                        if buttons else 0)
+        arrows_width = (2 * max(theme.px(26), small.get_linesize() + theme.px(4))
+                        + ctx.text.width(small, arrows) + theme.px(38) if buttons else 0)
         if info_width > (right - x) // 3:      # a narrow window: the world's title goes first
             info = f"turn {self.turn}"
             info_width = ctx.text.width(small, info)
@@ -226,6 +226,8 @@ class StoryView:
         x += title_surface.get_width() + theme.px(14)
         if buttons:
             cy = y + title_surface.get_height() // 2
+            side = max(theme.px(26), small.get_linesize() + theme.px(4))
+            buttons[0].rect.size = buttons[1].rect.size = (side, side)
             buttons[0].rect.topleft = (x, cy - buttons[0].rect.height // 2)
             label = ctx.text.render(small, arrows, pal.dim)
             lx = buttons[0].rect.right + theme.px(6)

@@ -20,10 +20,11 @@ from game.render import gradient, panel, pixels_to_surface, to_pixels
 from game.widgets import Button, Menu
 
 COVER_SIZE = (768, 432)   # painted covers (cached on disk with the scene images)
-KEYS_HELP = ("Space or click: next  ·  1-9 or arrows + Enter: choose  ·  Tab: type an action  ·  "
-             "wheel up or Ctrl+Z: back  ·  R: retell  ·  [ ]: versions  ·  M: map  ·  H: history  ·  "
-             "S / L: save / load  ·  F5 / F9: quicksave / quickload  ·  A: auto  ·  "
-             "P: the narrator's prompt  ·  O: settings  ·  F11: fullscreen")
+KEYS_HELP = ("Space or click: next  ·  1-9 or arrows + Enter: choose  ·  just type: an action of "
+             "your own (while choices show, hotkeys need Ctrl)  ·  wheel up or Ctrl+Z: back  ·  "
+             "wheel down: forward  ·  R: retell  ·  [ ] or Left / Right: versions  ·  M: map  ·  "
+             "H: history  ·  I: status  ·  S / L: save / load  ·  F5 / F9: quicksave / quickload  ·  "
+             "A: auto  ·  P: the narrator's prompt  ·  O: settings  ·  F11: fullscreen")
 
 
 # -- shared background work: the world list and covers --------------------------------------
@@ -117,7 +118,7 @@ class TitleScreen(Screen):
     """Main menu. Over a running story it is the game menu (Esc returns to the story)."""
 
     def tint(self, palette):
-        return palette.background + (228,)
+        return palette.background + (255,)
 
     def __init__(self, app):
         super().__init__(app)
@@ -129,6 +130,8 @@ class TitleScreen(Screen):
         self._scaled: dict = {}
         self._backdrop = None
         self._backdrop_key = None
+        self.logo_top = 0
+        self.help_lines: list[str] = []     # the keys help, when there is room for it
         self._build()
 
     def enter(self) -> None:
@@ -143,6 +146,8 @@ class TitleScreen(Screen):
 
         def done(latest):
             self.latest = latest
+            if latest is not None and not self.in_game:
+                self.menu.index = -1          # a story to go on with: Continue is highlighted
             self._build()
 
         self.app.background(work, done)
@@ -187,13 +192,39 @@ class TitleScreen(Screen):
         self.layout(app.surface.get_size())
 
     def layout(self, size) -> None:
-        theme = self.app.theme
-        width = min(theme.px(460), size[0] - theme.px(80))
-        height = theme.ui_font(0.95).get_linesize() + theme.px(18)
-        y = max(theme.px(250), size[1] // 2 - theme.px(40))
+        """The logo, the menu and the keys help, fitted to the window: at a large text size the
+        help gives way first, then the space above the logo, then the gaps between buttons."""
+        app, theme = self.app, self.app.theme
+        left = theme.px(90)
+        font = theme.ui_font(0.95)
+        widest = max([b.natural_width(app.ctx, font) for b in self.menu.buttons] or [0])
+        width = min(max(theme.px(460), widest), size[0] - left - theme.px(40))
+        height, gap = font.get_linesize() + theme.px(18), theme.px(10)
+        count = len(self.menu.buttons)
+        keys_font = theme.ui_font(0.58)
+        self.help_lines = app.text.wrap(keys_font, KEYS_HELP, size[0] - 2 * left)
+        help_height = len(self.help_lines) * keys_font.get_linesize() + theme.px(24)
+        logo, tagline = theme.font("title", 60), theme.font("italic", 20)
+        self.logo_top = theme.px(110)
+
+        def menu_top() -> int:
+            return (self.logo_top + logo.get_linesize() + theme.px(8) + tagline.get_linesize()
+                    + theme.px(24))
+
+        def fits() -> bool:
+            return menu_top() + count * height + (count - 1) * gap <= size[1] - help_height
+        if not fits():
+            self.help_lines, help_height = [], theme.px(16)
+        if not fits():
+            self.logo_top = theme.px(24)
+        if not fits():
+            height, gap = font.get_linesize() + theme.px(8), theme.px(4)
+        total = count * height + (count - 1) * gap
+        y = max(menu_top(), min(max(theme.px(250), size[1] // 2 - theme.px(40)),
+                                size[1] - help_height - total))
         for button in self.menu.buttons:
-            button.rect = pygame.Rect(theme.px(90), y, width, height)
-            y += height + theme.px(10)
+            button.rect = pygame.Rect(left, y, width, height)
+            y += height + gap
 
     def handle(self, event) -> None:
         if self.menu.handle(event):
@@ -219,21 +250,40 @@ class TitleScreen(Screen):
             surface.blit(self._backdrop, (0, 0))
 
         logo = ctx.text.render(theme.font("title", 60), "Dreamreel", pal.accent)
-        surface.blit(logo, (left, theme.px(110)))
+        surface.blit(logo, (left, self.logo_top))
         tagline = ("The story is paused." if self.in_game else
                    "A story that writes itself as you play.")
         line = ctx.text.render(theme.font("italic", 20), tagline, pal.text)
-        surface.blit(line, (left + theme.px(4), theme.px(110) + logo.get_height() + theme.px(8)))
+        surface.blit(line, (left + theme.px(4), self.logo_top + logo.get_height() + theme.px(8)))
         self.menu.draw(surface, ctx, theme.ui_font(0.95))
         keys_font = theme.ui_font(0.58)
-        lines = ctx.text.wrap(keys_font, KEYS_HELP, width - 2 * left)
-        y = height - theme.px(24) - len(lines) * keys_font.get_linesize()
-        for text in lines:
+        y = height - theme.px(24) - len(self.help_lines) * keys_font.get_linesize()
+        for text in self.help_lines:
             surface.blit(ctx.text.render(keys_font, text, pal.dim), (left, y))
             y += keys_font.get_linesize()
 
 
 # -- world picker ---------------------------------------------------------------------------
+def whole_sentences(ctx, font, text: str, width: int, limit: int) -> list[str]:
+    """Wrapped lines of as many whole sentences as fit in `limit` lines (a premise is never cut
+    mid-sentence); only a first sentence longer than that ends with an ellipsis."""
+    from game.textbox import sentences
+    lines = ctx.text.wrap(font, " ".join(text.split()), width)
+    if len(lines) <= limit:
+        return lines
+    kept: list[str] = []
+    for sentence in sentences(" ".join(text.split())):
+        trial = ctx.text.wrap(font, " ".join(kept + [sentence]), width)
+        if len(trial) > limit:
+            break
+        kept.append(sentence)
+    if kept:
+        return ctx.text.wrap(font, " ".join(kept), width)
+    cut = lines[:limit]
+    cut[-1] = ctx.text.fit(font, cut[-1] + " ...", width)
+    return cut
+
+
 class WorldPicker(Screen):
     """Pick the world of a new story: its title, premise and cover; Begin starts it."""
 
@@ -277,18 +327,24 @@ class WorldPicker(Screen):
             self.app.new_game(self.worlds[self.index][1])
 
     def layout(self, size) -> None:
-        theme = self.app.theme
-        height = theme.ui_font(0.95).get_linesize() + theme.px(18)
+        app, theme = self.app, self.app.theme
+        font = theme.ui_font(0.95)
+        height = font.get_linesize() + theme.px(18)
+        widest = max([b.natural_width(app.ctx, font) for b in self.list.buttons] or [0])
+        list_width = min(max(theme.px(340), widest), size[0] // 3)
         y = theme.px(130)
         for button in self.list.buttons:
-            button.rect = pygame.Rect(theme.px(60), y, theme.px(340), height)
+            button.rect = pygame.Rect(theme.px(60), y, list_width, height)
             y += height + theme.px(8)
-        self.cover_rect = pygame.Rect(theme.px(440), theme.px(130), size[0] - theme.px(500),
-                                      round((size[0] - theme.px(500)) * 9 / 16))
+        left = theme.px(60) + list_width + theme.px(40)
+        self.cover_rect = pygame.Rect(left, theme.px(130), size[0] - left - theme.px(60),
+                                      round((size[0] - left - theme.px(60)) * 9 / 16))
         self.cover_rect.height = min(self.cover_rect.height, size[1] // 2 - theme.px(40))
-        self.begin.rect = pygame.Rect(size[0] - theme.px(260), size[1] - theme.px(80),
-                                      theme.px(200), height)
-        self.back.rect = pygame.Rect(theme.px(60), size[1] - theme.px(80), theme.px(160), height)
+        bottom = size[1] - theme.px(20) - height
+        begin = max(theme.px(200), self.begin.natural_width(app.ctx))
+        self.begin.rect = pygame.Rect(size[0] - theme.px(60) - begin, bottom, begin, height)
+        self.back.rect = pygame.Rect(theme.px(60), bottom,
+                                     max(theme.px(160), self.back.natural_width(app.ctx)), height)
 
     def handle(self, event) -> None:
         if self.begin.handle(event) or self.back.handle(event):
@@ -330,9 +386,9 @@ class WorldPicker(Screen):
             y += theme.font("title", 28).get_linesize() + theme.px(6)
             body = (world.spec.premise if world else f"This world cannot be played: {error}")
             font = theme.font("text", max(14, theme.font_size * 0.82))
-            lines = ctx.text.wrap(font, body, rect.width)
             limit = max(1, (self.begin.rect.top - theme.px(12) - y) // font.get_linesize())
-            for line in lines[:limit]:
+            lines = whole_sentences(ctx, font, body, rect.width, limit)
+            for line in lines:
                 surface.blit(ctx.text.render(font, line, pal.text if world else (255, 140, 140)),
                              (rect.x, y))
                 y += font.get_linesize()

@@ -171,3 +171,27 @@ def test_cjk_and_emoji_are_drawn_when_the_system_has_the_fonts(app, tmp_path):
         glyph = image.subsurface((plain.get_width(), 0, image.get_width() - plain.get_width(),
                                   image.get_height()))
         assert _lit(glyph) != _lit(box)
+
+
+def test_pages_break_between_sentences():
+    from game.textbox import paginate_text, sentences
+    pygame.font.init()
+    font = pygame.font.Font(None, 20)
+    cache = TextCache()
+    said = [f"Sentence number {i} says {'more ' * (i % 4)}and ends here{'!' if i % 3 else '.'}"
+            for i in range(24)]
+    said[5] = "\u201cA quoted line ends inside its quote.\u201d"
+    paragraph = " ".join(said)
+    assert sentences(paragraph) == said
+    text = paragraph + "\n\nA short second paragraph."
+    for width, lines in ((240, 4), (300, 3), (420, 5)):
+        pages = paginate_text(cache, font, text, width, lines)
+        assert all(1 <= len(page) <= lines for page in pages)
+        for page in pages:
+            assert page[-1].rstrip().endswith((".", "!", "\u201d"))   # never mid-sentence
+        words = " ".join(line for page in pages for line in page if line).split()
+        assert words == text.split()                                  # nothing lost or doubled
+    # a single sentence taller than the box is the one thing cut between lines
+    long = "word " * 200 + "end."
+    pages = paginate_text(cache, font, long, 200, 3)
+    assert len(pages) > 2 and all(len(page) <= 3 for page in pages)

@@ -37,7 +37,7 @@ def test_p_shows_the_exact_prompt_and_its_tokens_and_scrolls(config, tmp_path):
                    narrator=PromptNarrator())
     try:
         session = start(app)
-        app.step([key(pygame.K_p, text="p")], dt=0.01, present=False)
+        app.step([key(pygame.K_p, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
         screen = app.top
         assert isinstance(screen, PromptScreen)
         sent = session.prompts[session.current]["prompt"]
@@ -66,13 +66,13 @@ def test_p_shows_the_exact_prompt_and_its_tokens_and_scrolls(config, tmp_path):
         assert screen.scroll == screen.max_scroll
         app.step([key(pygame.K_HOME)], dt=0.01, present=False)
         assert screen.scroll == 0
-        app.step([key(pygame.K_p, text="p")], dt=0.01, present=False)
+        app.step([key(pygame.K_p, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
         assert app.top is app.story
         # the next scene's prompt, and Esc closes too
         read_to_choices(app)
         app.step([key(pygame.K_1, text="1")], dt=0.01, present=False)
         settle(app)
-        app.step([key(pygame.K_p, text="p")], dt=0.01, present=False)
+        app.step([key(pygame.K_p, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
         assert f"{1000 + session.current} tokens" in app.top._summary()
         assert f"Scene {session.current}." in "\n".join(app.top.lines)
         app.step([key(pygame.K_ESCAPE)], dt=0.01, present=False)
@@ -93,11 +93,11 @@ def test_storylet_narrator_says_there_is_no_prompt(app, tmp_path):
     frame(app, tmp_path / "no-prompt.png")
     app.step([key(pygame.K_ESCAPE)], dt=0.01, present=False)
     # Settings moved to O (and the menu); P no longer opens them
-    app.step([key(pygame.K_o, text="o")], dt=0.01, present=False)
+    app.step([key(pygame.K_o, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
     assert isinstance(app.top, SettingsScreen)
-    app.step([key(pygame.K_p, text="p")], dt=0.01, present=False)
+    app.step([key(pygame.K_p, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
     assert isinstance(app.top, SettingsScreen)
-    app.step([key(pygame.K_o, text="o")], dt=0.01, present=False)
+    app.step([key(pygame.K_o, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
     assert app.top is app.story
 
 

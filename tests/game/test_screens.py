@@ -78,7 +78,7 @@ def test_map_shows_the_tree_and_jumps(app, tmp_path):
     play_turns(app, 3)
     read_to_choices(app)
     assert session.scene().parent is not None
-    app.step([key(pygame.K_m, text="m")], dt=0.01, present=False)
+    app.step([key(pygame.K_m, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
     screen = app.top
     assert isinstance(screen, MapScreen)
     positions = tree_layout(session.graph.g, session.graph.root)
@@ -102,7 +102,7 @@ def test_map_open_end_takes_that_choice(app):
     root = session.current
     read_to_choices(app)
     target = session.choices()[2].id
-    app.step([key(pygame.K_m, text="m")], dt=0.01, present=False)
+    app.step([key(pygame.K_m, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
     screen = app.top
     screen.center_on(target)
     app.step(click(screen.to_screen(target)), dt=0.01, present=False)
@@ -115,7 +115,7 @@ def test_map_keyboard_walk_and_jump(app):
     root = session.current
     play_turns(app, 2)
     here = session.current
-    app.step([key(pygame.K_m, text="m")], dt=0.01, present=False)
+    app.step([key(pygame.K_m, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
     assert app.top.selected == here
     app.step([key(pygame.K_LEFT), key(pygame.K_LEFT)], dt=0.01, present=False)
     assert app.top.selected == root
@@ -126,7 +126,7 @@ def test_map_keyboard_walk_and_jump(app):
 def test_history_lists_the_path(app, tmp_path):
     session = start(app)
     play_turns(app, 2)
-    app.step([key(pygame.K_h, text="h")], dt=0.01, present=False)
+    app.step([key(pygame.K_h, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
     screen = app.top
     assert isinstance(screen, HistoryScreen)
     text = "\n".join(line for line, _, _ in screen.lines)
@@ -161,7 +161,7 @@ def test_save_screen_saves_a_named_slot_and_load_screen_loads_it(app, tmp_path):
     session = start(app)
     play_turns(app, 1)
     node = session.current
-    app.step([key(pygame.K_s, text="s")], dt=0.01, present=False)
+    app.step([key(pygame.K_s, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
     settle(app, 4)
     screen = app.top
     assert isinstance(screen, SavesScreen) and screen.mode == "save"
@@ -177,7 +177,7 @@ def test_save_screen_saves_a_named_slot_and_load_screen_loads_it(app, tmp_path):
     frame(app, tmp_path / "saves.png")
     app.step([key(pygame.K_ESCAPE)], dt=0.01, present=False)
     play_turns(app, 2)
-    app.step([key(pygame.K_l, text="l")], dt=0.01, present=False)
+    app.step([key(pygame.K_l, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
     settle(app, 6)
     screen = app.top
     card = next(rect for rect, name in screen.cards if name == "my story")
@@ -205,7 +205,7 @@ def test_settings_change_and_are_kept(app, tmp_path):
     start(app)
     read_to_choices(app)
     small = app.theme.font("text").get_height()
-    app.step([key(pygame.K_o, text="o")], dt=0.01, present=False)
+    app.step([key(pygame.K_o, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
     screen = app.top
     assert isinstance(screen, SettingsScreen)
     app.step([key(pygame.K_DOWN), key(pygame.K_RIGHT), key(pygame.K_RIGHT)], dt=0.01, present=False)
@@ -257,7 +257,7 @@ def test_map_hides_prefetched_scenes_behind_open_ends(app):
     assert ahead, "prefetch should have told the scenes behind the choices"
     visited = explored(session)
     assert session.current in visited and not any(c.id in visited for c in ahead)
-    app.step([key(pygame.K_m, text="m")], dt=0.01, present=False)
+    app.step([key(pygame.K_m, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
     screen = app.top
     assert all(c.id in screen.positions for c in session.choices())   # drawn, as open ends
     assert not any(grandchild in screen.positions
@@ -320,7 +320,7 @@ def test_map_shows_visited_scenes_even_after_a_load(app, tmp_path):
     visited = explored(session)
     assert {root, first, second} <= visited                # the branch left behind counts
     assert not set(first_ahead) & visited                  # told ahead, never seen: open ends
-    app.step([key(pygame.K_m, text="m")], dt=0.01, present=False)
+    app.step([key(pygame.K_m, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
     screen = app.top
     assert set(first_ahead) <= set(screen.positions)
     graph = session.graph.g
@@ -394,7 +394,8 @@ def test_a_world_with_its_own_pictures_shows_them_on_the_picker_and_in_the_story
         assert request_cover(app, world) is not None
         frame(app, tmp_path / "picker.png")
         shot = pygame.image.load(str(tmp_path / "picker.png"))
-        assert shot.get_at(picker.cover_rect.center)[:3] == (230, 20, 200)
+        assert all(abs(a - b) <= 6 for a, b in zip(shot.get_at(picker.cover_rect.center)[:3],
+                                                   (230, 20, 200)))
         app.step([key(pygame.K_RETURN)], dt=0.01, present=False)
         settle(app, 8)
         assert app.session.shipped_picture() == "images/cover.png"

@@ -11,7 +11,7 @@ from helpers import make_app, settle, start
 import game.app
 from engine import compute
 from engine.config import load_config
-from game.window import SAVE_AFTER, SizeMemory
+from game.window import MIN_WINDOW, SAVE_AFTER, SizeMemory
 
 
 def _resize(app, size, dt=0.1):
@@ -91,10 +91,20 @@ def test_a_size_not_yet_saved_is_saved_on_quit(app, tmp_path):
 
 def test_size_memory_clamps_and_ignores_the_saved_size():
     memory = SizeMemory((1280, 720), after=1.0)
-    memory.note((100, 50), 0.0)                 # smaller than the config allows
-    assert memory.due(0.5) is None and memory.due(1.0) == (320, 240)
-    memory.note((320, 240), 2.0)                # back to what is saved: nothing to do
+    memory.note((100, 50), 0.0)                 # smaller than the window can be
+    assert memory.due(0.5) is None and memory.due(1.0) == MIN_WINDOW
+    memory.note(MIN_WINDOW, 2.0)                # back to what is saved: nothing to do
     assert memory.due(10.0) is None
     memory.note((800, 600), 3.0)
     memory.note((810, 600), 3.9)                # still moving: the clock starts again
     assert memory.due(4.5) is None and memory.due(4.9) == (810, 600)
+
+
+def test_the_window_has_a_minimum_size(config, tmp_path):
+    app = make_app(config.with_changes(display={"width": 420, "height": 300}), tmp_path)
+    try:
+        assert app.surface.get_size() == MIN_WINDOW           # a smaller config opens at it
+        window = pygame.Window.from_display_module()
+        assert tuple(window.minimum_size) == MIN_WINDOW       # and the window manager is told
+    finally:
+        app.close()
