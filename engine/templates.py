@@ -83,6 +83,55 @@ def _capped_filter(name: str, func: Callable) -> Callable:
     return capped
 
 
+_IRREGULAR = {"man": "men", "woman": "women", "child": "children", "foot": "feet",
+              "tooth": "teeth", "goose": "geese", "mouse": "mice", "person": "people",
+              "ox": "oxen", "die": "dice", "sheep": "sheep", "fish": "fish", "deer": "deer",
+              "cod": "cod", "salmon": "salmon", "crew": "crew", "aircraft": "aircraft"}
+_F_TO_VES = ("knife", "life", "wife", "leaf", "loaf", "half", "shelf", "self", "thief", "wolf",
+             "calf", "sheaf", "elf")
+
+
+def english_plural(word: str) -> str:
+    """The plural of an English noun: hours, ferries, boxes, knives, men. The last word of a
+    phrase changes ("keeper's log" -> "keeper's logs"); capitals are kept."""
+    head, space, last = word.rpartition(" ")
+    lower = last.lower()
+    if not lower or not lower[-1].isalpha() or lower.endswith(("'s", "\u2019s")):
+        return word
+    if lower in _IRREGULAR:
+        plural = _IRREGULAR[lower]
+    elif lower.endswith(_F_TO_VES):
+        plural = lower[:-2] + "ves" if lower.endswith("fe") else lower[:-1] + "ves"
+    elif lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
+        plural = lower[:-1] + "ies"
+    elif lower.endswith(("s", "x", "z", "ch", "sh")):
+        plural = lower + "es"
+    else:
+        plural = lower + "s"
+    if last.isupper() and len(last) > 1:
+        plural = plural.upper()
+    elif last[0].isupper():
+        plural = plural[0].upper() + plural[1:]
+    return head + space + plural
+
+
+def plural(word: Any, count: Any = 2, many: str | None = None) -> str:
+    """The `plural` template filter: the word as it goes with a number.
+
+    `{{ n }} {{ "hour" | plural(n) }}` gives "1 hour", "0 hours", "5 hours";
+    `{{ "goose" | plural(n) }}` knows common irregular nouns; `{{ "cactus" | plural(n, "cacti")
+    }}` names the plural itself. A count that is not a number counts as many.
+    """
+    word = str(word)
+    try:
+        single = abs(float(count)) == 1
+    except (TypeError, ValueError):
+        single = False
+    if single:
+        return word
+    return str(many) if many is not None else english_plural(word)
+
+
 def _safe_pow(left: Any, right: Any) -> Any:
     if isinstance(right, (int, float)) and abs(right) > 64:
         raise _Limits("an exponent larger than 64")
@@ -129,6 +178,7 @@ class Templates:
             self.env.filters.pop(name, None)   # not needed by stories; classic escape vectors
         for name, func in list(self.env.filters.items()):
             self.env.filters[name] = _capped_filter(name, func)
+        self.env.filters["plural"] = plural   # output bounded by its word: needs no cap
         self.env.globals.clear()
         self.env.globals.update(range=_safe_range, dict=dict, namespace=self._namespace())
         self._cache: dict[tuple[str, str], Any] = {}

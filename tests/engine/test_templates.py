@@ -41,3 +41,34 @@ def test_conditions_compile_once_and_evaluate():
 def test_syntax_errors_name_the_line():
     with pytest.raises(TemplateError, match=r"scene.j2, line 2"):
         Templates().compile("ok\n{% for x in %}\n", "scene.j2")
+
+
+@pytest.mark.parametrize("count, expected", [(0, "0 hours"), (1, "1 hour"), (2, "2 hours"),
+                                             (-1, "-1 hour"), (1.0, "1.0 hour")])
+def test_plural_filter_agrees_with_the_count(count, expected):
+    assert Templates().render('{{ n }} {{ "hour" | plural(n) }}', {"n": count}) == expected
+
+
+def test_plural_knows_common_english_and_takes_an_explicit_form():
+    render = Templates().render
+    words = "ferry box knife man Gull CANTOR"
+    out = render("{% for w in words.split(' ') %}{{ w | plural(2) }} {% endfor %}",
+                 {"words": words})
+    assert out.split() == ["ferries", "boxes", "knives", "men", "Gulls", "CANTORS"]
+    assert render('{{ "keeper\'s log" | plural(2) }}', {}) == "keeper's logs"
+    assert render('{{ "cactus" | plural(3, "cacti") }}', {}) == "cacti"
+    assert render('{{ "cactus" | plural(1, "cacti") }}', {}) == "cactus"
+    assert render('{{ "coin" | plural("many") }}', {}) == "coins"
+
+
+def test_shipped_worlds_print_counts_with_the_plural_helper():
+    from engine.narrators import Action, NarrationRequest
+    from engine.narrators.storylets import StoryletNarrator
+    from engine.schema import Effects
+    from engine.state import apply_effects
+    from engine.worlds import load_world
+    world = load_world("hollow_orbit")
+    state = apply_effects(world.initial_state(), Effects(adjust={"oxygen": -3}), "")
+    draft = StoryletNarrator().narrate(NarrationRequest(world, state, Action("Push on", "travel",
+                                                        goto="arrive_hydroponics"), 1, 1))
+    assert "1 hour." in draft.narration and "1 hours" not in draft.narration
