@@ -1,4 +1,4 @@
-"""Loading worlds: a folder of plain files (world.toml, lore.toml, storylets/*.toml).
+"""Loading worlds: a folder of plain files (world.toml, lore.toml, reactions.toml, storylets/*.toml).
 
 Worlds come from strangers, so every file is size-capped, confined to the world's folder and
 validated field by field. Problems name the file, line and a fix. A broken storylet is left out
@@ -19,13 +19,14 @@ from engine.errors import WorldError
 from engine.images import check_world_images, names_a_file
 from engine.schema import INTENTS, MOODS
 from engine.state import WorldState, as_id, initial_state
-from engine.worldspec import CharacterSpec, LoreSpec, StoryletSpec, WorldSpec
+from engine.worldspec import CharacterSpec, LoreSpec, ReactionSpec, StoryletSpec, WorldSpec
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 BUILTIN_WORLDS = ASSETS / "worlds"
 MAX_FILE_BYTES = 1_000_000   # a single world file
 MAX_FILES = 400              # storylet files in one world
 MAX_STORYLETS = 2_000        # storylets in one world
+MAX_REACTIONS = 500          # reactions in one world
 MAX_PROMPT_BYTES = 64_000    # a prompt override (as engine.narrators.prompting's own cap)
 MAX_PROMPT_FILES = 20        # files in a world's prompts/ folder
 
@@ -45,6 +46,23 @@ class Storylet:
     @property
     def where(self) -> str:
         return f"{self.file}, line {self.line} (storylet '{self.spec.id}')"
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """One authored in-place answer to a typed action that no storylet fits."""
+
+    spec: ReactionSpec
+    file: str   # path relative to the world folder (or to assets/ for the engine's own)
+    line: int   # line of its `id = ...` in that file
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}, line {self.line} (reaction '{self.spec.id}')"
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,7 @@ class World:
     lore: list[LoreSpec]
     storylets: dict[str, Storylet]
     problems: list[Problem] = field(default_factory=list)
+    reactions: list[Reaction] = field(default_factory=list)   # reactions.toml, in file order
 
     @property
     def title(self) -> str:
@@ -182,7 +201,8 @@ def _describe(err: ValidationError) -> list[tuple[str, str]]:
         elif item["type"] == "missing":
             hint = "add it"
         elif item["type"] == "literal_error":
-            hint = "allowed: " + ", ".join(INTENTS if "intent" in place else MOODS)
+            expected = str((item.get("ctx") or {}).get("expected", "")).replace("'", "")
+            hint = "allowed: " + (expected or ", ".join(INTENTS if "intent" in place else MOODS))
         else:
             hint = ""
         out.append((f"{place}: {message}", hint))
@@ -205,7 +225,7 @@ def load_world(spec: str | Path, user_worlds: Path | None = None) -> World:
     lore = _load_lore(root, problems)
     storylets = _load_storylets(root, problems)
     world = World(id=root.name, root=root, spec=world_spec, lore=lore, storylets=storylets,
-                  problems=problems)
+                  problems=problems, reactions=load_reactions(root, problems))
     _check_links(world)
     problems.extend(check_prompt_files(root))
     if (root / "images").exists() or (root / "images").is_symlink() or \
@@ -242,6 +262,60 @@ def _load_lore(root: Path, problems: list[Problem]) -> list[LoreSpec]:
                 problems.append(Problem("lore.toml", lines.get(ident, 0),
                                         f"lore '{ident}': {message}", hint))
     return entries
+
+
+def load_reactions(root: Path, problems: list[Problem],
+                   relative: str = "reactions.toml") -> list[Reaction]:
+    """A world's reactions (none when it has no reactions.toml). A broken entry is left out and
+    reported; the others still answer."""
+    if not (root / relative).exists():
+        return []
+    raw = _read_toml(root, relative, problems)
+    if raw is None:
+        return []
+    for key in set(raw) - {"reaction"}:
+        problems.append(Problem(relative, 0, f"unknown table '{key}'",
+                                "reactions.toml holds only [[reaction]] tables"))
+    lines = _id_lines((root / relative).read_text(encoding="utf-8", errors="replace"))
+    reactions: list[Reaction] = []
+    seen: dict[str, Reaction] = {}
+    for index, item in enumerate(_tables(raw, "reaction", relative, problems)):
+        ident = item.get("id", f"#{index + 1}") if isinstance(item, dict) else f"#{index + 1}"
+        line = lines.get(str(ident), 0)
+        try:
+            spec = ReactionSpec.model_validate(item)
+        except ValidationError as err:
+            for message, hint in _describe(err):
+                problems.append(Problem(relative, line, f"reaction '{ident}': {message}",
+                                        hint or "this reaction is left out until fixed"))
+            continue
+        if spec.id in seen:
+            problems.append(Problem(relative, line, f"reaction id '{spec.id}' is used twice "
+                                    f"(also line {seen[spec.id].line})",
+                                    "give each reaction its own id"))
+            continue
+        if len(reactions) >= MAX_REACTIONS:
+            problems.append(Problem(relative, line, "too many reactions; the rest are ignored"))
+            break
+        seen[spec.id] = Reaction(spec=spec, file=relative, line=line)
+        reactions.append(seen[spec.id])
+    return reactions
+
+
+_DEFAULT_REACTIONS: list[Reaction] | None = None
+
+
+def default_reactions() -> list[Reaction]:
+    """The engine's own reactions (assets/reactions.toml): how a world without reactions of
+    its own, or without one for an intent, still answers in place. Read once."""
+    global _DEFAULT_REACTIONS
+    if _DEFAULT_REACTIONS is None:
+        problems: list[Problem] = []
+        loaded = load_reactions(ASSETS, problems)
+        if problems:
+            raise WorldError("assets/reactions.toml: " + "; ".join(map(str, problems)))
+        _DEFAULT_REACTIONS = loaded
+    return _DEFAULT_REACTIONS
 
 
 def _tables(raw: dict, key: str, relative: str, problems: list[Problem]) -> list:
@@ -355,6 +429,7 @@ def character_name(world: World, cid: str) -> str:
     return character.name if character else cid.replace("_", " ").title()
 
 
-__all__ = ["World", "Storylet", "Problem", "load_world", "resolve_world", "list_world_ids",
+__all__ = ["World", "Storylet", "Reaction", "Problem", "load_world", "load_reactions",
+           "default_reactions", "resolve_world", "list_world_ids",
            "confined", "character_name", "check_prompt_files", "prompt_names",
            "BUILTIN_WORLDS", "ASSETS"]

@@ -1,4 +1,5 @@
-"""The schema of a world's files: what world.toml, lore.toml and storylets/*.toml may hold.
+"""The schema of a world's files: what world.toml, lore.toml, reactions.toml and storylets/*.toml
+may hold.
 
 These pydantic models are the single source of truth for a world's data, as engine.schema is for
 a scene: every table a modder writes is validated against them field by field, with lengths and
@@ -10,11 +11,17 @@ engine.worlds and engine.validate; this module must not touch the file system.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import field_validator, BaseModel, ConfigDict, Field
 
 from engine.schema import INTENTS, Effects, FlagValue, Intent, Mood
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_]{0,39}$"   # ids of characters, lore entries and storylets
+# What a reaction answers: an intent, or "nonsense" (typed words that mean nothing in the world).
+REACTION_KINDS: tuple[str, ...] = (*INTENTS, "nonsense")
+ReactionKind = Literal["explore", "talk", "investigate", "fight", "sneak", "help", "trade",
+                       "rest", "travel", "use", "flee", "nonsense"]
 
 
 class _Strict(BaseModel):
@@ -123,5 +130,18 @@ class StoryletSpec(_Strict):
     choices: list[ChoiceSpec] = Field(default_factory=list, max_length=8)
 
 
-__all__ = ["ID_PATTERN", "CharacterSpec", "StateSpec", "PlayerSpec", "WorldSpec", "LoreSpec",
-           "ChoiceSpec", "StoryletSpec"]
+class ReactionSpec(_Strict):
+    """One [[reaction]] table of reactions.toml: how the world answers, in place, a typed action
+    that no storylet fits. It changes nothing and offers the choices the player had."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    intents: list[ReactionKind] = Field(default_factory=lambda: list(INTENTS), min_length=1)
+    when: str = Field(default="", max_length=1000)
+    title: str = Field(default="", max_length=120)     # "": the player's own words
+    text: str = Field(min_length=1, max_length=2000)
+    weight: float = Field(default=1.0, ge=0, le=1000)
+    mood: Mood | None = None                           # None: the mood of the scene it answers
+
+
+__all__ = ["ID_PATTERN", "REACTION_KINDS", "CharacterSpec", "StateSpec", "PlayerSpec",
+           "WorldSpec", "LoreSpec", "ChoiceSpec", "StoryletSpec", "ReactionSpec"]
