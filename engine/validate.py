@@ -1,10 +1,11 @@
 """`dreamreel worlds validate`: every problem of a world at once, each with file, line and fix.
 
 Loading (engine.worlds) refuses what cannot be played. Validation goes further, like a compiler:
-it renders every storylet title, text and picture prompt and compiles every condition against a
-representative game state in the sandbox, checks the names templates use against the names they
-get, follows gotos, looks for storylets that can never be told and lore that can never be
-recalled, renders the narrator prompts with the world's prompts/ overrides and measures them.
+it renders every storylet title, text and picture prompt and every reaction, and compiles every
+condition against a representative game state in the sandbox, checks the names templates use
+against the names they get, follows gotos, looks for storylets that can never be told and lore
+that can never be recalled, renders the narrator prompts with the world's prompts/ overrides
+and measures them.
 
 The rule: errors (anything that breaks loading or playing) make validation fail; warnings are
 heuristics (content that may never come up, a long prompt) and never make it fail.
@@ -22,13 +23,14 @@ from jinja2 import TemplateSyntaxError, nodes
 from engine import worlds as w
 from engine.images import check_world_images
 from engine.memory import lore_hits
+from engine.reaction_checks import check_reaction_templates
 from engine.state import as_id
 from engine.template_checks import (SourceLines, check_prompts, check_storylet_templates,
                                     key_of, world_facts)
 from engine.templates import Templates
 from engine.worlds import Problem, World
 
-TOP_LEVEL = {"world.toml", "lore.toml", "storylets", "images", "prompts"}
+TOP_LEVEL = {"world.toml", "lore.toml", "reactions.toml", "storylets", "images", "prompts"}
 
 
 @dataclass
@@ -60,7 +62,7 @@ def validate_world(target: str | Path, user_worlds: Path | None = None) -> Repor
     lore = w._load_lore(root, errors)
     storylets = w._load_storylets(root, errors)
     world = World(id=root.name, root=root, spec=spec, lore=lore, storylets=storylets,
-                  problems=errors)
+                  problems=errors, reactions=w.load_reactions(root, errors))
     w._check_links(world)
     _check_world(world, errors, warnings)
     errors.extend(w.check_prompt_files(root))
@@ -70,6 +72,9 @@ def validate_world(target: str | Path, user_worlds: Path | None = None) -> Repor
     template_errors, template_warnings = check_storylet_templates(world, facts=facts)
     errors += template_errors
     warnings += template_warnings
+    reaction_errors, reaction_warnings = check_reaction_templates(world, facts=facts)
+    errors += reaction_errors
+    warnings += reaction_warnings
     _check_reachability(world, facts, warnings)
     _check_lore(world, warnings)
     tokens, note = check_prompts(world, errors, warnings) if world.storylets else ({}, "")
@@ -164,7 +169,8 @@ def _check_files(root: Path, warnings: list[Problem]) -> None:
                 or name.upper().startswith(("README", "LICENSE", "CREDITS")):
             continue
         warnings.append(Problem(name, 0, "is not part of the world format, so it is ignored",
-                                "expected world.toml, lore.toml, storylets/, images/, prompts/"))
+                                "expected world.toml, lore.toml, reactions.toml, storylets/, "
+                                "images/, prompts/"))
     folder = root / "storylets"
     if folder.is_dir() and w.confined(root, "storylets") is not None:
         for entry in sorted(folder.iterdir()):

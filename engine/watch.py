@@ -2,14 +2,14 @@
 
 A modder edits a storylet in one window and sees the next scene use it in the game. The watcher
 compares the size and modification time of the files a world is made of (world.toml, lore.toml,
-storylets/*.toml, prompts/*.j2) with what it saw last, at most a few times a second; a poll in
-between costs well under a microsecond, a real scan a few dozen microseconds (os.scandir, one
-stat per file), so the frame loop may call check() every frame. A change is picked up once the
-files have stood still for one poll (editors often write a file in several steps). Then the world
-is loaded again with load_world (about 0.1 s for the shipped worlds on a slow machine, plus the
-template checks of the changed storylet files): the new World comes back with its problems as
-messages; when it no longer loads at all, None comes back with the error, and the caller keeps
-playing the last good world.
+reactions.toml, storylets/*.toml, prompts/*.j2) with what it saw last, at most a few times a
+second; a poll in between costs well under a microsecond, a real scan a few dozen microseconds
+(os.scandir, one stat per file), so the frame loop may call check() every frame. A change is
+picked up once the files have stood still for one poll (editors often write a file in several
+steps). Then the world is loaded again with load_world (about 0.1 s for the shipped worlds on a
+slow machine, plus the template checks of the changed storylet files): the new World comes back
+with its problems as messages; when it no longer loads at all, None comes back with the error,
+and the caller keeps playing the last good world.
 
 This module only reads: it never touches a Session, a window or the files it watches.
 
@@ -63,7 +63,8 @@ class WorldWatcher:
     def snapshot(self) -> Snapshot:
         """Size and modification time of every file the world is made of."""
         found: Snapshot = {}
-        _scan(self.root, "", (".toml",), found, names=("world.toml", "lore.toml"))
+        _scan(self.root, "", (".toml",), found,
+              names=("world.toml", "lore.toml", "reactions.toml"))
         _scan(self.root / "storylets", "storylets/", (".toml",), found)
         _scan(self.root / "prompts", "prompts/", (".j2",), found)
         return found
@@ -111,6 +112,9 @@ class WorldWatcher:
             files = None if changed is None else {f for f in changed if f.startswith("storylets/")}
             errors, _warnings = check_storylet_templates(world, files=files)
             messages += [str(problem) for problem in errors]
+            if changed is None or "reactions.toml" in changed:
+                from engine.reaction_checks import check_reaction_templates
+                messages += [str(problem) for problem in check_reaction_templates(world)[0]]
         except DreamreelError as err:
             messages.append(str(err))
         self.world = world

@@ -68,3 +68,41 @@ def test_oversized_files_and_escaping_links_are_refused(tmp_path):
     assert "huge.toml" in messages and "limit" in messages
     assert "outside the world folder" in messages
     assert "evil" not in world.storylets
+
+
+@pytest.mark.parametrize("world_id", ["lantern_coast", "hollow_orbit"])
+def test_shipped_worlds_answer_every_intent_with_several_reactions(world_id):
+    from engine.worldspec import REACTION_KINDS
+    world = load_world(world_id)
+    for kind in REACTION_KINDS:
+        answering = [r for r in world.reactions if kind in r.spec.intents]
+        assert len(answering) >= 2, kind
+        assert any(not r.spec.when for r in answering) or kind in ("talk", "help"), kind
+
+
+def test_broken_reactions_are_left_out_and_named(tmp_path):
+    world_dir = _copy(tmp_path)
+    (world_dir / "reactions.toml").write_text(
+        '[[reaction]]\nid = "fine"\ntext = "You {{ action }}."\n\n'
+        '[[reaction]]\nid = "bad"\nintents = ["dance"]\ntext = "x"\n\n'
+        '[[reaction]]\nid = "fine"\ntext = "again"\n\n[extra]\nx = 1\n')
+    world = load_world(world_dir)
+    assert [r.id for r in world.reactions] == ["fine"]
+    messages = [str(p) for p in world.problems]
+    assert any("reactions.toml, line 6" in m and "'bad'" in m and "nonsense" in m
+               for m in messages), messages
+    assert any("used twice" in m for m in messages)
+    assert any("unknown table 'extra'" in m for m in messages)
+
+
+def test_validate_renders_reactions_and_names_their_lines(tmp_path):
+    from engine.validate import validate_world
+    world_dir = _copy(tmp_path)
+    (world_dir / "reactions.toml").write_text(
+        '[[reaction]]\nid = "typo"\ntext = "You {{ acton }}."\n\n'
+        '[[reaction]]\nid = "quiet"\nwhen = "target == \'petra\'"\ntext = "The ship hums."\n')
+    report = validate_world(world_dir)
+    assert any(p.file == "reactions.toml" and p.line == 3 and "acton" in p.message
+               for p in report.errors), report.errors
+    assert any("never names the player's action" in p.message for p in report.warnings)
+    assert validate_world("lantern_coast").ok and validate_world("hollow_orbit").ok
