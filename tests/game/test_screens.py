@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 import pygame
+import pytest
 from helpers import click, frame, key, make_app, motion, read_to_choices, settle, start, typed
 
 from engine.errors import SaveError
@@ -403,5 +404,107 @@ def test_a_world_with_its_own_pictures_shows_them_on_the_picker_and_in_the_story
         shot = frame(app, tmp_path / "story.png")
         r, g, b, *_ = shot.get_at((60, 300))                    # the picture, not a painted one
         assert abs(r - 230) < 12 and g < 40 and abs(b - 200) < 12, (r, g, b)
+    finally:
+        app.close()
+
+
+def test_map_labels_are_clickable_and_any_versions_open_end_can_be_taken(script_app, tmp_path):
+    app = script_app
+    session = start(app)
+    root = session.current
+    read_to_choices(app)
+    first_telling = [c.id for c in session.choices()]
+    app.step([key(pygame.K_r, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)   # a 2nd telling
+    settle(app)
+    assert session.scene().active == 1 and first_telling[1] not in [c.id for c in session.choices()]
+    app.step([key(pygame.K_m, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
+    screen = app.top
+    target = first_telling[1]
+    screen.center_on(target)
+    frame(app, tmp_path / "map.png")
+    assert screen.version_mark(target) == "v1 \u00b7 "            # which telling offered it
+    assert screen.version_mark(session.choices()[0].id) == "v2 \u00b7 "
+    label = screen._labels[target]
+    dot = screen.to_screen(target)
+    spot = (label.right - 6, label.centery)                        # the label's far end
+    assert (spot[0] - dot[0]) ** 2 + (spot[1] - dot[1]) ** 2 > (app.theme.px(14) * 2) ** 2
+    app.step([motion(spot)], dt=0.01, present=False)
+    assert screen.hover == target
+    app.step(click(spot), dt=0.01, present=False)
+    settle(app, 4)
+    assert app.top is app.story and session.current == target
+    assert session.scene(root).active == 0                         # its telling is shown again
+
+
+def test_title_highlights_continue_when_a_story_can_be_continued(app):
+    start(app)
+    app.close_story()
+    title = app.replace_all(TitleScreen(app))
+    settle(app, 4)
+    selected = title.menu.buttons[title.menu.index]
+    assert selected.label.startswith("Continue") and selected.enabled
+
+
+OVERLAYS = {"settings": SettingsScreen, "map": MapScreen, "history": HistoryScreen,
+            "menu": TitleScreen, "load": lambda app: SavesScreen(app, "load")}
+
+
+def _green(shot, rect) -> int:
+    """Pixels of the story's picture (FakePainter's green) inside rect."""
+    from helpers import IMAGE_COLOUR
+    count = 0
+    for y in range(rect.top, rect.bottom, 3):
+        for x in range(rect.left, rect.right, 3):
+            r, g, b, *_ = shot.get_at((x, y))
+            if abs(r - IMAGE_COLOUR[0]) < 30 and abs(g - IMAGE_COLOUR[1]) < 30 and g > 100:
+                count += 1
+    return count
+
+
+def _no_overlap(rects, window) -> None:
+    for i, a in enumerate(rects):
+        assert window.contains(a), (a, window)
+        for b in rects[i + 1:]:
+            assert not a.colliderect(b), (a, b)
+
+
+@pytest.mark.parametrize("size,points", [((1280, 720), 16), ((1280, 720), 40), ((640, 400), 16),
+                                         ((640, 400), 40)])
+def test_overlays_are_opaque_and_layouts_hold(config, tmp_path, size, points):
+    from game.screens.status import StatusScreen
+    app = make_app(config.with_changes(game={"world": "lantern_coast"},
+                                       display={"width": size[0], "height": size[1],
+                                                "font_size": points}), tmp_path)
+    try:
+        assert app.surface.get_size() == size
+        start(app)
+        play_turns(app, 1)
+        read_to_choices(app)
+        window = app.surface.get_rect()
+        story = app.story
+        shot = frame(app, tmp_path / "story.png")
+        assert _green(shot, window) > 100                      # the picture is on screen
+        _no_overlap([b.rect for b in story.choices.buttons] + [story.action.rect], window)
+        assert all(b.rect.bottom <= story.box_rect.top for b in story.choices.buttons)
+        assert story.action.rect.bottom <= story.box_rect.top
+        _no_overlap([b.rect for b in story.quick.buttons], story.box_rect)
+        assert max(b.rect.top for b in story.quick.buttons) >= story.text_rect.bottom
+        for name, make in OVERLAYS.items():                    # full-window overlays: opaque
+            screen = app.push(make(app))
+            settle(app, 3)
+            shot = frame(app, tmp_path / f"{name}.png")
+            cards = [rect for rect, _ in getattr(screen, "cards", [])]   # thumbnails are green
+            area = window if not cards else pygame.Rect(0, 0, size[0], min(r.top for r in cards))
+            assert _green(shot, area) == 0, name
+            buttons = [b.rect for b in getattr(getattr(screen, "menu", None), "buttons", [])]
+            buttons += [getattr(screen, n).rect for n in ("close", "prev", "next")
+                        if hasattr(screen, n)]
+            _no_overlap(buttons, window)
+            app.pop()
+        for make in (HistoryScreen, StatusScreen):             # panels: opaque, in the window
+            screen = app.push(make(app))
+            shot = frame(app, tmp_path / "panel.png")
+            assert window.contains(screen.rect) and _green(shot, screen.rect) == 0
+            app.pop()
     finally:
         app.close()
