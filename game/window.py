@@ -16,6 +16,7 @@ import; only name_window() touches the environment.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -117,8 +118,8 @@ def run_window(config: Config, resume: bool = False, slot: str | None = None,
     app = App(config, slot=slot or "autosave", **options).open()
     if frames is None and _headless():
         app.close()
-        print("dreamreel: no display to open a window on (SDL found none). Play in the "
-              "terminal instead: dreamreel play --text", file=sys.stderr)
+        print(f"dreamreel: no display to open a window on (SDL found none). {text_mode_hint()}",
+              file=sys.stderr)
         return 2
     from game.screens.title import TitleScreen
     if resume:
@@ -130,6 +131,24 @@ def run_window(config: Config, resume: bool = False, slot: str | None = None,
     return app.run(frames=frames, screenshot=screenshot)
 
 
+def text_mode_hint() -> str:
+    """How to play in the terminal, as a command that works from here: `dreamreel` only when
+    that is what is on PATH, else the script's own path (e.g. .venv/bin/dreamreel after
+    `make play`), and the make target."""
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    command = ".venv/bin/dreamreel"
+    if script is not None and script.name == "dreamreel":
+        found = shutil.which("dreamreel")
+        if found and Path(found).resolve() == script.resolve():
+            command = "dreamreel"
+        else:
+            relative = os.path.relpath(script.resolve())
+            command = str(script.resolve()) if relative.startswith("..") else relative
+            if os.sep not in command:
+                command = f".{os.sep}{command}"
+    return f"Play in the terminal instead: {command} play --text (or: make play ARGS=--text)"
+
+
 def _headless() -> bool:
     """True when SDL has no real display (no X11/Wayland/...): a window would be invisible."""
     import pygame
@@ -137,4 +156,4 @@ def _headless() -> bool:
 
 
 __all__ = ["APP_NAME", "MIN_WINDOW", "SAVE_AFTER", "SizeMemory", "enforce_minimum", "make_icon",
-           "name_window", "run_window", "window_size"]
+           "name_window", "run_window", "text_mode_hint", "window_size"]

@@ -69,6 +69,26 @@ def describe_prompt(session) -> tuple[str, dict | None]:
             "narrator tells while the game is open; they are not part of saves."), None
 
 
+def _has_prompts(author: str) -> bool:
+    return bool(author) and author.partition(":")[0] != "storylets"
+
+
+def prompt_author(session) -> str:
+    """Who the shown prompt was given to. A prompt is kept per scene, so after a retelling by
+    the storylet narrator it belongs to an earlier telling: say so, never 'storylets'."""
+    scene = session.scene()
+    if session.waiting and session.narrator.id != "storylets":
+        return f"{session.narrator.id}:{session.narrator.model} (telling it now)"
+    author = scene.current.author if scene.current is not None else ""
+    if _has_prompts(author):
+        return author
+    earlier = [i for i, v in enumerate(scene.versions) if _has_prompts(v.author)]
+    if earlier:
+        return (f"{scene.versions[earlier[-1]].author} (version {earlier[-1] + 1}; the version "
+                f"shown was told by {author.partition(':')[0] or 'another narrator'})")
+    return "an earlier language-model telling"
+
+
 class PromptScreen(Screen):
     overlay = True
 
@@ -223,9 +243,8 @@ class PromptScreen(Screen):
             tokens = self.entry.get("prompt_tokens")
             parts.append(f"{tokens} tokens" if isinstance(tokens, int) else "token count unknown")
             parts.append(f"{len(self.entry['prompt'])} characters")
-            author = scene.current.author if scene.current is not None else ""
-            parts.append(f"narrator: {author or session.narrator.id}")
+            parts.append(f"narrator: {prompt_author(session)}")
         return "  ·  ".join(parts)
 
 
-__all__ = ["PromptScreen", "describe_prompt", "hard_wrap", "STORYLET_MESSAGE"]
+__all__ = ["PromptScreen", "describe_prompt", "hard_wrap", "prompt_author", "STORYLET_MESSAGE"]

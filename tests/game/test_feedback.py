@@ -81,6 +81,25 @@ def test_p_shows_the_exact_prompt_and_its_tokens_and_scrolls(config, tmp_path):
         app.close()
 
 
+def test_a_stale_llm_prompt_is_not_labelled_storylets(config, tmp_path):
+    app = make_app(config.with_changes(game={"world": "hollow_orbit"}), tmp_path,
+                   narrator=PromptNarrator())
+    try:
+        session = start(app)
+        read_to_choices(app)
+        session.switch_narrator("storylets")          # then the scene is told again by it
+        session.regenerate()
+        settle(app)
+        scene = session.scene()
+        assert scene.current.author.startswith("storylets") and len(scene.versions) == 2
+        app.step([key(pygame.K_p, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
+        summary = app.top._summary()
+        assert "narrator: fakellm:fake-llm-v1 (version 1;" in summary
+        assert "narrator: storylets" not in summary
+    finally:
+        app.close()
+
+
 def test_storylet_narrator_says_there_is_no_prompt(app, tmp_path):
     start(app)
     read_to_choices(app)

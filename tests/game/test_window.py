@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import warnings
 
 import pygame
 from helpers import make_app, settle, start
@@ -104,7 +105,27 @@ def test_the_window_has_a_minimum_size(config, tmp_path):
     app = make_app(config.with_changes(display={"width": 420, "height": 300}), tmp_path)
     try:
         assert app.surface.get_size() == MIN_WINDOW           # a smaller config opens at it
-        window = pygame.Window.from_display_module()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            window = pygame.Window.from_display_module()
         assert tuple(window.minimum_size) == MIN_WINDOW       # and the window manager is told
     finally:
         app.close()
+
+
+def test_without_a_display_the_hint_names_a_command_that_runs(config, tmp_path, monkeypatch,
+                                                              capsys):
+    from game.window import run_window, text_mode_hint
+    script = tmp_path / ".venv" / "bin" / "dreamreel"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", [str(script), "play"])
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))       # `dreamreel` is not on PATH
+    hint = text_mode_hint()
+    assert ".venv/bin/dreamreel play --text" in hint and "make play ARGS=--text" in hint
+    assert run_window(config) == 2                               # the dummy driver: no display
+    assert ".venv/bin/dreamreel play --text" in capsys.readouterr().err
+    monkeypatch.setenv("PATH", str(script.parent))               # on PATH: the plain command
+    assert text_mode_hint().startswith("Play in the terminal instead: dreamreel play --text")
