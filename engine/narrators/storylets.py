@@ -3,9 +3,9 @@
 Each turn it takes the storylets whose conditions hold in the current world state, scores them
 by the intent of the player's choice, by weight and by novelty, and picks one with the scene's
 seed. Authored `goto` links are followed when they fit. A typed action is read against the world
-(engine.narrators.matching): a storylet that fits it (BM25 over its words, its conditions
-holding, in this place unless the action travels to that storylet's place) is told, opening
-with what the player did; otherwise the world answers in place with an authored reaction
+(engine.narrators.matching): a storylet that fits it (BM25F over its words, see
+engine.narrators.storylet_index; its conditions holding; in this place unless the action
+travels to that storylet's place) is told, opening with what the player did; otherwise the world answers in place with an authored reaction
 (engine.narrators.reactions). A retelling keeps the beat: the same place and the same kind of
 scene. Text is rendered in the template sandbox. Deterministic: same state, action and seed
 give the same scene. No model, no I/O beyond the loaded world.
@@ -20,8 +20,8 @@ from typing import Callable
 from engine.errors import NarratorError, TemplateError
 from engine.narrators import Action, NarrationRequest, TokenCallback
 from engine.narrators import reactions as answers
-from engine.narrators.matching import (Match, ParsedAction, StoryletIndex, infer_intent,
-                                       parse_action, stem, tokens)
+from engine.narrators.matching import ParsedAction, infer_intent, parse_action, stem, tokens
+from engine.narrators.storylet_index import Match, StoryletIndex, places_named
 from engine.schema import INTENTS, MAX_NARRATION, MAX_TITLE, ChoiceDraft, SceneDraft
 from engine.seeds import rng_for
 from engine.state import WorldState, apply_effects
@@ -33,6 +33,7 @@ INTENT_MISS = 0.25     # ... and for one that does not
 REPEAT_FACTOR = 0.3    # a repeatable storylet already told on this path
 MOVE_FACTOR = 0.5      # a storylet that changes location when the player did not travel
 FIT_COVERAGE = 0.6     # share of a typed action's words (by IDF) a storylet must cover to fit
+OBJECT_COVERAGE = 0.5  # ... and of its words besides the verb (what it acts on)
 ENDING_COVERAGE = 0.8  # ... and an ending, which a typed action should not reach by chance
 TYPED_INTENT_BONUS = 0.15   # a fitting storylet that answers the action's intent ranks higher
 TRAVEL = ("travel", "flee")
@@ -190,11 +191,17 @@ class StoryletNarrator:
 
         A storylet fits when its conditions hold (and a `once` storylet was not told yet),
         it covers enough of the action's words (FIT_COVERAGE, by BM25 IDF: title, tags and the
-        labels of the choices that lead to it count fully, its text half), and it stays in the
-        current location, unless the action travels and names the place it goes to. The
+        labels of the choices that lead to it count fully, its text half) and of what the
+        action names besides its verb (OBJECT_COVERAGE, one of them in its title, tags or
+        labels), and it stays in the current location, unless the action travels and names
+        the place it goes to. A verb that only says its intent ("talk to", "look at") is
+        covered by a storylet that answers that intent. An action of a verb alone ("look
+        around", "rest") fits only the current place's own storylets, never an ending. The
         opening never fits; an ending must cover more (ENDING_COVERAGE)."""
         index, context = self.index(world), self.context(world, state)
         last = request.recent[-1].source if request is not None and request.recent else ""
+        verb = stem(parsed.verb) if parsed.verb else ""
+        rest = tuple(term for term in parsed.query if term != verb)
         ranked = []
         for storylet in world.storylets.values():
             spec = storylet.spec
@@ -206,8 +213,14 @@ class StoryletNarrator:
             if moves and not index.names_place(parsed.query, spec.effects.location):
                 continue
             given = index.place_terms(spec.effects.location) if moves else frozenset()
+            if rest:   # what the action names, not only how: the storylet must say it
+                named = index.match(rest, storylet.id, given)
+                if named.coverage < OBJECT_COVERAGE or not named.strong:
+                    continue
+            elif spec.ending or moves or state.location not in places_named(spec.when):
+                continue   # a bare "look" or "rest": only the place's own scenes, no endings
             if parsed.plain_verb and parsed.intent in spec.intents:
-                given |= {stem(parsed.verb)}
+                given |= {verb}
             match = index.match(parsed.query, storylet.id, given)
             if match.coverage < (ENDING_COVERAGE if spec.ending else FIT_COVERAGE):
                 continue
@@ -378,8 +391,9 @@ def _opens_with(narration: str, parsed: ParsedAction) -> bool:
     that saying it again first would only repeat it."""
     first = re.split(r"(?<=[.!?])\s", narration, maxsplit=1)[0]
     said = {stem(t) for t in tokens(first)}
-    wanted = {stem(t) for t in tokens(parsed.thing)} | ({stem(parsed.verb)} if parsed.verb else set())
-    return bool(wanted) and not parsed.speech and wanted <= said
+    named = parsed.query if parsed.speech else [stem(t) for t in tokens(parsed.thing)]
+    wanted = set(named) | ({stem(parsed.verb)} if parsed.verb else set())
+    return bool(named) and wanted <= said
 
 
 __all__ = ["StoryletNarrator", "Telling", "infer_intent", "INTENTS"]

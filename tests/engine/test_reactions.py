@@ -7,7 +7,8 @@ import pytest
 
 from engine.jobs import InlineRunner
 from engine.narrators import Action, NarrationRequest, RecentScene
-from engine.narrators.matching import StoryletIndex, parse_action, second_person, stem
+from engine.narrators.matching import parse_action, second_person, stem
+from engine.narrators.storylet_index import StoryletIndex
 from engine.narrators.reactions import split_source
 from engine.narrators.storylets import StoryletNarrator
 from engine.schema import Effects
@@ -156,6 +157,15 @@ def test_a_reaction_gives_back_the_same_choices_even_after_another(coast):
     assert play.state.location == "harbour"
 
 
+def test_words_a_storylet_only_mentions_in_passing_do_not_reach_it(orbit):
+    play = Play(orbit)
+    play.type("go to the reactor")
+    play.type("talk to Petra")
+    assert play.draft.source == "petra_ambush"
+    assert split_source(play.type("sell my boots").source) is not None
+    assert play.type("look around").source == "reactor_linger"    # the place's own scene
+
+
 def test_travel_moves_only_to_the_place_it_names(coast):
     play = Play(coast)
     assert play.type("walk up to the moor").source == "path_to_moor"
@@ -183,7 +193,7 @@ def test_speaking_a_question_the_world_knows_finds_its_storylet(orbit):
     play = Play(orbit)
     draft = play.type("What day is it?")
     assert draft.source == "cantor_first_words"
-    assert draft.narration.startswith('You ask, "What day is it?"')
+    assert draft.narration.startswith("You ask the light what day it is.")  # said once
 
 
 def test_reactions_use_the_players_words_and_the_world(coast):
