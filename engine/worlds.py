@@ -1,4 +1,4 @@
-"""Loading worlds: a folder of plain files (world.toml, lore.toml, reactions.toml, storylets/*.toml).
+"""Loading worlds: a folder of plain files (world.toml, lore.toml, reactions.toml, storylets/).
 
 Worlds come from strangers, so every file is size-capped, confined to the world's folder and
 validated field by field. Problems name the file, line and a fix. A broken storylet is left out

@@ -22,7 +22,7 @@ INTENT_VERBS: dict[str, tuple[str, ...]] = {
              "whisper", "reply", "answer", "persuade", "convince", "thank", "kiss", "hug",
              "embrace", "flirt", "wave", "smile", "nod", "introduce", "apologise", "apologize",
              "beg", "plead", "insult", "joke", "confess", "accuse", "argue", "lie", "warn",
-             "promise", "swear", "sing", "yell", "scream", "cry", "laugh", "hail"),
+             "promise", "swear", "sing", "yell", "scream", "laugh", "hail"),
     "fight": ("attack", "hit", "strike", "fight", "punch", "kill", "stab", "shoot", "kick",
               "wrestle", "duel", "smash", "break", "slap", "shove", "tackle", "bite", "choke",
               "destroy", "threaten", "charge", "fire", "hurt", "beat", "batter", "wound"),
@@ -31,24 +31,24 @@ INTENT_VERBS: dict[str, tuple[str, ...]] = {
     "trade": ("buy", "sell", "pay", "trade", "barter", "bribe", "haggle", "offer", "hire",
               "bargain", "spend", "tip"),
     "rest": ("sleep", "rest", "sit", "wait", "eat", "drink", "relax", "nap", "breathe", "pray",
-             "doze", "smoke", "meditate", "dream", "lie", "stay", "kneel", "sigh"),
+             "doze", "smoke", "meditate", "dream", "stay", "kneel", "sigh", "cry", "weep"),
     "travel": ("go", "walk", "travel", "head", "leave", "sail", "climb", "return", "enter",
                "descend", "ascend", "row", "ride", "cross", "visit", "move", "swim", "dive",
-               "board", "exit", "approach", "drift", "fly", "float", "step", "crawl", "wade"),
+               "board", "exit", "approach", "fly", "step", "crawl", "wade"),
     "investigate": ("look", "examine", "search", "inspect", "read", "study", "check",
                     "investigate", "listen", "smell", "sniff", "touch", "watch", "observe",
                     "scan", "peer", "taste", "feel", "count", "compare", "x", "l", "analyse",
                     "analyze", "view", "see", "find"),
-    "use": ("use", "open", "close", "shut", "light", "unlock", "lock", "give", "wear", "repair",
+    "use": ("use", "open", "close", "shut", "light", "unlock", "lock", "wear", "repair",
             "fix", "ring", "pull", "push", "activate", "turn", "play", "switch", "press",
             "fill", "pour", "write", "cut", "tie", "burn", "drop", "take", "pick", "grab",
             "throw", "put", "place", "hold", "lift", "wind", "trim", "load", "start", "restart",
             "swap", "plug", "type", "dig", "raise", "lower", "show", "mend", "clean", "get"),
-    "help": ("help", "save", "heal", "rescue", "aid", "comfort", "protect", "free", "carry",
-             "bandage", "feed", "guard", "support", "assist", "cover"),
+    "help": ("help", "give", "save", "heal", "rescue", "aid", "comfort", "protect", "free",
+             "carry", "bandage", "feed", "guard", "support", "assist", "cover"),
     "flee": ("run", "flee", "escape", "retreat", "hurry", "bolt", "abandon"),
     "explore": ("explore", "wander", "roam", "discover", "venture", "jump", "leap", "dance",
-                "hum", "whistle", "stand", "think", "remember", "shiver"),
+                "float", "drift", "hum", "whistle", "stand", "think", "remember", "shiver"),
 }
 VERB_INTENT = {verb: intent for intent, verbs in INTENT_VERBS.items() for verb in verbs}
 VERB_INTENT.update(am="rest", was="rest")   # "I am tired": how the player feels
@@ -265,6 +265,9 @@ def parse_action(text: str, world: World, present: tuple[str, ...] = (),
     plain = _proper_names(plain, world)
     said, core = _lead_stripped(plain)
     said, core = said.rstrip(" .!;,"), core.rstrip(" .!;,?")
+    if core.lower() in ("look", "l"):
+        said = core = "look around"
+    core = re.sub(r"^go (?:back )?to (sleep|bed)\b", r"\1", core, flags=re.I)   # not travel
     found = tokens(core)
     target = _target(found, world, present)
     first = found[0] if found else ""
@@ -293,6 +296,8 @@ def parse_action(text: str, world: World, present: tuple[str, ...] = (),
     action = _lower_first(second_person(re.sub(r"^am\b", "are", re.sub(r"^was\b", "were", core))))
     thing = " ".join(w for w in obj.split() if w.lower() not in DETERMINERS)
     intent = VERB_INTENT.get(verb) or _STEM_INTENT.get(stem(verb)) or infer_intent(core)
+    if verb == "lie" and found[1:2] in (["down"], ["back"], ["on"], ["in"]):
+        intent = "rest"      # "lie down", not "lie to Silas"
     clauses = _clauses(said)
     first_action = _lower_first(second_person(_lead_stripped(clauses[0])[1])).rstrip(" .!?")
     return ParsedAction(words, verb, obj, thing, action, _you(said), intent, target,

@@ -4,11 +4,11 @@ Each turn it takes the storylets whose conditions hold in the current world stat
 by the intent of the player's choice, by weight and by novelty, and picks one with the scene's
 seed. Authored `goto` links are followed when they fit. A typed action is read against the world
 (engine.narrators.matching): a storylet that fits it (BM25F over its words, see
-engine.narrators.storylet_index; its conditions holding; in this place unless the action
-travels to that storylet's place) is told, opening with what the player did; otherwise the world answers in place with an authored reaction
-(engine.narrators.reactions). A retelling keeps the beat: the same place and the same kind of
-scene. Text is rendered in the template sandbox. Deterministic: same state, action and seed
-give the same scene. No model, no I/O beyond the loaded world.
+engine.narrators.storylet_index; its conditions holding; in this place unless the action travels
+to that storylet's place) is told, opening with what the player did; otherwise the world answers
+in place with an authored reaction (engine.narrators.reactions). A retelling keeps the beat: the
+same place and the same kind of scene. Text is rendered in the template sandbox. Deterministic:
+same state, action and seed give the same scene. No model, no I/O beyond the loaded world.
 """
 
 from __future__ import annotations
@@ -380,8 +380,9 @@ def _acknowledged(parsed: ParsedAction, match: Match | None) -> str:
     the action's verb (its title, tags or labels say it), the action is told as done ("You
     light the lamp."); otherwise as begun ("You set out to light the lamp."), since the scene
     that follows may stop short of it."""
+    tentative = parsed.first != f"You {parsed.first_action}."    # "You try to ...", "I'm ..."
     if parsed.speech or parsed.plain_verb or not parsed.first_action or match is None \
-            or not parsed.verb or stem(parsed.verb) in match.strong or parsed.first != f"You {parsed.first_action}.":
+            or not parsed.verb or stem(parsed.verb) in match.strong or tentative:
         return parsed.first or parsed.you
     return f"You set out to {parsed.first_action}."
 
