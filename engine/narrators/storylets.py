@@ -36,6 +36,7 @@ FIT_COVERAGE = 0.6     # share of a typed action's words (by IDF) a storylet mus
 OBJECT_COVERAGE = 0.5  # ... and of its words besides the verb (what it acts on)
 ENDING_COVERAGE = 0.8  # ... and an ending, which a typed action should not reach by chance
 TYPED_INTENT_BONUS = 0.15   # a fitting storylet that answers the action's intent ranks higher
+URGENT_WEIGHT = 10.0   # a storylet this heavy, in place, is told whatever the player types
 TRAVEL = ("travel", "flee")
 
 
@@ -89,10 +90,24 @@ class StoryletNarrator:
         """A typed action's telling: the storylet that fits it best, else the first of its
         clauses that a storylet fits ("climb to the lamp room and light the lamp", in the lamp
         room, is told as lighting it), else a reaction in place."""
+        urgent = self.urgent(request.world, request.state)
+        if urgent is not None:
+            return Telling(storylet=urgent, parsed=parsed)
         found = self.best_fit(request.world, request.state, parsed, request)
         if found is not None:
             return found
         return Telling(reaction=self._reaction(request, parsed), parsed=parsed)
+
+    def urgent(self, world: World, state: WorldState) -> Storylet | None:
+        """A storylet that cannot wait (weight URGENT_WEIGHT or more, its condition holding, in
+        this place, not yet told if once): the air running out is told whatever is typed."""
+        context = self.context(world, state)
+        heavy = [s for s in world.storylets.values()
+                 if s.spec.weight >= URGENT_WEIGHT and s.id != world.start
+                 and not (s.spec.once and s.id in state.seen)
+                 and s.spec.effects.location in (None, "", state.location)
+                 and self._fits(s, context)]
+        return max(heavy, key=lambda s: (s.spec.weight, s.id)) if heavy else None
 
     def best_fit(self, world: World, state: WorldState, parsed: ParsedAction,
                  request: NarrationRequest | None = None,

@@ -234,6 +234,15 @@ def test_after_a_language_model_scene_a_reaction_offers_plain_choices(coast):
     assert len(draft.choices) == 2
 
 
+def test_what_cannot_wait_is_told_whatever_is_typed(orbit):
+    play = Play(orbit)
+    play.state = apply_effects(play.state, Effects(location="hydroponics",
+                                                   adjust={"oxygen": -5}), "")
+    for typed in ("xyzzy", "look around", "kiss CANTOR"):
+        draft = NARRATOR.narrate(play.request(Action(typed, free_text=True)))
+        assert draft.source == "ending_out_of_air" and draft.ending
+
+
 # -- retelling keeps the beat --------------------------------------------------------------------
 
 def test_an_ending_retold_stays_an_ending(orbit):
