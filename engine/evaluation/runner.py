@@ -22,7 +22,7 @@ from engine.evaluation.metrics import (WORD_RANGE, longest_shared_run, repeated_
 from engine.graph import FAILED, STUB
 from engine.jobs import ThreadedRunner
 from engine.session import Session
-from engine.worlds import World, load_world, prompt_names
+from engine.worlds import World, default_reactions, load_world, prompt_names
 
 DEFAULT_SCRIPT = ("1", "2", "I ask what happened here", "1", "I search the ground for tracks",
                   "3", "2", "I stop and listen carefully", "1", "I ask who I can trust",
@@ -327,7 +327,11 @@ def _told(session: Session, watch: Stopwatch, world: World, settings: EvalSettin
 
 def _authored(world: World, source: str, told: list[str]) -> bool:
     """True when the text is really a storylet's own (most of its 4-grams are in the storylet's
-    text), not a model's scene that merely names a storylet."""
+    text), not a model's scene that merely names a storylet; or a reaction of the world (its
+    source `reaction:<id>:...`, the player's words in its text)."""
+    if source.startswith("reaction:"):
+        reaction = source.split(":")[1]
+        return any(r.id == reaction for r in (*world.reactions, *default_reactions()))
     storylet = world.storylets.get(source) if source else None
     if storylet is None or not told:
         return False

@@ -160,7 +160,7 @@ def test_report_table_transcript_and_json(config):
     results = evaluate(config, settings)
     table = printed(settings, results)
     assert "The Lantern Coast" in table and "well-formed" in table and "authored" in table
-    assert all(s.title in table or s.title[:20] in table for s in results[0].scenes)
+    assert all(s.title in table or s.title[:19] in table for s in results[0].scenes)
     text = transcripts(settings, results)
     for s in results[0].scenes:
         assert f"## {s.turn}. {s.title}" in text
