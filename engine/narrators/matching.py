@@ -370,5 +370,28 @@ def _proper_names(text: str, world: World) -> str:
     return text
 
 
-__all__ = ["ParsedAction", "parse_action", "infer_intent", "second_person", "stem", "terms",
-           "tokens", "INTENT_VERBS", "PLAIN_VERBS", "VERB_STEMS"]
+def acknowledgement(parsed: ParsedAction, strong: frozenset[str] | None) -> str:
+    """The sentence a storylet told for a typed action opens with. When the storylet is about
+    the action's verb (its title, tags or labels say it), the action is told as done ("You
+    light the lamp."); otherwise as begun ("You set out to light the lamp."), since the scene
+    that follows may stop short of it. `strong`: the words the storylet's title, tags or labels
+    cover (None: not known)."""
+    tentative = parsed.first != f"You {parsed.first_action}."    # "You try to ...", "I'm ..."
+    if parsed.speech or parsed.plain_verb or not parsed.first_action or strong is None \
+            or not parsed.verb or stem(parsed.verb) in strong or tentative:
+        return parsed.first or parsed.you
+    return f"You set out to {parsed.first_action}."
+
+
+def opens_with(narration: str, parsed: ParsedAction) -> bool:
+    """Whether a storylet's first sentence already tells the action (its verb and object), so
+    that saying it again first would only repeat it."""
+    first = re.split(r"(?<=[.!?])\s", narration, maxsplit=1)[0]
+    said = {stem(t) for t in tokens(first)}
+    named = parsed.query if parsed.speech else [stem(t) for t in tokens(parsed.thing)]
+    wanted = set(named) | ({stem(parsed.verb)} if parsed.verb else set())
+    return bool(named) and wanted <= said
+
+
+__all__ = ["ParsedAction", "parse_action", "infer_intent", "second_person", "acknowledgement",
+           "opens_with", "stem", "terms", "tokens", "INTENT_VERBS", "PLAIN_VERBS", "VERB_STEMS"]

@@ -20,7 +20,8 @@ from typing import Callable
 from engine.errors import NarratorError, TemplateError
 from engine.narrators import Action, NarrationRequest, TokenCallback
 from engine.narrators import reactions as answers
-from engine.narrators.matching import ParsedAction, infer_intent, parse_action, stem, tokens
+from engine.narrators.matching import (ParsedAction, acknowledgement, infer_intent, opens_with,
+                                       parse_action, stem)
 from engine.narrators.storylet_index import Match, StoryletIndex, places_named
 from engine.schema import INTENTS, MAX_NARRATION, MAX_TITLE, ChoiceDraft, SceneDraft
 from engine.seeds import rng_for
@@ -135,8 +136,8 @@ class StoryletNarrator:
         context = self.context(world, after)
         title = self._render(storylet.spec.title, context, storylet, "title")[:MAX_TITLE]
         narration = answers.tidy(self._render(storylet.spec.text, context, storylet, "text"))
-        if parsed is not None and not _opens_with(narration, parsed):
-            narration = f"{_acknowledged(parsed, match)} {narration}"
+        if parsed is not None and not opens_with(narration, parsed):
+            narration = f"{acknowledgement(parsed, match.strong if match else None)} {narration}"
         choices = [ChoiceDraft(label=c.label, intent=c.intent, goto=c.goto or None)
                    for c in storylet.spec.choices
                    if not c.when or self._holds(c.when, context, storylet)][:4]
@@ -388,28 +389,6 @@ class StoryletNarrator:
             "visited": lambda storylet_id: storylet_id in state.seen,
             "here": lambda character_id: character_id in state.present,
         }
-
-
-def _acknowledged(parsed: ParsedAction, match: Match | None) -> str:
-    """The sentence a storylet told for a typed action opens with. When the storylet is about
-    the action's verb (its title, tags or labels say it), the action is told as done ("You
-    light the lamp."); otherwise as begun ("You set out to light the lamp."), since the scene
-    that follows may stop short of it."""
-    tentative = parsed.first != f"You {parsed.first_action}."    # "You try to ...", "I'm ..."
-    if parsed.speech or parsed.plain_verb or not parsed.first_action or match is None \
-            or not parsed.verb or stem(parsed.verb) in match.strong or tentative:
-        return parsed.first or parsed.you
-    return f"You set out to {parsed.first_action}."
-
-
-def _opens_with(narration: str, parsed: ParsedAction) -> bool:
-    """Whether a storylet's first sentence already tells the action (its verb and object), so
-    that saying it again first would only repeat it."""
-    first = re.split(r"(?<=[.!?])\s", narration, maxsplit=1)[0]
-    said = {stem(t) for t in tokens(first)}
-    named = parsed.query if parsed.speech else [stem(t) for t in tokens(parsed.thing)]
-    wanted = set(named) | ({stem(parsed.verb)} if parsed.verb else set())
-    return bool(named) and wanted <= said
 
 
 __all__ = ["StoryletNarrator", "Telling", "infer_intent", "INTENTS"]
