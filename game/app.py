@@ -31,7 +31,8 @@ from game.play import Stories
 from game.render import SceneImage, TextCache, clear_caches, shade
 from game.theme import Theme
 from game.widgets import Ctx, Toasts
-from game.window import (SizeMemory, enforce_minimum, make_icon, name_window,  # noqa: F401
+from game.window import (SizeMemory, enforce_minimum, grow_to_minimum, make_icon,  # noqa: F401
+                         name_window,
                          run_window, window_size)   # run_window is re-exported for game.cli
 
 FPS = 60
@@ -239,6 +240,9 @@ class App(Stories):
             return
         if kind in (pygame.VIDEORESIZE, pygame.WINDOWSIZECHANGED):
             surface = pygame.display.get_surface()
+            if surface is not None and not self.config.display.fullscreen \
+                    and window_size(surface.get_size()) != surface.get_size():
+                grow_to_minimum()     # dragged smaller (a window manager ignoring the hint)
             if surface is not None and surface.get_size() != self.theme.size:
                 self._resized()
             if surface is not None and not self.config.display.fullscreen:

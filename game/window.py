@@ -59,15 +59,28 @@ def window_size(size: tuple[int, int]) -> tuple[int, int]:
     return max(MIN_WINDOW[0], int(size[0])), max(MIN_WINDOW[1], int(size[1]))
 
 
-def enforce_minimum() -> None:
-    """Tell SDL (and so the window manager) the window's minimum size."""
+def _window():
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            window = pygame.Window.from_display_module()
-        window.minimum_size = MIN_WINDOW
+            return pygame.Window.from_display_module()
     except (AttributeError, pygame.error):      # no window yet, or an older pygame
-        pass
+        return None
+
+
+def enforce_minimum() -> None:
+    """Tell SDL (and so the window manager) the window's minimum size."""
+    window = _window()
+    if window is not None:
+        window.minimum_size = MIN_WINDOW
+
+
+def grow_to_minimum() -> None:
+    """Make a window dragged below the minimum (a window manager that ignores SDL's hint) as
+    large as the minimum again; its resize event follows."""
+    window = _window()
+    if window is not None and tuple(window.size) != window_size(window.size):
+        window.size = window_size(window.size)
 
 
 class SizeMemory:
@@ -155,5 +168,6 @@ def _headless() -> bool:
     return pygame.display.get_driver() in ("offscreen", "dummy")
 
 
-__all__ = ["APP_NAME", "MIN_WINDOW", "SAVE_AFTER", "SizeMemory", "enforce_minimum", "make_icon",
+__all__ = ["APP_NAME", "MIN_WINDOW", "SAVE_AFTER", "SizeMemory", "enforce_minimum",
+           "grow_to_minimum", "make_icon",
            "name_window", "run_window", "text_mode_hint", "window_size"]

@@ -45,20 +45,27 @@ class StatusScreen(Screen):
         super().__init__(app)
         self.rect = pygame.Rect(0, 0, 0, 0)
         self.lines: list[tuple[str, str, int]] = []   # (text, style, x offset)
+        self.scale = 1.0          # text size factor: below 1 only when the panel cannot hold it
 
     def layout(self, size) -> None:
         theme = self.app.theme
-        width = min(size[0] - theme.px(60), max(theme.px(720), size[0] // 2))
-        self.rect = pygame.Rect((size[0] - width) // 2, theme.px(40), width,
-                                size[1] - theme.px(80))
-        self._build()
-        fonts = self._fonts()
-        content = (theme.px(20) + self._title_font().get_linesize()
-                   + theme.ui_font(0.74, "italic").get_linesize() + theme.px(14)
-                   + sum(fonts[style].get_linesize() for _, style, _ in self.lines
-                         if style != "label-inline") + theme.px(16))
+        width = min(size[0] - theme.px(60), max(theme.px(760), size[0] * 3 // 5))
+        self.rect = pygame.Rect((size[0] - width) // 2, theme.px(30), width,
+                                size[1] - theme.px(60))
+        for self.scale in (1.0, 0.8, 0.66, 0.55):   # smaller text only when it cannot fit
+            self._build()
+            content = self._content_height()
+            if content <= self.rect.height:
+                break
         self.rect.height = min(self.rect.height, content)
-        self.rect.y = max(theme.px(40), (size[1] - self.rect.height) // 2)
+        self.rect.y = max(theme.px(30), (size[1] - self.rect.height) // 2)
+
+    def _content_height(self) -> int:
+        theme, fonts = self.app.theme, self._fonts()
+        return (theme.px(20) + self._title_font().get_linesize()
+                + theme.ui_font(0.74, "italic").get_linesize() + theme.px(14)
+                + sum(fonts[style].get_linesize() for _, style, _ in self.lines
+                      if style != "label-inline") + theme.px(8))
 
     def _build(self) -> None:
         app, theme = self.app, self.app.theme
@@ -66,11 +73,12 @@ class StatusScreen(Screen):
         session = app.session
         if session is None:
             return
-        label_font, value_font = theme.font("bold", theme.font_size * 0.8), theme.font("text")
+        fonts = self._fonts()
+        label_font, value_font = fonts["label"], fonts["value"]
         inner = self.rect.width - 2 * theme.px(32)
         rows = status_rows(session)
         label_width = max(app.text.width(label_font, h) for h, _ in rows) + theme.px(24)
-        side = label_width <= inner // 3          # labels beside the values, or above them
+        side = label_width <= inner * 2 // 5      # labels beside the values, or above them
         for heading, text in rows:
             self.lines.append((heading, "label", 0))
             offset = label_width if side else 0
@@ -87,9 +95,10 @@ class StatusScreen(Screen):
 
     def _fonts(self) -> dict:
         theme = self.app.theme
-        label = theme.font("bold", theme.font_size * 0.8)
-        return {"label": label, "label-inline": label, "value": theme.font("text"),
-                "value-inline": theme.font("text"), "gap": theme.font("text", theme.font_size * 0.4)}
+        size = theme.font_size * self.scale
+        label, value = theme.font("bold", size * 0.8), theme.font("text", size)
+        return {"label": label, "label-inline": label, "value": value, "value-inline": value,
+                "gap": theme.font("text", size * 0.4)}
 
     def handle(self, event) -> None:
         if event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_i):

@@ -109,6 +109,9 @@ def test_the_window_has_a_minimum_size(config, tmp_path):
             warnings.simplefilter("ignore", DeprecationWarning)
             window = pygame.Window.from_display_module()
         assert tuple(window.minimum_size) == MIN_WINDOW       # and the window manager is told
+        _resize(app, (500, 300))                               # a manager that ignores it
+        settle(app, 2)
+        assert app.surface.get_size() == MIN_WINDOW and app.theme.size == MIN_WINDOW
     finally:
         app.close()
 
