@@ -15,6 +15,7 @@ player drags the window to is remembered in the user config once it stands still
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 import traceback
@@ -37,6 +38,15 @@ from game.window import (SizeMemory, enforce_minimum, grow_to_minimum, make_icon
 
 FPS = 60
 IDLE_REDRAW = 0.25   # seconds: a still screen is redrawn at least this often anyway
+
+
+def settle_heap(collect: bool = True) -> None:
+    """Move what is alive now (modules, fonts, a loaded story) out of the collector's way, so
+    its full passes during play stay short (gc.freeze: those objects are never scanned again).
+    Inside a frame, `collect=False` skips the collection itself (it may take tens of ms)."""
+    if collect:
+        gc.collect()
+    gc.freeze()
 
 
 class Screen:
@@ -144,6 +154,7 @@ class App(Stories):
         self.image.resize(self.surface.get_size())
         from game.screens.story import StoryScreen
         self._story = StoryScreen(self)
+        settle_heap()
         return self
 
     def _set_mode(self, fullscreen: bool) -> None:

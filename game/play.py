@@ -15,6 +15,11 @@ from typing import Any
 
 from engine.errors import DreamreelError
 
+
+def settle_heap() -> None:
+    from game.app import settle_heap as settle
+    settle(collect=False)
+
 QUICK_SLOT = "quicksave"
 PROBLEMS_SHOWN = 3      # world problems shown as toasts (then a count of the rest)
 
@@ -102,6 +107,7 @@ class Stories:
         self._show_world_problems(session.world)
         self._show_notices()
         self._story.attach(session, resumed)
+        settle_heap()                  # a large story's objects: out of the collector's way
         if self.narrator is None:      # build models once: later stories reuse them
             self.narrator = session.narrator
         if self.painter is None:
