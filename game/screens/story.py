@@ -10,10 +10,8 @@ card (its name, the scenes played, back to a choice, new game, title). When the 
 the text box says why and offers to try again, go back, or play on with the built-in storylet
 narrator (never a silent fallback).
 
-Input: while the choices and the action field are shown, printable keys go to the field (digits
-still pick a choice), so typing "look" never opens Load; hotkeys then need Ctrl (or Alt/Cmd).
-Backspace only ever edits text. Every action goes through App.guard, so an engine error is a
-toast, never a crash.
+Input lives in story_input.py, drawing in story_view.py. Every action goes through App.guard, so
+an engine error is a toast, never a crash.
 """
 
 from __future__ import annotations
@@ -23,15 +21,16 @@ import pygame
 from engine.graph import FAILED, READY
 from engine.session import MAX_ACTION_CHARS
 from game.app import Screen
+from game.screens.story_input import StoryInput
 from game.screens.story_view import StoryView
-from game.widgets import HOTKEY_MODS, Button, Menu, TextBox, TextInput, is_paste
+from game.widgets import Button, Menu, TextBox, TextInput
 
 AUTO_DELAY = 1.4         # auto-advance: seconds after a page is shown, plus per character...
 AUTO_PER_CHAR = 0.018
 TYPED_SHOWN = 3          # typed actions already told from a scene, offered beside its choices
 
 
-class StoryScreen(StoryView, Screen):
+class StoryScreen(StoryInput, StoryView, Screen):
     """Where the game is played. Attached to one Session at a time (or None while loading)."""
 
     def __init__(self, app):
@@ -329,121 +328,6 @@ class StoryScreen(StoryView, Screen):
             self._turn_for = (id(session), session.current)
             self._turn = len(session.path()) - 1
         return self._turn
-
-    # -- input ------------------------------------------------------------------------------
-    def handle(self, event: pygame.event.Event) -> None:
-        app = self.app
-        if app.loading:      # another story is on its way: this one no longer takes input
-            return
-        if self.action.focused and self.action.handle(event):
-            return
-        kind = event.type
-        for button in self.quick.buttons + self._version_buttons():
-            if button.handle(event):
-                return
-        if self.choices_visible:
-            if self.choices.handle(event):
-                return
-            if self.can_act and self._to_field(event):
-                return
-        if kind == pygame.MOUSEWHEEL:
-            if event.y > 0:
-                self.roll_back()
-            elif event.y < 0:
-                self.roll_forward()
-        elif kind == pygame.MOUSEBUTTONDOWN:
-            if event.button == 1 and not self.choices_visible:
-                self.advance()
-            elif event.button == 3:
-                self.quick.buttons[-1].press()
-        elif kind == pygame.KEYDOWN:
-            self._key(event)
-
-    def _to_field(self, event: pygame.event.Event) -> bool:
-        """While the action field is offered, what the player types goes there: printable keys
-        focus it (their TEXTINPUT follows), paste fills it, Backspace edits it. Digits 1-9 still
-        pick a choice (the Menu took them first) and Space still reads on. True when used."""
-        action = self.action
-        if event.type in (pygame.MOUSEMOTION, pygame.MOUSEBUTTONDOWN):
-            return action.handle(event)
-        if event.type == pygame.TEXTINPUT:      # e.g. from an input method, with no key first
-            text = event.text
-            if text.strip() and not (len(text) == 1 and text.isdigit()):
-                action.focus(True)
-                action.insert(text)
-                return True
-            return False
-        if event.type != pygame.KEYDOWN:
-            return False
-        if is_paste(event):
-            action.focus(True)
-            action.paste()
-            return True
-        if event.mod & HOTKEY_MODS:
-            return False                      # Ctrl/Alt/Cmd + key: a hotkey
-        char = event.unicode or ""
-        if event.key == pygame.K_BACKSPACE:   # never a rollback
-            if action.text:
-                action.focus(True)
-                action.handle(event)
-            return True
-        if len(char) == 1 and char.isprintable() and not char.isspace() \
-                and not "1" <= char <= "9":
-            action.focus(True)
-            return True
-        if char == " " and action.text:
-            action.focus(True)
-            return True
-        return False
-
-    def _key(self, event: pygame.event.Event) -> None:
-        """Hotkeys. Letters arrive here with a modifier held, or while no field is offered."""
-        from game.screens.history import HistoryScreen
-        from game.screens.saves import SavesScreen
-        from game.screens.settings import SettingsScreen
-        from game.screens.title import TitleScreen
-        app, key = self.app, event.key
-        if key in (pygame.K_SPACE, pygame.K_RETURN, pygame.K_KP_ENTER):
-            self.advance()
-        elif (key == pygame.K_z and event.mod & HOTKEY_MODS) or key == pygame.K_PAGEUP:
-            self.roll_back()
-        elif key == pygame.K_PAGEDOWN:
-            self.roll_forward()
-        elif pygame.K_1 <= key <= pygame.K_9 and self.choices.buttons:
-            self.box.finish()
-        elif key == pygame.K_TAB and self.can_act:
-            self.action.focus(True)
-        elif key == pygame.K_r:
-            self.regenerate()
-        elif key == pygame.K_n and self.session is not None \
-                and self.session.scene().status == FAILED:
-            self.use_builtin_narrator()
-        elif key in (pygame.K_LEFTBRACKET, pygame.K_LEFT):
-            self._version(-1)
-        elif key in (pygame.K_RIGHTBRACKET, pygame.K_RIGHT):
-            self._version(1)
-        elif key == pygame.K_m:
-            self._open_map()
-        elif key == pygame.K_h:
-            app.push(HistoryScreen(app))
-        elif key == pygame.K_i:
-            self.open_status()
-        elif key == pygame.K_s:
-            app.push(SavesScreen(app, "save"))
-        elif key == pygame.K_l:
-            app.push(SavesScreen(app, "load"))
-        elif key == pygame.K_F5:
-            app.quicksave()
-        elif key == pygame.K_F9:
-            app.quickload()
-        elif key == pygame.K_a:
-            self.toggle_auto()
-        elif key == pygame.K_o:
-            app.push(SettingsScreen(app))
-        elif key == pygame.K_p:
-            self.open_prompt()
-        elif key in (pygame.K_ESCAPE, pygame.K_F1):
-            app.push(TitleScreen(app))
 
     # -- frame ------------------------------------------------------------------------------
     def update(self, dt: float) -> None:

@@ -17,7 +17,8 @@ from game.textbox import TextBox, paginate
 def test_import_has_no_side_effects():
     code = ("import os, pygame, game.app, game.render, game.widgets, game.theme, game.toasts, "
             "game.window, game.screens.story, game.screens.map, game.screens.title, "
-            "game.screens.saves, game.screens.settings, game.screens.history, game.screens.prompt; "
+            "game.screens.saves, game.screens.settings, game.screens.history, game.screens.prompt, "
+            "game.screens.status, game.screens.story_input, game.fonts; "
             "assert not pygame.display.get_init(); assert not pygame.font.get_init(); "
             "assert os.environ.get('SDL_VIDEO_X11_WMCLASS') != 'Dreamreel'; "
             "from engine import compute; assert compute._reserved == 0")
