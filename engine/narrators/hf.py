@@ -9,7 +9,8 @@ token loop of our own, which gives us what model.generate does not give together
     penalties, DRY, min-p, top-k, top-p, temperature; preset by the model's size), seeded
     from the scene's seed (engine.narrators.hf_sampler);
   * the narration kept to the world's word range while it is written, ending at a sentence,
-    with room always left for the choices (engine.narrators.shaping);
+    with room always left for the choices (engine.narrators.shaping), and never a run of
+    words copied from the prompt or from itself (engine.narrators.copyguard);
   * streaming: on_token is called after every token with the new narration text, "" when the
     token added none, so a cancelled job (on_token raises JobCancelled) stops within a token;
   * the KV cache of the stable prompt prefix (system, world bible, summary) is kept between
@@ -39,6 +40,7 @@ from engine.narrators import NarrationRequest, TokenCallback
 from engine.narrators import parse_options as parse_backend_options
 from engine.narrators.hf_runtime import (Encoded, PromptEncoder, context_size, eos_ids,
                                          load_model, logits_size, pick_device, pick_dtype)
+from engine.narrators.copyguard import CopyGuard, WordStarts
 from engine.narrators.hf_sampler import TokenSampler
 from engine.narrators.llm_output import DraftError, NarrationStream, parse_scene
 from engine.narrators.prompting import PromptBuilder
@@ -186,6 +188,7 @@ class TransformersNarrator:
         self.sampling = sampling_from(self._sampler_options, _parameters(model))
         self._token_texts = (self._grammar.token_texts if self._grammar is not None
                              else _token_texts(tokenizer, self._vocab))
+        self._word_starts = WordStarts(self._token_texts, self._vocab)
         self._lm, self._tokenizer = model, tokenizer
 
     # -- the protocol -----------------------------------------------------------------------
@@ -280,6 +283,7 @@ class TransformersNarrator:
                   timings: dict, shape: NarrationShape, budget: int) -> _Output:
         options, grammar = self.options, self._grammar
         sampler = TokenSampler(self.sampling, self._vocab, self._token_texts, encoded.ids)
+        guard = CopyGuard(self.sampling.no_repeat_words, encoded.text, self._word_starts)
         start = time.perf_counter()
         logits, cache = self._prefill(encoded, timings,
                                       (lambda: on_token("")) if on_token else (lambda: None))
@@ -295,6 +299,16 @@ class TransformersNarrator:
                 closing, budget = True, budget + options.close_tokens
             allowed = grammar.allowed(matcher) if matcher is not None else None
             token = grammar.closing_token(allowed, stream.in_string) if closing else None
+            if token is None and not closing and matcher is not None and stream.in_label \
+                    and _same_label(stream.label, stream.labels):
+                narrowed = allowed & ~grammar.closes_string   # no second choice of that name
+                allowed = narrowed if narrowed.any() else allowed
+            if token is None and not closing and matcher is not None and stream.capturing:
+                banned = guard.banned(stream.text)      # no copied run of words
+                if banned is not None:
+                    narrowed = allowed.copy()
+                    narrowed[banned[banned < narrowed.shape[0]]] = False
+                    allowed = narrowed if narrowed.any() else allowed
             if token is None and closing:   # text the grammar still needs: the model's pick
                 token = sampler.sample(logits, grammar.text_only(allowed), generator,
                                        max(temperature, 1.0))
@@ -382,6 +396,11 @@ class TransformersNarrator:
             beat()
         tail = len(ids) - (len(ids) - 1) % PREFILL_CHUNK - 1 if len(ids) > PREFILL_CHUNK else 0
         return self._forward(ids[tail:], cache)
+
+
+def _same_label(label: str, earlier: list[str]) -> bool:
+    wanted = " ".join(label.lower().split())
+    return any(" ".join(other.lower().split()) == wanted for other in earlier)
 
 
 def _cache_of(output):

@@ -51,12 +51,21 @@ class NarrationStream:
         self._high_surrogate = ""
         self._key = ""
         self._top_key = ""
+        self._last_key = ""                 # the key of the value being read, at any depth
+        self._in_label = False
         self.text = ""                      # all narration extracted so far
+        self.label = ""                     # the choice label being written
+        self.labels: list[str] = []         # choice labels written so far
 
     @property
     def capturing(self) -> bool:
         """True while the output stands inside the narration string itself."""
         return self._in_string and self._capture
+
+    @property
+    def in_label(self) -> bool:
+        """True while the output stands inside a choice's label."""
+        return self._in_string and self._in_label
 
     @property
     def in_string(self) -> bool:
@@ -96,6 +105,11 @@ class NarrationStream:
             self._key = ""
             self._capture = (not self._is_key and len(self._stack) == 1 and top is not None
                              and top[1] == "value" and self._top_key == self.field)
+            self._in_label = (not self._is_key and len(self._stack) == 3 and top is not None
+                              and top[1] == "value" and self._top_key == "choices"
+                              and self._last_key == "label")
+            if self._in_label:
+                self.label = ""
 
     def _string_char(self, ch: str, out: list[str]) -> None:
         if self._escape:
@@ -112,7 +126,11 @@ class NarrationStream:
         elif ch == '"':
             self._in_string = False
             top = self._stack[-1] if self._stack else None
+            if self._in_label:
+                self.labels.append(self.label)
+                self._in_label = False
             if self._is_key:
+                self._last_key = self._key
                 if len(self._stack) == 1:
                     self._top_key = self._key
                 if top:
@@ -140,6 +158,8 @@ class NarrationStream:
     def _emit(self, text: str, out: list[str]) -> None:
         if self._is_key:
             self._key += text
+        elif self._in_label:
+            self.label += text
         elif self._capture:
             out.append(text)
 

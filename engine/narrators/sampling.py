@@ -2,7 +2,8 @@
 
 Players who come from KoboldCpp, SillyTavern or text-generation-webui know these knobs:
 temperature, top-k, top-p, min-p, repetition penalty over a range, frequency and presence
-penalties, no-repeat n-gram and the DRY sequence-repetition sampler. One frozen `Sampling`
+penalties, no-repeat n-gram, the DRY sequence-repetition sampler and a word-level no-repeat
+guard against copied runs (`no_repeat_words`, local models only). One frozen `Sampling`
 holds them; the transformers narrator applies them in its decode loop and the openai narrator
 sends them as request fields. `sampling_from` splits sampler names out of a narrator's options
 (from the spec, the `[narrator]` config table or `:narrator`) and lays them over the preset for
@@ -16,8 +17,9 @@ from dataclasses import dataclass, field, fields, replace
 from engine.errors import NarratorError
 
 # DRY resets its match at these strings: JSON keys and punctuation between fields repeat by
-# nature and must not be penalised, only runs of prose copied from earlier text.
-DEFAULT_BREAKERS: tuple[str, ...] = ("\n", ":", "\"", "*")
+# nature and must not be penalised, only runs of prose copied from earlier text. (Not ":"
+# as elsewhere: inside prose it let "1:1:1:1..." loop unpenalised; JSON keys hold quotes.)
+DEFAULT_BREAKERS: tuple[str, ...] = ("\n", "\"", "*")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class Sampling:
     frequency_penalty: float = 0.0    # OpenAI-style: minus this x count of the token so far
     presence_penalty: float = 0.0     # OpenAI-style: minus this once a token appeared
     no_repeat_ngram: int = 0          # forbid repeating any n-gram of this size (0: off)
+    no_repeat_words: int = 8          # no run of this many words from the prompt or the
+                                      # narration itself, whatever the punctuation (0: off)
     dry_multiplier: float = 0.8       # DRY sequence-repetition penalty strength (0: off)
     dry_base: float = 1.75            # DRY: growth of the penalty per extra repeated token
     dry_allowed_length: int = 2       # DRY: repeats up to this many tokens are free
@@ -49,13 +53,14 @@ class Sampling:
 PRESETS: dict[str, Sampling] = {
     "small": Sampling(temperature=0.5, top_k=40, top_p=0.95, min_p=0.1,
                       repetition_penalty=1.1, repetition_range=256, frequency_penalty=0.0,
-                      presence_penalty=0.0, no_repeat_ngram=0, dry_multiplier=0.8,
-                      dry_base=1.75, dry_allowed_length=2, dry_range=2048),
+                      presence_penalty=0.0, no_repeat_ngram=0, no_repeat_words=6,
+                      dry_multiplier=0.8, dry_base=1.75, dry_allowed_length=2, dry_range=2048),
     "medium": Sampling(temperature=0.8, top_k=40, top_p=0.95, min_p=0.05,
                        repetition_penalty=1.07, repetition_range=512, dry_multiplier=0.8,
                        dry_range=2048),
     "large": Sampling(temperature=0.8, top_k=0, top_p=0.95, min_p=0.05,
-                      repetition_penalty=1.0, dry_multiplier=0.6, dry_range=2048),
+                      repetition_penalty=1.0, no_repeat_words=10, dry_multiplier=0.6,
+                      dry_range=2048),
 }
 SAMPLING_NAMES = frozenset(f.name for f in fields(Sampling)) | {"preset"}
 SMALL_PARAMS = 1_000_000_000     # under this many parameters: the small preset

@@ -21,6 +21,7 @@ import numpy as np
 SOFT_SHARE = 0.85      # past this share of the word budget, close at the next sentence end
 OVERRUN_WORDS = 30     # words past the budget after which the string is closed regardless
 TOKENS_PER_WORD = 1.5  # a generous estimate for English prose in common tokenizers
+CHARS_PER_WORD = 8     # a run-on "word" of symbols counts as this many characters a word
 SCENE_TOKENS = 220     # tokens for the title, choices, picture, mood and effects
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u2019\u201d)\]]*\s*$")
 
@@ -44,7 +45,7 @@ class NarrationShape:
             allowed: the grammar's mask for the next token.
             grammar: the SceneGrammar (its closes_string / ends_sentence masks and closers).
         """
-        words = len(text.split())
+        words = max(len(text.split()), len(text) // CHARS_PER_WORD)   # "1:1:1:..." is long
         if words < self.min_words:
             narrowed = allowed & ~grammar.closes_string
             return (narrowed if narrowed.any() else allowed), None

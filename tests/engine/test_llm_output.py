@@ -99,3 +99,17 @@ def test_parse_scene_refuses_unusable_output_with_a_reason(text, reason):
 def test_parse_scene_without_repair_is_strict():
     with pytest.raises(DraftError):
         parse_scene(json.dumps(dict(SCENE, mood="spooky")), repair=False)
+
+
+def test_narration_stream_follows_choice_labels_for_the_decoder():
+    raw = json.dumps({"narration": "You go.", "title": "Out", "choices": [
+        {"intent": "talk", "label": "Ask Ivy"}, {"intent": "talk", "label": 'Ask "ivy"'}],
+        "mood": "calm", "effects": {"set_flags": {"label": True}}})
+    stream, inside = NarrationStream(), ""
+    for ch in raw:
+        stream.feed(ch)
+        if stream.in_label:
+            inside += ch
+    assert stream.labels == ["Ask Ivy", 'Ask "ivy"']
+    assert stream.text == "You go." and not stream.in_label
+    assert "Ask Ivy" in inside and "intent" not in inside and "calm" not in inside

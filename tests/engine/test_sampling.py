@@ -148,3 +148,33 @@ def test_the_narration_keeps_to_its_word_range_and_ends_at_a_sentence():
     runaway = " ".join(["word"] * 60)            # a model that never ends a sentence
     assert shape.steer(runaway, allowed, masks)[1] == 0
     assert shape.token_budget() > 20
+
+
+def test_copy_guard_forbids_the_word_that_completes_a_copied_run_whatever_the_punctuation():
+    from engine.narrators.copyguard import CopyGuard, WordStarts
+    texts = [b" the", b" sea", b" ghosts", b" have", b" no", b" love", b" fear", b".", b" The",
+             b"gh", b" gh", b"ost", b", the", b" lo"]
+    starts = WordStarts(texts, len(texts))
+    guard = CopyGuard(6, "Last scene: The sea ghosts have no love. They wait.", starts)
+    banned = guard.banned("You hear it; the sea ghosts, have no")
+    assert banned is not None
+    assert set(banned.tolist()) == {5, 13}          # " love" and " lo" start the copied word
+    assert guard.banned("You hear it; the sea ghosts have no fear") is None
+    assert guard.banned("The sea") is None          # too short to be a copy yet
+    own = CopyGuard(6, "", starts)                  # the narration's own runs count too
+    looped = "The sea ghosts have no love for you. Then the sea ghosts have no"
+    assert set(own.banned(looped).tolist()) == {5, 13}
+    assert CopyGuard(0, "The sea ghosts have no love", starts).banned(
+        "the sea ghosts have no") is None
+
+
+def test_word_starts_index_tokens_that_begin_a_word():
+    from engine.narrators.copyguard import WordStarts
+    starts = WordStarts([b" Love", b"love", b", lov", b"\xff", b""], 5)
+    assert sorted(starts.ids_for("love").tolist()) == [0, 2]   # "love" continues a word
+
+
+def test_a_run_on_word_of_symbols_counts_as_many_words():
+    shape, masks, allowed = NarrationShape(10, 20), _Masks(5), np.ones(5, dtype=bool)
+    looping = "You are a thing we call the " + "1:" * 200
+    assert shape.steer(looping, allowed, masks)[1] == 0     # closed, not left to loop on
