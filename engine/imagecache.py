@@ -4,7 +4,9 @@ A key is the sha256 of everything that determines a picture (painter id, model, 
 prompt, seed, size, steps), so saves store keys, never paths. Each file holds raw pixels behind a
 header with its own key, the shape and a CRC-32 of the pixels (a cache hit is a read and a copy,
 no decoding); a file that is truncated, corrupted or holds another key's picture is deleted and
-reported as a miss, so the caller simply paints it again.
+reported as a miss, so the caller simply paints it again. Only the header is read before the
+file's size is checked against it, so a damaged file of any size costs a few hundred bytes of
+memory, never its whole length.
 
 Files live at root/<first two hex digits>/<key>.img and are written atomically (temp file in the
 same folder, fsync, os.replace). Reads touch the file's mtime; when the cache grows past
@@ -60,6 +62,7 @@ def cache_key(painter_id: str, model: str, prompt: str, negative_prompt: str | N
 MAGIC = b"DRIMG1\n"   # a cache file: MAGIC, one JSON header line, then the raw pixels
 CHANNELS = {"RGB": 3, "RGBA": 4, "L": 1}
 MAX_HEADER = 512
+MAX_SIDE = 4096        # the largest picture side the config allows (engine.config ImageSettings)
 
 
 def encode(key: str, image: Image.Image) -> bytes:
@@ -71,23 +74,36 @@ def encode(key: str, image: Image.Image) -> bytes:
     return MAGIC + header + b"\n" + raw
 
 
-def decode(data: bytes, key: str) -> Image.Image | None:
-    """The picture in a cache file, or None when it is damaged or holds another key's picture."""
-    if not data.startswith(MAGIC):
+def read_header(head: bytes, key: str) -> tuple[dict, int] | None:
+    """A cache file's header (from its first bytes) and the file's whole expected size; None
+    when it is not a cache file, names another key or describes an impossible picture."""
+    if not head.startswith(MAGIC):
         return None
-    end = data.find(b"\n", len(MAGIC), len(MAGIC) + MAX_HEADER)
+    end = head.find(b"\n", len(MAGIC), len(MAGIC) + MAX_HEADER)
     if end < 0:
         return None
     try:
-        header = json.loads(data[len(MAGIC):end])
+        header = json.loads(head[len(MAGIC):end])
         mode, width, height = header["mode"], int(header["w"]), int(header["h"])
         expected = width * height * CHANNELS[mode]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
-    raw = memoryview(data)[end + 1:]
-    if header.get("key") != key or len(raw) != expected or zlib.crc32(raw) != header.get("crc"):
+    if header.get("key") != key or not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
         return None
-    return Image.frombytes(mode, (width, height), bytes(raw))
+    return header, end + 1 + expected
+
+
+def decode(data: bytes, key: str) -> Image.Image | None:
+    """The picture in a cache file, or None when it is damaged or holds another key's picture."""
+    found = read_header(data[:len(MAGIC) + MAX_HEADER], key)
+    if found is None or len(data) != found[1]:
+        return None
+    header, size = found
+    start = data.index(b"\n", len(MAGIC)) + 1
+    raw = memoryview(data)[start:]
+    if zlib.crc32(raw) != header.get("crc"):
+        return None
+    return Image.frombytes(header["mode"], (int(header["w"]), int(header["h"])), bytes(raw))
 
 
 class ImageCache:
@@ -124,17 +140,29 @@ class ImageCache:
         path = self.path_for(key)
         with self._lock:
             try:
-                data = path.read_bytes()
+                data, size = self._read_checked(path, key)
             except FileNotFoundError:
                 return None
             except OSError:
                 return None  # unreadable (permissions, I/O error): treat as a miss, paint again
-            image = self._verified(data, key)
+            image = self._verified(data, key) if data is not None else None
             if image is None:
-                self._discard(path, len(data))
+                self._discard(path, size)
                 return None
             self._touch(path)
             return image
+
+    @staticmethod
+    def _read_checked(path: Path, key: str) -> tuple[bytes | None, int]:
+        """(the file's bytes, its size), reading the header first: a file whose size does not
+        match what its header describes is not read any further ((None, size))."""
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            head = handle.read(len(MAGIC) + MAX_HEADER)
+            found = read_header(head, key)
+            if found is None or found[1] != size:
+                return None, size
+            return head + handle.read(size - len(head) + 1), size
 
     @staticmethod
     def _verified(data: bytes, key: str) -> Image.Image | None:

@@ -195,3 +195,27 @@ def test_non_rgb_images_are_stored_as_rgb(cache):
     image = Image.new("P", (8, 8), 3)
     cache.put(key(9), image)
     assert cache.get(key(9)).mode == "RGB"
+
+
+def test_a_damaged_gigabyte_cache_file_is_not_read_whole(cache):
+    """Finding 10: a 1 GiB damaged cache file was read whole (1,150 MB of memory)."""
+    import tracemalloc
+    good = noise_image(3)
+    path = cache.put(key(3), good)
+    header = path.read_bytes()[:300]
+    with open(path, "r+b") as handle:
+        handle.truncate(1 << 30)          # sparse: no disk used, but 1 GiB long
+    tracemalloc.start()
+    try:
+        assert cache.get(key(3)) is None
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20
+    assert not path.exists()              # discarded: it is painted again
+    # A file whose header is intact but whose pixels were cut short is refused the same way.
+    path = cache.put(key(3), good)
+    path.write_bytes(header)
+    assert cache.get(key(3)) is None and not path.exists()
+    cache.put(key(3), good)
+    assert np.array_equal(np.asarray(cache.get(key(3))), np.asarray(good))
