@@ -2,7 +2,8 @@
 
 `assets/config.toml` holds the defaults (commented); a user file (DREAMREEL_CONFIG, or
 $XDG_CONFIG_HOME/dreamreel/config.toml) overrides them; flags override both. Unknown keys and bad
-values are reported with the file and key. Settings changed in the game are written back to the
+values are reported with the file and key; a config file named on the command line (--config) must
+exist, and no config file is read past MAX_CONFIG_BYTES. Settings changed in the game are written back to the
 user file atomically. This module must not import pygame or any ML library.
 """
 
@@ -17,9 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.atomic import write_atomic
 from engine.errors import ConfigError
+from engine.seeds import SEED_MAX
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = PROJECT_ROOT / "assets" / "config.toml"
+MAX_CONFIG_BYTES = 1 << 20     # a config file is a few hundred bytes; larger ones are refused
 
 
 class _Section(BaseModel):
@@ -30,7 +33,7 @@ class GameSettings(_Section):
     world: str = "lantern_coast"       # world id or folder
     narrator: str = "storylets"        # storylets | transformers:<id or path> | openai:<model>@<url>
     painter: str = "procedural"        # procedural | none | diffusers:<id or path>
-    seed: int = Field(default=0, ge=0)  # 0: a fresh seed for every new game
+    seed: int = Field(default=0, ge=0, le=SEED_MAX)  # 0: a fresh seed for every new game
     saves_dir: str = ""                # "" : the project's saves/ folder
     worlds_dir: str = ""               # "" : <saves_dir>/worlds for installed worlds
     author_note: str = Field(default="", max_length=500)  # standing instruction to LLM narrators
@@ -103,7 +106,12 @@ def user_config_path() -> Path:
 
 def _read(path: Path) -> dict:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: over {MAX_CONFIG_BYTES >> 20} MB; that is not a "
+                              f"Dreamreel config file.")
+        return tomllib.loads(data.decode("utf-8"))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML ({err}). Fix or delete the file.") from None
     except (OSError, UnicodeDecodeError) as err:
@@ -133,9 +141,17 @@ def _merge(base: dict, top: dict) -> dict:
 
 
 def load_config(user_file: Path | None = None, use_user_file: bool = True) -> Config:
-    """Defaults, then the user's file (if any). Raises ConfigError naming the file and key."""
+    """Defaults, then the user's file (if any). Raises ConfigError naming the file and key.
+
+    Args:
+        user_file: a file the player named (--config): it must exist, or ConfigError says so.
+            Without it the user's usual file is read when there is one.
+        use_user_file: False reads the shipped defaults alone (tests, tools)."""
     data = _read(DEFAULTS_FILE) if DEFAULTS_FILE.exists() else {}
     _validate(data, str(DEFAULTS_FILE))
+    if use_user_file and user_file is not None and not Path(user_file).is_file():
+        raise ConfigError(f"{user_file}: no such config file. Check the path given to --config, "
+                          f"or leave --config out to use {user_config_path()}.")
     path = user_file or user_config_path()
     if use_user_file and path.exists():
         user = _read(path)

@@ -54,3 +54,23 @@ def test_cli_reports_config_errors_without_a_traceback(tmp_path, capsys):
     assert main(["--config", str(bad), "saves", "list"]) == 2
     err = capsys.readouterr().err
     assert "bad.toml" in err and "game.narator" in err and "Traceback" not in err
+
+
+def test_a_config_file_named_on_the_command_line_must_exist(tmp_path):
+    """Finding 8: a missing --config FILE was silently ignored."""
+    missing = tmp_path / "my-settings.toml"
+    with pytest.raises(ConfigError, match="my-settings.toml: no such config file"):
+        load_config(user_file=missing)
+    missing.write_text('[game]\nseed = 3\n')
+    assert load_config(user_file=missing).game.seed == 3
+
+
+def test_seeds_past_64_bits_and_huge_config_files_are_refused(tmp_path):
+    """Finding 7 (the config's side): a seed no save can hold is refused with the key named."""
+    user = tmp_path / "config.toml"
+    user.write_text(f"[game]\nseed = {2**63}\n")
+    with pytest.raises(ConfigError, match="game.seed"):
+        load_config(user_file=user)
+    user.write_text("# " + "x" * (2 << 20) + "\n")
+    with pytest.raises(ConfigError, match="not a Dreamreel config file"):
+        load_config(user_file=user)
