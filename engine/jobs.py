@@ -297,10 +297,16 @@ class ThreadedRunner:
             return not self._queue and not self._running and self._outbox.empty()
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until a job finishes or the timeout passes (for the terminal front end)."""
+        """Block until a job finishes or is submitted, or the timeout passes (for the terminal
+        front end). Returns at once when finished work waits to be polled, so a poll-and-wait
+        loop never sleeps past a result; and never returns early otherwise, so such a loop
+        never spins. Without a timeout it returns at once when there is no work at all."""
         with self._cond:
-            if self._queue or self._running:
-                self._cond.wait(timeout)
+            if not self._outbox.empty():
+                return
+            if timeout is None and not (self._queue or self._running):
+                return
+            self._cond.wait(timeout)
 
     def _loop(self, general: bool) -> None:
         def wanted(job: Job) -> bool:

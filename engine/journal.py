@@ -55,7 +55,9 @@ def read_journal(path: Path) -> tuple[list[dict], list[str]]:
         return [], [f"{path} is too large to be a Dreamreel journal; ignored it."]
     records, warnings = [], []
     with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        # readline with a cap: a damaged file with no newline in a gigabyte is not read whole
+        for number, raw in enumerate(iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""),
+                                     start=1):
             problem = None
             if len(raw) > MAX_LINE_BYTES or not raw.endswith(b"\n"):
                 problem = "cut off"

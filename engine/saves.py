@@ -5,10 +5,13 @@ A slot is a folder: `story.json` (a full snapshot), `story.json.1..3` (older sna
 and the play state), `meta.json` and `thumb.png`. An autosave appends one line and fsyncs it, so
 its cost does not grow with the story; a manual save or a load with a long journal compacts.
 A damaged snapshot falls back to its newest good backup; a torn journal line (a crash mid-write)
-is dropped. Saves are untrusted: sizes are capped, unknown fields refused, names confined.
+is dropped. A crash in the middle of a full save is recovered from the finished new snapshot
+(`.story.json.new`) and called what it was. A save that fails (a full disk) leaves the slot as it
+was, with no temp files and no half-made slot. Saves are untrusted: every file's size is checked
+before it is read, JSON nesting is limited, unknown fields refused, names confined.
 This module knows the slot's files (snapshots, backups, meta, thumbnail) and the save format's
-versions; the journal's line format and replay live in engine.journal. It knows nothing of the
-Session.
+versions; the journal's line format and replay live in engine.journal, the slot lock in
+engine.slotlock, the autosave thread in engine.saver. It knows nothing of the Session.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from __future__ import annotations
 import errno
 import gc
 import io
-import json
 import os
 import re
 import time
@@ -30,16 +32,22 @@ import orjson
 from engine.atomic import fsync_dir, write_atomic
 from engine.errors import SaveError
 from engine.journal import apply_journal, journal_line, last_journal_meta, read_journal
+from engine.slotlock import Holder, SlotClaim, claim_slot, slot_holder
+from engine.untrusted import loads, read_capped
 
 FORMAT = "dreamreel-save"
 VERSION = 1                 # written by this Dreamreel
 MIN_VERSION = 1             # oldest version this Dreamreel can upgrade and load
 BACKUPS = 3                 # older snapshots kept per slot
 MAX_SNAPSHOT_BYTES = 1 << 30  # refuse larger story.json files
+MAX_META_BYTES = 64 << 10     # refuse larger meta.json files
+MAX_THUMB_BYTES = 4 << 20     # a thumbnail is a few dozen KB; larger files are not shown
 COMPACT_SMALL = (64, 2_000)   # (journal lines, scenes): small stories compact this often
 COMPACT_LARGE = 1_024         # journal lines after which any story compacts
 SLOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,47}$")
+STAGED = ".story.json.new"    # a full save's new snapshot, complete before any file is replaced
 UPGRADES: dict[int, Callable[[dict], dict]] = {}  # version -> step to version + 1
+SAVE_FILES = ("meta.json", "story.json", "journal.jsonl", STAGED)   # any of them: a slot
 
 
 @dataclass
@@ -58,25 +66,42 @@ class SlotMeta:
 
     @classmethod
     def from_dict(cls, data: dict, where: str) -> "SlotMeta":
-        known = set(cls.__dataclass_fields__)
-        unknown = set(data) - known
+        """Checked: unknown fields and wrong types are refused with the file named."""
+        if type(data) is not dict:
+            raise SaveError(f"{where} is damaged (not an object).")
+        known = cls.__dataclass_fields__
+        unknown = set(data) - set(known)
         if unknown:
             raise SaveError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}. "
                             f"This file was not written by Dreamreel; remove them or the slot.")
-        return cls(**{k: v for k, v in data.items() if k in known})
+        for name, value in data.items():
+            wanted = META_TYPES[name]
+            if type(value) not in wanted or (type(value) is str and len(value) > 1000):
+                raise SaveError(f"{where}: the field '{name}' is damaged.")
+        if "name" not in data:
+            raise SaveError(f"{where}: the slot's name is missing; it is damaged.")
+        return cls(**data)
 
     @property
     def when(self) -> str:
         return time.strftime("%Y-%m-%d %H:%M", time.localtime(self.saved_at)) if self.saved_at else "?"
 
 
+_NUMBER = (int, float)
+META_TYPES = {"name": (str,), "saved_at": _NUMBER, "turn": (int,), "world": (str,),
+              "world_title": (str,), "scene_title": (str,), "scenes": (int,),
+              "image_key": (str,), "version": (int,)}
+
+
 @dataclass
 class Loaded:
-    """A slot read back: the snapshot with the journal applied, and what went wrong on the way."""
+    """A slot read back: the snapshot with the journal applied, what went wrong on the way
+    (warnings: the player may have lost something) and what was put right (notes: nothing lost)."""
 
     snapshot: dict
     warnings: list[str] = field(default_factory=list)
     journal_lines: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 def check_name(name: str) -> str:
@@ -93,26 +118,39 @@ def gc_paused():
     """Pause the cyclic garbage collector while many long-lived objects are made at once.
 
     Without this, collections triggered by the allocations rescan the growing story again and
-    again (measured: most of a 100k-scene load). Afterwards the survivors are frozen, so later
-    collections during play do not rescan the whole story (no frame hitches).
+    again (measured: most of a 100k-scene load). The collector runs again afterwards as usual;
+    nothing is frozen, so a story that is closed (a load replacing it) is freed in full.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
         if enabled:
             gc.enable()
 
 
 def _os_message(err: OSError, path: Path) -> str:
-    if err.errno == errno.ENOSPC:
+    if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         return f"The disk holding {path} is full. Free some space; nothing saved before was lost."
     if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return (f"{path} is not writable. Give Dreamreel write access or choose another folder "
                 f"with --saves-dir; nothing saved before was lost.")
     return f"Could not write {path}: {err.strerror or err}. Nothing saved before was lost."
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
 
 
 class SaveStore:
@@ -130,20 +168,37 @@ class SaveStore:
         return (self.slot_dir(name) / "meta.json").exists() or \
             (self.slot_dir(name) / "story.json").exists()
 
+    # -- one writer per slot ----------------------------------------------------------------
+    def claim(self, name: str, share: bool = True) -> SlotClaim:
+        """Claim a slot for writing (engine.slotlock). Raises SlotBusy when another game holds
+        it; a lock left by a game that was killed is taken over (the claim's took_over)."""
+        return claim_slot(self.slots_dir, check_name(name), share=share)
+
+    def holder(self, name: str) -> Holder | None:
+        """The game holding a slot now, or None (for slot lists)."""
+        return slot_holder(self.slots_dir, check_name(name))
+
     # -- writing ----------------------------------------------------------------------------
     def write_snapshot(self, name: str, snapshot: dict, meta: SlotMeta,
                        thumbnail_png: bytes | None = None) -> None:
-        """Write a full save (a manual save, or a compaction), keeping rolling backups."""
+        """Write a full save (a manual save, or a compaction), keeping rolling backups.
+
+        Every new file is written (and fsynced) beside the old ones first; only then are the
+        old ones replaced, by renames. So a failure (a full disk) leaves the slot exactly as it
+        was, removes what it wrote, and never leaves a half-made slot; a crash during the
+        renames is recovered by read() from the finished new snapshot."""
         folder = self.slot_dir(name)
         story = folder / "story.json"
+        created = not folder.exists()
+        staged = [folder / STAGED, folder / ".meta.json.new", folder / ".thumb.png.new"]
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            data = orjson.dumps(snapshot)
-            tmp = folder / ".story.json.new"
-            with open(tmp, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+            self._clear_leftovers(folder)
+            _write_synced(staged[0], orjson.dumps(snapshot))
+            _write_synced(staged[1], orjson.dumps(asdict(meta)))
+            if thumbnail_png:
+                _write_synced(staged[2], thumbnail_png)
+            # From here on only renames and empty files: nothing needs room for the story.
             # Each backup keeps the journal that continued it, so a damaged snapshot can be
             # rebuilt exactly from an older one plus the journals written since.
             for index in range(BACKUPS - 1, 0, -1):
@@ -159,13 +214,35 @@ class SaveStore:
                 else:
                     write_atomic(folder / "journal.jsonl.1", b"", durable=False)
             write_atomic(journal, b"", durable=False)
-            os.replace(tmp, story)
+            os.replace(staged[0], story)
             fsync_dir(folder)
-            write_atomic(folder / "meta.json", json.dumps(asdict(meta)).encode("utf-8"))
+            os.replace(staged[1], folder / "meta.json")
             if thumbnail_png:
-                write_atomic(folder / "thumb.png", thumbnail_png, durable=False)
+                os.replace(staged[2], folder / "thumb.png")
+            fsync_dir(folder)
         except OSError as err:
+            for path in staged:
+                _unlink(path)
+            if created:
+                self._remove_if_empty(folder)
             raise SaveError(_os_message(err, folder)) from None
+
+    @staticmethod
+    def _clear_leftovers(folder: Path) -> None:
+        """Temp files of a save that was killed half-way (the slot is ours: none is in use)."""
+        for entry in os.scandir(folder):
+            if entry.name.startswith(".") and entry.name.endswith((".tmp", ".new")):
+                _unlink(Path(entry.path))
+
+    @staticmethod
+    def _remove_if_empty(folder: Path) -> None:
+        try:
+            for entry in os.scandir(folder):
+                if entry.name.startswith(".") and entry.name.endswith((".tmp", ".new")):
+                    _unlink(Path(entry.path))
+            folder.rmdir()
+        except OSError:
+            pass   # something else is in it: leave it
 
     def append(self, name: str, scenes: list[dict], play: dict, meta: SlotMeta) -> None:
         """Autosave: append one checksummed journal line and fsync it. Cost ~ one small write."""
@@ -191,6 +268,9 @@ class SaveStore:
     def read(self, name: str) -> Loaded:
         """The slot's story: newest good snapshot plus its journal. Raises SaveError if none."""
         folder = self.slot_dir(name)
+        interrupted = self._interrupted_save(folder)
+        if interrupted is not None:
+            return interrupted
         warnings: list[str] = []
         snapshot = None
         backup = 0   # which snapshot was used: 0 for story.json, k for story.json.k
@@ -227,19 +307,30 @@ class SaveStore:
         return Loaded(snapshot=apply_journal(snapshot, records), warnings=warnings,
                       journal_lines=len(records) if backup == 0 else 0)
 
+    def _interrupted_save(self, folder: Path) -> Loaded | None:
+        """A full save stopped between its renames (a crash, a kill): story.json is missing and
+        the new snapshot, written in full before any rename began, is there. It is the story as
+        saved, newer than the backups, with no journal after it. None when that is not the case
+        (or the staged file is not a good snapshot: then the backups are used as usual)."""
+        staged = folder / STAGED
+        if (folder / "story.json").exists() or not staged.exists():
+            return None
+        try:
+            snapshot = self._read_snapshot(staged)
+        except SaveError:
+            return None
+        return Loaded(snapshot=snapshot, notes=[
+            f"Recovered '{folder.name}' from an interrupted save: the game stopped while saving; "
+            f"the story is as it was saved, nothing was lost."])
+
     def _read_snapshot(self, path: Path) -> dict:
-        size = path.stat().st_size
-        if size > MAX_SNAPSHOT_BYTES:
-            raise SaveError(f"{path} is {size >> 20} MB, over the {MAX_SNAPSHOT_BYTES >> 20} MB "
-                            f"limit; it is not a Dreamreel save.")
+        data = read_capped(path, MAX_SNAPSHOT_BYTES, "a story")
         try:
             with gc_paused():
-                data = orjson.loads(path.read_bytes())
-        except (ValueError, UnicodeDecodeError) as err:
+                snapshot = loads(data, str(path))
+        except UnicodeDecodeError as err:
             raise SaveError(f"{path} is damaged ({err}); it may have been cut off or edited.") from None
-        except OSError as err:
-            raise SaveError(f"{path} cannot be read ({err.strerror}).") from None
-        return upgrade(data, str(path))
+        return upgrade(snapshot, str(path))
 
     def repair_journal(self, name: str, good_lines: int) -> None:
         """Cut a journal back to its good lines (after a crash tore the last one)."""
@@ -256,27 +347,28 @@ class SaveStore:
         where = folder / "meta.json"
         meta = None
         if where.exists():
-            try:
-                meta = SlotMeta.from_dict(json.loads(where.read_bytes()), str(where))
-            except (ValueError, TypeError) as err:
-                raise SaveError(f"{where} is damaged ({err}).") from None
+            meta = SlotMeta.from_dict(loads(read_capped(where, MAX_META_BYTES, "slot details"),
+                                            str(where)), str(where))
         last = last_journal_meta(folder / "journal.jsonl")
         if last is not None:
             try:
                 meta = SlotMeta.from_dict(last, str(folder / "journal.jsonl"))
-            except (TypeError, SaveError):
+            except SaveError:
                 pass
         if meta is None:
             raise SaveError(f"{folder}: no meta.json; this slot is damaged.")
         return meta
 
     def list(self) -> list[tuple[SlotMeta | None, str, str]]:
-        """(meta, slot name, problem) for every slot, newest first; damaged ones say why."""
+        """(meta, slot name, problem) for every slot, newest first; damaged ones say why.
+        A folder with none of a slot's files (a save that never finished) is not a slot."""
         if not self.slots_dir.is_dir():
             return []
         out = []
         for folder in self.slots_dir.iterdir():
             if not folder.is_dir() or not SLOT_NAME.match(folder.name):
+                continue
+            if not any((folder / base).exists() for base in SAVE_FILES):
                 continue
             try:
                 out.append((self.meta(folder.name), folder.name, ""))
@@ -292,8 +384,12 @@ class SaveStore:
         return None
 
     def thumbnail_path(self, name: str) -> Path | None:
+        """The slot's thumbnail, if there is one of a sane size (else None: none is shown)."""
         path = self.slot_dir(name) / "thumb.png"
-        return path if path.exists() else None
+        try:
+            return path if path.stat().st_size <= MAX_THUMB_BYTES else None
+        except OSError:
+            return None
 
 
 def upgrade(data: dict, where: str) -> dict:
@@ -323,43 +419,3 @@ def png_bytes(image, size: tuple[int, int] = (320, 180)) -> bytes:
     buffer = io.BytesIO()
     thumb.save(buffer, format="PNG", optimize=False)
     return buffer.getvalue()
-
-
-class Saver:
-    """Writes autosaves on a background thread, in order, so the frame loop never waits for
-    fsync. Failures are kept for the owner to report; flush() waits for what is queued."""
-
-    def __init__(self):
-        import queue
-        import threading
-        self._queue: "queue.Queue" = queue.Queue()
-        self._failures: list[SaveError] = []
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._loop, name="dreamreel-saver", daemon=True)
-        self._thread.start()
-
-    def submit(self, write: Callable[[], None]) -> None:
-        self._queue.put(write)
-
-    def flush(self) -> None:
-        """Block until every queued write is on disk (before a manual save, a load, an exit)."""
-        self._queue.join()
-
-    def failures(self) -> list[SaveError]:
-        with self._lock:
-            failed, self._failures = self._failures, []
-        return failed
-
-    def _loop(self) -> None:
-        while True:
-            write = self._queue.get()
-            try:
-                write()
-            except SaveError as err:
-                with self._lock:
-                    self._failures.append(err)
-            except Exception as err:  # never let the saver thread die silently
-                with self._lock:
-                    self._failures.append(SaveError(f"{type(err).__name__}: {err}"))
-            finally:
-                self._queue.task_done()

@@ -5,11 +5,18 @@ the story graph, the play state (current scene, turn, seed), the narrator and pa
 runner, the saves and the image cache. Front ends call its actions (choose, act, back, jump,
 regenerate, save) and poll() it every frame; slow work runs on the runner and its results are
 applied here, on the caller's thread. Nothing reaches around it. No pygame, no torch.
+
+A story holds its save slot while it is open (engine.slotlock): a second game on the same slot is
+refused, and may open a read-only copy or fork it into a new slot. Every notice and error goes
+into one list that each front end reads in order (notices_since), the terminal as text, the
+window as toasts. A scene is never left "generating" without a job telling it
+(check_invariants), so no wait can hang on one. close() ends everything the story started.
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from collections import OrderedDict, deque
 from typing import Any
 
@@ -23,38 +30,51 @@ from engine.narrators import NarrationRequest
 from engine.narrators.prompting import PromptBuilder
 from engine.narrators.storylets import infer_intent
 from engine.painters import painter_from_config
-from engine.saves import Saver, SaveStore, check_name
-from engine.seeds import derive_seed, fresh_seed
+from engine.saver import Saver, give_memory_back
+from engine.saves import SaveStore, check_name
+from engine.seeds import derive_seed, fresh_seed, story_seed
 from engine.session_narration import Narration, NarrationTiming, Telling
 from engine.session_pictures import Pictures
-from engine.session_saving import Saving
+from engine.session_saving import JournalState, Saving
 from engine.snapshot import from_snapshot
 from engine.state import WorldState
 from engine.worlds import World, load_world
 
 MAX_ACTION_CHARS = 300   # a typed action is cut to this length
 AUTOSAVE_SLOT = "autosave"
+NOTICES_KEPT = 200       # notices and errors kept for front ends that read them late
+WAIT_STEP_S = 0.1        # a wait looks at the story at least this often (it never spins)
 
 
 class Session(Narration, Pictures, Saving):
     """A story being played. Create with Session.new() or Session.resume()."""
 
     def __init__(self, config: Config, world: World, narrator, painter, runner=None,
-                 seed: int | None = None, slot: str = AUTOSAVE_SLOT):
+                 seed: int | None = None, slot: str = AUTOSAVE_SLOT, read_only: bool = False,
+                 claim=None):
+        """Args (besides the obvious): slot: the slot this story writes; read_only: write no
+        slot (a copy of a story another game is playing); claim: the slot's claim when the
+        caller took it already (engine.slotlock), else it is taken here (SlotBusy if held)."""
         self.config = config
+        self.slot = check_name(slot)
+        self.read_only = read_only
+        self.store = SaveStore(config.saves_dir)
+        # First, before any thread starts: a refused slot leaves nothing running.
+        self._claim = None if read_only else (claim or self.store.claim(self.slot))
+        if self._claim is not None:   # a story dropped without close() still frees its slot
+            self._claim_finalizer = weakref.finalize(self, self._claim.release)
         self.world = world
         self.narrator = narrator
         self.painter = painter
         self.runner = runner or ThreadedRunner()
-        self.store = SaveStore(config.saves_dir)
         self.cache = ImageCache(config.saves_dir / "cache", max_bytes=config.images.cache_mb << 20)
-        self.seed = seed if seed else fresh_seed()
-        self.slot = check_name(slot)
+        self.seed = story_seed(seed) if seed else fresh_seed()
         self.graph = StoryGraph(world.initial_state())
         self.current: int = 0
         self.turn = 0
         self.author_note = config.game.author_note
-        self.events: deque[SessionEvent] = deque(maxlen=200)   # recent notices and errors
+        self.events: deque[SessionEvent] = deque(maxlen=NOTICES_KEPT)   # notices and errors
+        self.notice_count = 0                    # notices ever made (see notices_since)
         self.streams: dict[int, str] = {}       # text streamed so far for scenes being narrated
         self.progress: dict[int, float] = {}    # painting progress per scene
         self.prompts: OrderedDict[int, dict] = OrderedDict()  # prompt inspector, last 200
@@ -67,6 +87,10 @@ class Session(Narration, Pictures, Saving):
         self.characters: dict[str, str] = {}   # appearance records, kept with the story
         self._watcher = None                     # hot reload of the world's files
         self._saver = Saver()                    # autosaves are written off the caller's thread
+        self._journal = JournalState()           # why the slot's journal cannot go on, or None
+        self._save_failing: str | None = None    # the autosave failure last reported
+        self._slot_lost_told = False             # told that another story took the slot over
+        self._closed = False
         self._prompts = PromptBuilder()          # renders the moddable image.j2
         self._summaries: OrderedDict[tuple, str] = OrderedDict()   # rolling summaries by window
         self._image_template_error = ""
@@ -78,16 +102,27 @@ class Session(Narration, Pictures, Saving):
     # -- creating ---------------------------------------------------------------------------
     @classmethod
     def new(cls, config: Config, *, world: World | None = None, narrator=None, painter=None,
-            runner=None, seed: int | None = None, slot: str = AUTOSAVE_SLOT) -> "Session":
+            runner=None, seed: int | None = None, slot: str = AUTOSAVE_SLOT,
+            read_only: bool = False) -> "Session":
         """Start a new story: the opening scene is narrated at once (poll to receive it).
 
         When the world names a start storylet and the narrator is a language model, the
-        opening is the world's own, told by the storylet narrator (see Narration._teller)."""
-        world = world or load_world(config.game.world, config.worlds_dir)
-        narrator = narrator or config.make_narrator()
-        painter = painter or painter_from_config(config)
-        session = cls(config, world, narrator, painter, runner,
-                      seed=seed or config.game.seed or None, slot=slot)
+        opening is the world's own, told by the storylet narrator (see Narration._teller).
+        Raises SlotBusy when another game is playing in `slot`."""
+        store = SaveStore(config.saves_dir)
+        claim = None if read_only else store.claim(slot)
+        try:
+            world = world or load_world(config.game.world, config.worlds_dir)
+            narrator = narrator or config.make_narrator()
+            painter = painter or painter_from_config(config)
+            session = cls(config, world, narrator, painter, runner,
+                          seed=seed or config.game.seed or None, slot=slot, read_only=read_only,
+                          claim=claim)
+        except BaseException:
+            if claim is not None:
+                claim.release()
+            raise
+        session._took_over(claim)
         root = session.graph.add_root(seed=derive_seed(session.seed, "root"))
         session.current = root.id
         session._dirty.add(root.id)
@@ -96,18 +131,32 @@ class Session(Narration, Pictures, Saving):
 
     @classmethod
     def resume(cls, config: Config, name: str | None = None, *, narrator=None, painter=None,
-               runner=None, slot: str = AUTOSAVE_SLOT) -> "Session":
-        """Load a slot (default: the newest) and go on from where it stopped."""
+               runner=None, slot: str = AUTOSAVE_SLOT, read_only: bool = False) -> "Session":
+        """Load a slot (default: the newest) and go on from where it stopped, writing into
+        `slot`. Raises SlotBusy when another game is playing in `slot` (nothing is read then);
+        with read_only the story is read and played but never saved into any slot but one the
+        player names (:save NAME), so a story another game is playing can still be opened."""
         store = SaveStore(config.saves_dir)
         name = name or store.latest()
         if name is None:
             raise SaveError(f"No saved story in {store.slots_dir} to continue. Start a new game.")
-        loaded = store.read(name)
-        session = from_snapshot(cls, config, loaded.snapshot, f"{store.slot_dir(name)}",
-                                narrator=narrator, painter=painter, runner=runner, slot=slot)
+        check_name(name)
+        claim = None if read_only else store.claim(slot)
+        try:
+            loaded = store.read(name)
+            session = from_snapshot(cls, config, loaded.snapshot, f"{store.slot_dir(name)}",
+                                    narrator=narrator, painter=painter, runner=runner, slot=slot,
+                                    read_only=read_only, claim=claim)
+        except BaseException:
+            if claim is not None:
+                claim.release()
+            raise
+        session._took_over(claim)
+        for note in loaded.notes:
+            session._notice("notice", note)
         for warning in loaded.warnings:
             session._notice("error", warning)
-        if name == session.slot and not loaded.warnings:
+        if name == session.slot and not loaded.warnings and not loaded.notes:
             session._slot_has_snapshot = True
             session._journal_lines = loaded.journal_lines
         scene = session.scene()
@@ -115,6 +164,13 @@ class Session(Narration, Pictures, Saving):
             scene.status = STUB
             session._narrate(scene.id)
         return session
+
+    def _took_over(self, claim) -> None:
+        holder = getattr(claim, "took_over", None)
+        if holder is not None:
+            self._notice("notice", f"Slot '{self.slot}' was left locked by a game that stopped "
+                                   f"without closing (process {holder.pid}); this game took it "
+                                   f"over. Its story is kept up to its last autosave.")
 
     # -- reading ----------------------------------------------------------------------------
     def scene(self, node: int | None = None) -> Scene:
@@ -208,9 +264,10 @@ class Session(Narration, Pictures, Saving):
         """Tell the current scene again; the old telling stays as an alternative version.
 
         The opening too: with a language model narrator its retelling is the model's own (the
-        world's authored opening stays as version 1); the storylet narrator tells it again."""
+        world's authored opening stays as version 1); the storylet narrator tells it again.
+        A scene already being told goes on being told (no second telling is started)."""
         scene = self.scene()
-        if scene.status == GENERATING:
+        if scene.status == GENERATING and self._telling_alive(scene.id):
             return
         self._narrate(scene.id)
 
@@ -224,7 +281,8 @@ class Session(Narration, Pictures, Saving):
         self._scene_seconds = None         # prefetch waits for this narrator's own pace
         self._notice("notice", f"The {narrator.id} narrator tells the story from here.")
         scene = self.scene()
-        if scene.status in (STUB, FAILED) or (scene.status == GENERATING and scene.id not in self._narrating):
+        if scene.status in (STUB, FAILED) or (scene.status == GENERATING
+                                               and not self._telling_alive(scene.id)):
             self._narrate(scene.id)
 
     def select_version(self, index: int) -> None:
@@ -237,7 +295,9 @@ class Session(Narration, Pictures, Saving):
     # -- polling ----------------------------------------------------------------------------
     def poll(self) -> list[SessionEvent]:
         """Apply finished work and return what changed. Never blocks; call it every frame."""
-        out: list[SessionEvent] = self.check_world() + self._save_failures()
+        if self._closed:
+            return []
+        out: list[SessionEvent] = self.check_world() + self._save_outcomes()
         for event in self.runner.poll():
             job = event.job
             if job.kind == "narrate":
@@ -269,12 +329,18 @@ class Session(Narration, Pictures, Saving):
                 self._narrate(child.id, PREFETCH_NARRATE, retell=False)
 
     def wait(self, timeout: float = 600.0, images: bool = False) -> list[SessionEvent]:
-        """Block until the current scene is told, and painted if `images` (terminal, scripts)."""
+        """Block until the current scene is told, and painted if `images` (terminal, scripts).
+
+        It sleeps on the runner (woken when a job finishes) and never spins. A current scene
+        that nothing is telling (it cannot happen; if it did, it would wait for ever) is given
+        a telling at once."""
         deadline = time.monotonic() + timeout
         events = self.poll()
         while (self.waiting or (images and self.current in self._painting)) \
-                and time.monotonic() < deadline:
-            self.runner.wait(0.05)
+                and time.monotonic() < deadline and not self._closed:
+            if self.waiting and not self._telling_alive(self.current):
+                self._narrate(self.current)
+            self.runner.wait(max(0.0, min(WAIT_STEP_S, deadline - time.monotonic())))
             events += self.poll()
         return events
 
@@ -286,12 +352,11 @@ class Session(Narration, Pictures, Saving):
         scene = self.scene(node)
         if scene.status in (STUB, FAILED):
             self._narrate(node)
-        elif scene.status == GENERATING and node in self._narrating:
-            job = self._narrating[node].job
-            if job.cancelled:              # dropped as stale a moment ago: tell it afresh
+        elif scene.status == GENERATING:
+            if self._telling_alive(node):
+                self.runner.reprioritise(self._narrating[node].job, NARRATE_CURRENT)
+            else:                          # dropped as stale a moment ago: tell it afresh
                 self._narrate(node)
-            else:
-                self.runner.reprioritise(job, NARRATE_CURRENT)
         elif scene.status == READY:
             self._arrived(node, new_turn=True)
 
@@ -309,12 +374,37 @@ class Session(Narration, Pictures, Saving):
     def _notice(self, kind: str, message: str, node: int | None = None) -> SessionEvent:
         event = SessionEvent(kind, node, message)
         self.events.append(event)
+        self.notice_count += 1
         return event
 
+    def notices_since(self, seen: int) -> tuple[list[SessionEvent], int]:
+        """The notices and errors made since a front end had seen `seen` of them, in order, and
+        the count to pass next time. The one notice path of every front end: the terminal
+        prints them as they come, the window shows them as toasts. A front end that fell more
+        than NOTICES_KEPT behind gets a line saying how many it missed."""
+        fresh = min(self.notice_count - seen, len(self.events))
+        events = list(self.events)[len(self.events) - fresh:] if fresh > 0 else []
+        missed = self.notice_count - seen - fresh
+        if missed > 0:
+            events.insert(0, SessionEvent("error", None, f"({missed} earlier messages were "
+                                                         f"not shown.)"))
+        return events, self.notice_count
+
     def close(self) -> None:
-        """Stop background work and wait for the autosaves to reach the disk."""
+        """End everything the story started: its jobs and workers, the saver thread (after the
+        autosaves reach the disk), hot reload, the pictures in memory, and its hold on the
+        slot. Safe to call twice; a closed story does nothing more."""
+        if self._closed:
+            return
         self.runner.shutdown()
-        self._saver.flush()
+        self._saver.close()
+        self._save_outcomes()
+        self._closed = True
+        self._watcher = None
+        self._images.clear()
+        if self._claim is not None:
+            self._claim.release()
+        give_memory_back()
 
 
 __all__ = ["Session", "SessionEvent", "InlineRunner", "ThreadedRunner", "AUTOSAVE_SLOT"]

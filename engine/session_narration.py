@@ -6,8 +6,9 @@ Session's job runner, applies finished drafts to the story graph on the caller's
 language model's effects checked against the world first: engine.effects_check), times each
 telling, and tells the scenes behind the visible choices ahead of time, as many as the
 narrator's speed allows. A world's authored opening is told by the storylet narrator whatever
-narrator tells the rest. It never touches pygame or a model directly; narrators do that on
-worker threads.
+narrator tells the rest. check_invariants() says whether the scene states agree with the jobs
+telling them (a scene is 'generating' only while a job tells it). It never touches pygame or a
+model directly; narrators do that on worker threads.
 """
 
 from __future__ import annotations
@@ -127,6 +128,39 @@ class Telling(NamedTuple):
 
 class Narration:
     """Telling scenes for the Session (see engine.session)."""
+
+    def _telling_alive(self, node: int) -> bool:
+        """Whether a job is telling this scene and has not been cancelled."""
+        telling = self._narrating.get(node)
+        return telling is not None and not telling.job.cancelled
+
+    def check_invariants(self) -> list[str]:
+        """What is wrong between the story's scene states and the jobs running (empty: all is
+        well). Tests call it after every step; it reads everything (O(scenes)), so the game
+        does not. The rules: a scene is 'generating' exactly while a telling of it is in hand
+        and its job is queued, running, or finished with its result not yet applied; and the
+        current scene, when it waits, is being told."""
+        problems = []
+        pending = {id(job) for job in self.runner.pending()}
+        for scene in self.graph.scenes():
+            telling = self._narrating.get(scene.id)
+            if scene.status == GENERATING and telling is None:
+                problems.append(f"scene {scene.id} is generating, but nothing tells it")
+        for node, telling in self._narrating.items():
+            if node not in self.graph:
+                problems.append(f"a telling of scene {node}, which is not in the story")
+                continue
+            if self.graph.scene(node).status != GENERATING:
+                problems.append(f"scene {node} is {self.graph.scene(node).status} while told")
+            job = telling.job
+            if id(job) not in pending and not job.finished:
+                problems.append(f"the job telling scene {node} is lost ({job.status})")
+        if self.waiting and self.current not in self._narrating:
+            problems.append(f"the current scene {self.current} waits, but nothing tells it")
+        for node, job in self._painting.items():
+            if id(job) not in pending and not job.finished:
+                problems.append(f"the job painting scene {node} is lost ({job.status})")
+        return problems
 
     # -- prefetch ---------------------------------------------------------------------------
     def _ahead(self, node: int) -> int | None:

@@ -389,3 +389,215 @@ def test_narration_timings_are_noted_as_the_words_arrive(config, monkeypatch):
     finally:
         gate.set()
         runner.shutdown()
+
+
+# -- hardening: never hang, never leak, never stitch (issue 11) -------------------------------
+class HeldPrefetch(StoryletNarrator):
+    """The storylet narrator, but every scene after the opening is held until released (it
+    yields between waits, so it can be cancelled): prefetch is 'generating' while held."""
+
+    def __init__(self):
+        super().__init__()
+        import threading
+        self.release = threading.Event()
+
+    def narrate(self, request, on_token=None):
+        while request.node != 0 and not self.release.wait(0.01):
+            if on_token:
+                on_token("")
+        return super().narrate(request, on_token)
+
+
+def _steps_checked(session):
+    problems = session.check_invariants()
+    assert problems == [], problems
+
+
+def test_a_save_taken_while_prefetch_narrates_loads_and_every_choice_is_told(config):
+    """Finding 1: scenes saved as 'generating' stranded the player after a load."""
+    import json
+    from engine.jobs import ThreadedRunner
+    cfg = config.with_changes(game={"painter": "none"})
+    held = HeldPrefetch()
+    session = Session.new(cfg, narrator=held, runner=ThreadedRunner(), slot="first")
+    session.wait(timeout=30)
+    assert session.scene().status == READY
+    waiting = [c.id for c in session.choices() if c.status == "generating"]
+    assert waiting, "prefetch should be narrating the choices"
+    session.save("s")
+    folder = session.store.slot_dir("s")
+    session.close()
+    held.release.set()
+    story = json.loads((folder / "story.json").read_text())
+    assert all(s.get("status") != "generating" for s in story["scenes"])   # never saved as such
+    # A save written before this fix holds them as 'generating': they must load as stubs.
+    for scene in story["scenes"]:
+        if scene["id"] in waiting:
+            scene["status"] = "generating"
+    (folder / "story.json").write_text(json.dumps(story))
+    for index in range(len(waiting)):
+        resumed = Session.resume(cfg, "s", runner=ThreadedRunner(), slot=f"again{index}")
+        try:
+            _steps_checked(resumed)
+            resumed.choose(index)
+            _steps_checked(resumed)
+            resumed.wait(timeout=10)
+            assert resumed.scene().status == READY, "the choice was never told (a hang)"
+            _steps_checked(resumed)
+            resumed.back()
+            resumed.regenerate()
+            resumed.wait(timeout=10)
+            _steps_checked(resumed)
+        finally:
+            resumed.close()
+
+
+def test_taking_a_scene_that_nothing_tells_starts_its_telling(session):
+    """Finding 1: a 'generating' scene whose job was lost is told when taken (and :regen tells
+    the current one), instead of a wait that spins for ten minutes."""
+    target = session.choices()[0]
+    target.status = "generating"              # as if its job were lost
+    session._narrating.pop(target.id, None)
+    assert session.check_invariants()          # the check sees the stranded scene
+    session.choose(0)
+    session.wait(timeout=5)
+    assert session.scene().status == READY
+    assert session.check_invariants() == []
+    session.scene().status = "generating"      # the current scene, stranded
+    session.regenerate()
+    session.wait(timeout=5)
+    assert session.scene().status == READY and len(session.scene().versions) == 2
+
+
+def _open_fds() -> int:
+    import os
+    return len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else 0
+
+
+def test_a_hundred_loads_leave_no_threads_or_open_files_behind(config):
+    """Finding 2: every :load leaked the saver thread (and the story it held)."""
+    import threading
+    from engine.jobs import ThreadedRunner
+    cfg = config.with_changes(game={"painter": "none"})
+    session = Session.new(cfg, runner=ThreadedRunner())
+    session.wait(timeout=30)
+    session.choose(0)
+    session.wait(timeout=30)
+    session.save("s")
+
+    def load_again(old):
+        new = Session.resume(cfg, "s", runner=ThreadedRunner(), slot=old.slot)
+        new.wait(timeout=30)
+        old.close()
+        return new
+
+    def savers() -> int:      # other tests' stories may still be open in this process
+        return [t.name for t in threading.enumerate()].count("dreamreel-saver")
+
+    session = load_again(session)               # warm-up: everything is made once
+    threads, fds, saver_threads = threading.active_count(), _open_fds(), savers()
+    for _ in range(100):
+        session = load_again(session)
+        assert session.scene().status == READY
+    names = [t.name for t in threading.enumerate()]
+    assert savers() <= saver_threads, names
+    assert threading.active_count() <= threads, names
+    assert _open_fds() <= fds
+    runner = session.runner
+    session.close()
+    assert not session._saver.alive
+    assert not any(thread.is_alive() for thread in runner._threads)
+
+
+def test_a_failed_save_says_so_and_leaves_the_slot_as_it_was(session, monkeypatch):
+    """Finding 5: a :save on a full disk left a fake damaged slot and a temp file behind."""
+    import os
+    from engine.errors import SaveError
+    session.save("kept")
+    before = session.store.read("kept").snapshot["scenes"]
+    session.choose(0)
+    session.wait()
+    real_fsync = os.fsync
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    session.flush_saves()
+    monkeypatch.setattr(os, "fsync", full)
+    for name in ("kept", "brand new"):
+        with pytest.raises(SaveError, match="full"):
+            session.save(name)
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert not session.store.slot_dir("brand new").exists()
+    assert [name for _, name, _ in session.store.list()].count("brand new") == 0
+    assert all(problem == "" for _, _, problem in session.store.list())
+    folder = session.store.slot_dir("kept")
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
+    assert session.store.read("kept").snapshot["scenes"] == before
+
+
+def test_a_story_seed_past_64_bits_is_kept_in_range_and_saves(config):
+    """Finding 7: a seed over 64 bits was taken, and then no save could ever be written."""
+    from engine.errors import ConfigError
+    with pytest.raises(ConfigError, match="seed"):
+        config.with_changes(game={"seed": 2**70})
+    from engine.seeds import SEED_MAX
+    session = Session.new(config.with_changes(game={"painter": "none"}), runner=InlineRunner(),
+                          seed=2**70)
+    session.wait()
+    assert 0 < session.seed <= SEED_MAX
+    assert session.flush_saves()
+    session.save("big")
+    same = Session.new(config.with_changes(game={"painter": "none"}), runner=InlineRunner(),
+                       seed=2**70, slot="other")
+    assert same.seed == session.seed                 # hashed the same way every time
+    assert Session.resume(session.config, "big", runner=InlineRunner(),
+                          slot="third").seed == session.seed
+
+
+def test_an_interrupted_save_is_recovered_and_called_what_it_was(session):
+    """Finding 12: a crash during the snapshot rotation recovered the story but said
+    'story.json was damaged'."""
+    import os
+    session.choose(0)
+    session.wait()
+    session.save("s")
+    session.choose(0)
+    session.wait()
+    where = session.current
+    session.save("s")                     # a second save: story.json.1 exists
+    folder = session.store.slot_dir("s")
+    data = (folder / "story.json").read_bytes()
+    # Kill the save between its renames: story.json already moved to the backup, the new
+    # snapshot written in full beside it.
+    os.replace(folder / "story.json", folder / "story.json.1")
+    os.replace(folder / "journal.jsonl", folder / "journal.jsonl.1")
+    (folder / ".story.json.new").write_bytes(data)
+    resumed = Session.resume(session.config, "s", runner=InlineRunner(), slot="other")
+    messages = [e.payload for e in resumed.events]
+    assert resumed.current == where
+    assert any("interrupted save" in m for m in messages), messages
+    assert not any("damaged" in m for m in messages), messages
+    assert not any(e.kind == "error" for e in resumed.events)
+
+
+def test_a_saves_world_is_found_only_inside_the_worlds_folders(config, tmp_path):
+    """Finding 12: a save whose world.path points outside the worlds folder was loaded from
+    there."""
+    import shutil
+    from engine.errors import SaveError
+    from engine.worlds import BUILTIN_WORLDS, load_world
+    outside = tmp_path / "elsewhere" / "faraway"
+    shutil.copytree(BUILTIN_WORLDS / "lantern_coast", outside)
+    cfg = config.with_changes(game={"painter": "none"})
+    session = Session.new(cfg, world=load_world(outside), runner=InlineRunner())
+    session.wait()
+    session.save("far")
+    with pytest.raises(SaveError, match="outside the worlds folders"):
+        Session.resume(cfg, "far", runner=InlineRunner(), slot="x")
+    # The folder the player names (--world) is trusted, and so is the installed worlds folder.
+    chosen = cfg.with_changes(game={"world": str(outside)})
+    assert Session.resume(chosen, "far", runner=InlineRunner(), slot="y").world.id == "faraway"
+    shutil.copytree(outside, cfg.worlds_dir / "faraway")
+    assert Session.resume(cfg, "far", runner=InlineRunner(), slot="z").world.root == \
+        (cfg.worlds_dir / "faraway").resolve()
