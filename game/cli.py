@@ -27,10 +27,16 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--narrator", help="storylets | transformers:<id or path> | "
                       "openai:<model>@<base url>")
     play.add_argument("--painter", help="procedural | none | diffusers:<id or path>")
-    play.add_argument("--seed", type=int, help="story seed (same seed + same input = same story)")
-    play.add_argument("--slot", default="autosave", help="slot to autosave into")
+    play.add_argument("--seed", type=seed_number, help="story seed, 0 to 2^63-1 (same seed + "
+                      "same input = same story)")
+    play.add_argument("--slot", help="slot to autosave into (default: autosave); with "
+                      "--continue, the slot to resume")
     play.add_argument("--continue", dest="resume", action="store_true",
                       help="resume the latest save (or --slot's)")
+    play.add_argument("--read-only", action="store_true",
+                      help="play without saving into the slot (e.g. one another game has open)")
+    play.add_argument("--fork", metavar="NEW", help="with --continue: go on in a new slot NEW, "
+                      "leaving the slot resumed as it is")
     play.add_argument("--saves-dir", type=Path, help="folder for saves and the image cache")
     play.add_argument("--frames", type=int, help="window: run N frames, then exit")
     play.add_argument("--screenshot", type=Path, help="window: save the last frame here")
@@ -63,13 +69,27 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--prompts", action="append", metavar="DIR", help="a folder of prompt "
                           "templates to try; repeat to compare folders side by side "
                           "('default': the world's own)")
-    evaluate.add_argument("--seed", type=int, help="story seed (default: the config's, else 1)")
+    evaluate.add_argument("--seed", type=seed_number,
+                          help="story seed (default: the config's, else 1)")
     evaluate.add_argument("--words", default="60-200", metavar="MIN-MAX",
                           help="narration words of a well-formed scene (default 60-200)")
     evaluate.add_argument("--json", type=Path, metavar="OUT", help="write every figure as JSON")
     evaluate.add_argument("--transcript", type=Path, metavar="OUT",
                           help="the transcript's file (default: saves/eval/WORLD-seedN.md)")
     return parser
+
+
+def seed_number(text: str) -> int:
+    """--seed: a whole number a save can hold (0 to 2^63-1), checked before anything starts."""
+    from engine.seeds import SEED_MAX
+    try:
+        value = int(text.strip()) if len(text) <= 30 else -1
+    except ValueError:
+        value = -1
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"{text[:30]!r} is not a seed: use a whole number "
+                                         f"from 0 to {SEED_MAX}")
+    return value
 
 
 def make_config(args: argparse.Namespace) -> Config:
@@ -88,21 +108,47 @@ def make_config(args: argparse.Namespace) -> Config:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from engine.jobs import ThreadedRunner
-    from engine.session import Session
+    from engine.errors import ConfigError
 
     config = make_config(args)
+    if args.fork and not args.resume:
+        raise ConfigError("--fork NEW goes on with a saved story in a new slot: use it with "
+                          "--continue (and --slot to say which story).")
     if args.text:
         from game.terminal import play_text
-        if args.resume:
-            name = args.slot if args.slot != "autosave" else None
-            session = Session.resume(config, name, slot=args.slot, runner=ThreadedRunner())
-        else:
-            session = Session.new(config, slot=args.slot, runner=ThreadedRunner())
-        return play_text(session)
+        return play_text(_open_story(config, args))
+    if args.read_only or args.fork:
+        raise ConfigError("--read-only and --fork are for terminal play (--text); the window's "
+                          "Load screen opens any slot.")
     from game.app import run_window
     return run_window(config, resume=args.resume, slot=args.slot, frames=args.frames,
                       screenshot=args.screenshot)
+
+
+def _open_story(config: Config, args: argparse.Namespace):
+    """The Session for terminal play. A slot another game has open is refused, with the ways
+    to play on anyway."""
+    from engine.saves import SaveStore, check_name
+    from engine.session import AUTOSAVE_SLOT, Session
+    from engine.slotlock import SlotBusy
+
+    slot = args.fork or args.slot or AUTOSAVE_SLOT
+    if args.fork and SaveStore(config.saves_dir).exists(check_name(args.fork)):
+        from engine.errors import SaveError
+        raise SaveError(f"Slot '{args.fork}' already holds a story; fork into a new name.")
+    try:
+        if args.resume:    # --slot names the story (any slot, the autosave too); else the newest
+            return Session.resume(config, args.slot, slot=slot, read_only=args.read_only)
+        return Session.new(config, slot=slot, read_only=args.read_only)
+    except SlotBusy as err:
+        shown = args.slot or AUTOSAVE_SLOT
+        if args.resume:
+            hint = (f"To play it anyway: `dreamreel play --text --continue --slot {shown} "
+                    f"--read-only` (nothing is saved), or `... --slot {shown} --fork NEW` "
+                    f"(goes on in a new slot NEW).")
+        else:
+            hint = "Start the new story in another slot: --slot NAME."
+        raise SlotBusy(f"{err} {hint}", err.holder) from None
 
 
 def cmd_saves(args: argparse.Namespace) -> int:
@@ -117,9 +163,11 @@ def cmd_saves(args: argparse.Namespace) -> int:
     for meta, name, problem in slots:
         if meta is None:
             print(f"{name:<20} DAMAGED: {problem}")
-        else:
-            print(f"{name:<20} {meta.when:<17} {meta.turn:>5} {meta.scenes:>7}  "
-                  f"{meta.world_title} / {meta.scene_title}")
+            continue
+        holder = store.holder(name)
+        in_use = f"  (open in process {holder.pid})" if holder is not None else ""
+        print(f"{name:<20} {meta.when:<17} {meta.turn:>5} {meta.scenes:>7}  "
+              f"{meta.world_title} / {meta.scene_title}{in_use}")
     return 0
 
 

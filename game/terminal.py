@@ -1,15 +1,18 @@
 """Terminal play: the story in a terminal or a script, one line of input per turn.
 
-Prints each scene (title, narration, numbered choices) and reads a line from stdin: a number picks
-that choice; `:back`, `:regen`, `:alt N`, `:save NAME`, `:load NAME`, `:prompt`, `:help`, `:quit`;
-any other text is a free-text action. At end of input it autosaves and exits 0. Same seed and
-same input give the same transcript. Drives only the Session; never imports pygame.
+Prints each scene (title, narration, numbered choices) and reads a line from stdin: a number
+(ASCII digits) picks that choice; `:back`, `:regen`, `:alt N`, `:save NAME`, `:load NAME`,
+`:prompt`, `:help`, `:quit`; any other text is a free-text action. Every notice and error the
+Session makes (hot reload, autosave failures and recoveries, saves, narrator and painter
+failures) is printed as it arrives, errors after '! '. At end of input it autosaves and exits 0.
+Same seed and same input give the same transcript. Drives only the Session; never imports pygame.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 import textwrap
 from typing import TextIO
@@ -20,6 +23,7 @@ from engine.session import Session
 
 MAX_LINE = 4096   # characters read from one input line; the rest of a longer line is dropped
 WIDTH = 78
+NUMBER = re.compile(r"[0-9]{1,9}")   # a choice or version number: ASCII digits only ('²' is not)
 HELP = """Commands: a number picks a choice; any other text is your own action.
   :back  roll back one scene      :regen  tell this scene again
   :alt N show version N           :save NAME / :load NAME
@@ -36,6 +40,7 @@ class TerminalGame:
         self.out = out
         self.interactive = interactive
         self.gone = False        # the reader of our output went away (e.g. `| head`)
+        self.seen = 0            # the Session's notices printed so far (Session.notices_since)
 
     def say(self, text: str = "", end: str = "\n") -> None:
         if self.gone:
@@ -47,12 +52,17 @@ class TerminalGame:
             self.gone = True     # play stops quietly; the story is still saved
             silence(self.out)
 
+    def tell_notices(self) -> list:
+        """Print the Session's notices and errors made since the last call, in order."""
+        events, self.seen = self.session.notices_since(self.seen)
+        for event in events:
+            self.say(f"! {event.payload}" if event.kind == "error" else str(event.payload))
+        return events
+
     def show_scene(self) -> None:
         session = self.session
-        events = session.wait()
-        for event in events:
-            if event.kind == "error":
-                self.say(f"! {event.payload}")
+        session.wait()
+        events = self.tell_notices()
         scene = session.scene()
         if scene.current is None:
             if not any(event.kind == "error" for event in events):
@@ -94,8 +104,7 @@ class TerminalGame:
             elif command == "alt":
                 self._alt(argument)
             elif command == "save":
-                session.save(argument or session.slot)
-                self.say(f"Saved to slot '{argument or session.slot}'.")
+                session.save(argument or session.slot)    # says so (a notice) or raises
             elif command == "load":
                 self._load(argument)
             elif command == "prompt":
@@ -109,8 +118,10 @@ class TerminalGame:
             else:
                 self.say(f"! Unknown command ':{command}'. Type :help.")
             return True
-        if line.isdigit():
+        if NUMBER.fullmatch(line):
             session.choose(int(line) - 1)
+        elif line.isascii() and line.isdigit():       # more digits than any story has choices
+            raise DreamreelError(f"There is no choice {line[:9]}...; type a choice's number.")
         else:
             session.act(line)
         self.show_scene()
@@ -118,7 +129,7 @@ class TerminalGame:
 
     def _alt(self, argument: str) -> None:
         scene = self.session.scene()
-        if not argument.isdigit() or not 1 <= int(argument) <= len(scene.versions):
+        if not NUMBER.fullmatch(argument) or not 1 <= int(argument) <= len(scene.versions):
             self.say(f"! Give a version number from 1 to {len(scene.versions)}.")
             return
         self.session.select_version(int(argument) - 1)
@@ -130,11 +141,12 @@ class TerminalGame:
             return
         old = self.session
         old.flush_saves()
+        self.tell_notices()
         new = Session.resume(old.config, name, narrator=old.narrator, painter=old.painter,
                              runner=InlineRunner() if isinstance(old.runner, InlineRunner) else None,
-                             slot=old.slot)
-        old.close()
-        self.session = new
+                             slot=old.slot, read_only=old.read_only)
+        old.close()                    # its workers, saver thread and hold on the slot end here
+        self.session, self.seen = new, 0
         self.say(f"Loaded slot '{name}'.")
         self.show_scene()
 
@@ -192,22 +204,30 @@ def play_text(session: Session, stdin: TextIO | None = None, out: TextIO | None 
             # The picture of the scene just read is finished before moving on, so a scripted
             # run paints (and caches) every scene it visits.
             game.session.wait(images=game.session.painter.id != "none")
+            game.tell_notices()
             try:
                 if not game.handle(line):
                     break
             except DreamreelError as err:
                 game.say(f"! {err}")
+            game.tell_notices()
     except KeyboardInterrupt:
         game.say("")
     finally:
-        game.session.wait(timeout=30, images=game.session.painter.id != "none")
-        game.session.autosave()
-        if game.session.flush_saves():
-            game.say(f"(Autosaved to slot '{game.session.slot}'.)")
+        session = game.session
+        session.wait(timeout=30, images=session.painter.id != "none")
+        session.autosave()
+        saved = session.flush_saves()
+        game.tell_notices()
+        if session.read_only:
+            game.say("(A read-only copy: nothing was autosaved. :save NAME keeps it in a slot "
+                     "of its own.)")
+        elif saved:
+            game.say(f"(Autosaved to slot '{session.slot}'.)")
         else:
-            for event in list(game.session.events)[-1:]:
-                game.say(f"! {event.payload}")
-        game.session.close()
+            game.say(f"! Not autosaved: {session.save_problem}")
+        session.close()
+        game.tell_notices()
     return 0
 
 

@@ -105,3 +105,152 @@ def test_a_reader_that_leaves_early_ends_play_quietly_and_the_story_is_saved(tmp
     listing = subprocess.run([sys.executable, "-m", "game.cli", "saves", "list", "--saves-dir",
                               str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert "autosave" in listing.stdout
+
+
+# -- hardening (issue 11) ------------------------------------------------------------------------
+import io                                                    # noqa: E402
+import shutil                                                # noqa: E402
+
+import pytest                                                # noqa: E402
+
+from engine.errors import SaveError                          # noqa: E402
+from engine.jobs import InlineRunner                         # noqa: E402
+from engine.session import Session                           # noqa: E402
+from engine.watch import WorldWatcher                        # noqa: E402
+from engine.worlds import BUILTIN_WORLDS                     # noqa: E402
+from game.terminal import play_text                          # noqa: E402
+
+
+class ScriptedInput(io.StringIO):
+    """Input lines with things that happen before some of them are read (a file edited, the
+    disk filling up), as they would while a player types."""
+
+    def __init__(self, lines, before=None):
+        super().__init__("\n".join(lines) + "\n")
+        self.before = before or {}
+        self.count = 0
+
+    def readline(self, size=-1):
+        action = self.before.get(self.count)
+        if action is not None:
+            action()
+        self.count += 1
+        return super().readline(size)
+
+
+def _play(config, lines, before=None, **session_options):
+    session = Session.new(config.with_changes(game={"painter": "none"}), runner=InlineRunner(),
+                          **session_options)
+    out = io.StringIO()
+    assert play_text(session, ScriptedInput(lines, before), out) == 0
+    return session, out.getvalue()
+
+
+def test_hot_reload_problems_reach_the_terminal(config, tmp_path):
+    """Finding 4: hot-reload notices were made by the engine and dropped by the terminal."""
+    world = tmp_path / "coast"
+    shutil.copytree(BUILTIN_WORLDS / "lantern_coast", world)
+    config = config.with_changes(game={"world": str(world)})
+    watchers = []
+    real_init = WorldWatcher.__init__
+
+    def instant(self, world, interval=0.0, settle=False, **kwargs):   # no throttle in a test
+        real_init(self, world, interval=0.0, settle=False)
+        watchers.append(self)
+
+    storylet = sorted((world / "storylets").glob("*.toml"))[0]
+    breaks = {2: lambda: storylet.write_text("this is = not [valid TOML\n"),
+              4: lambda: (world / "world.toml").write_text('title = "Broken\n')}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WorldWatcher, "__init__", instant)
+        _, out = _play(config, ["1", "2", "1", "2", "1", "2"], breaks)
+    assert watchers
+    assert f"{storylet.name}, line 1" in out and "is not valid TOML" in out
+    assert "World not reloaded, still playing the last good version" in out
+    assert "Traceback" not in out
+
+
+def test_every_kind_of_autosave_failure_is_told_once_and_so_is_the_recovery(config, tmp_path):
+    """Finding 4: 26 scenes were shown after the disk filled, and only 2 'Autosave failed'."""
+    trouble = {"now": None}
+    session = Session.new(config.with_changes(game={"painter": "none"}), runner=InlineRunner())
+    real_append, real_snapshot = session.store.append, session.store.write_snapshot
+
+    def append(*args, **kwargs):
+        if trouble["now"]:
+            raise SaveError(trouble["now"])
+        return real_append(*args, **kwargs)
+
+    def snapshot(*args, **kwargs):
+        if trouble["now"]:
+            raise SaveError(trouble["now"])
+        return real_snapshot(*args, **kwargs)
+
+    session.store.append, session.store.write_snapshot = append, snapshot
+
+    def set_trouble(message):
+        return lambda: trouble.update(now=message)
+
+    lines = ["1", "2", "1", "2", "1", "2", "1", "2", "1", "2", "1", "2"]
+    before = {2: set_trouble("The disk holding saves is full (test)."),
+              6: set_trouble("saves is not writable (test)."),
+              9: set_trouble(None)}
+    out = io.StringIO()
+    play_text(session, ScriptedInput(lines, before), out)
+    text = out.getvalue()
+    assert text.count("! Autosave failed: The disk holding saves is full (test).") == 1, text
+    assert text.count("! Autosave failed: saves is not writable (test).") == 1, text
+    assert text.count("Autosave works again") == 1, text
+    assert text.index("full (test)") < text.index("not writable (test)") < \
+        text.index("works again")
+    assert "(Autosaved to slot 'autosave'.)" in text
+    resumed = Session.resume(session.config, "autosave", runner=InlineRunner(), slot="other")
+    assert resumed.current == session.current and len(resumed.graph) == len(session.graph)
+
+
+def test_unicode_digits_are_not_choices_and_crash_nothing(config):
+    """Finding 6: '²', '①' and ':alt ²' crashed terminal play (isdigit() is true for them)."""
+    session, out = _play(config, ["²", ":back", "①", ":back", ":alt ²", ":alt ３", "٣", "1"])
+    assert "Traceback" not in out
+    assert out.count("Give a version number") == 2
+    assert session.turn >= 4            # '²', '①' and '٣' were taken as the player's own words
+    assert session.scene().status == "ready"
+
+
+def test_a_closed_story_autosaves_nothing_more_and_frees_its_slot(config):
+    session, out = _play(config, ["1"])
+    assert "(Autosaved to slot 'autosave'.)" in out
+    assert session.store.holder("autosave") is None
+    assert session.autosave() is False and session.poll() == []
+
+
+def _titles(result) -> list[str]:
+    return [line for line in result.stdout.decode().splitlines() if line.startswith("== ")]
+
+
+def test_continue_with_slot_autosave_resumes_the_autosave(tmp_path):
+    """Finding 9: `--continue --slot autosave` loaded the newest other slot and autosaved over
+    the autosave story."""
+    first = run(tmp_path, ["1", "2"], "--seed", "5")                       # slot 'autosave'
+    other = run(tmp_path, ["2", "1", "1"], "--seed", "6", "--slot", "later")  # newer
+    assert first.returncode == 0 and other.returncode == 0
+    resumed = run(tmp_path, [], "--continue", "--slot", "autosave")
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    assert _titles(resumed)[0] == _titles(first)[-1]
+    later = run(tmp_path, [], "--continue", "--slot", "later")   # the other story is untouched
+    assert _titles(later)[0] == _titles(other)[-1]
+
+
+def test_bad_flags_are_refused_before_play_starts(tmp_path):
+    """Findings 7 and 8: a seed over 64 bits was taken (and then nothing could be saved); a
+    missing --config FILE was silently ignored."""
+    huge = run(tmp_path, ["1"], "--seed", str(2**70))
+    assert huge.returncode == 2 and b"is not a seed" in huge.stderr
+    assert not (tmp_path / "slots" / "autosave").exists()
+    most = run(tmp_path, ["1"], "--seed", str(2**63 - 1))
+    assert most.returncode == 0 and b"(Autosaved to slot 'autosave'.)" in most.stdout
+    cmd = [sys.executable, "-m", "game.cli", "--config", str(tmp_path / "nope.toml"),
+           "saves", "list", "--saves-dir", str(tmp_path)]
+    missing = subprocess.run(cmd, capture_output=True, cwd=ROOT, timeout=60)
+    assert missing.returncode == 2
+    assert b"nope.toml: no such config file" in missing.stderr
