@@ -233,8 +233,14 @@ def main(argv: list[str] | None = None) -> int:
         from game.terminal import silence
         silence(sys.stdout)
         code = 0
-    _exit_past_busy_models(code)
     return code
+
+
+def run() -> None:
+    """The `dreamreel` console command: main(), then leave (past a model still busy)."""
+    code = main()
+    _exit_past_busy_models(code)
+    sys.exit(code)
 
 
 def _exit_past_busy_models(code: int) -> None:
@@ -250,4 +256,4 @@ def _exit_past_busy_models(code: int) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
