@@ -45,6 +45,7 @@ def settle_heap(collect: bool = True) -> None:
     its full passes during play stay short (gc.freeze: those objects are never scanned again).
     Inside a frame, `collect=False` skips the collection itself (it may take tens of ms)."""
     if collect:
+        gc.unfreeze()    # a story closed since the last freeze can be collected now
         gc.collect()
     gc.freeze()
 
