@@ -16,11 +16,15 @@ engine.slotlock, the autosave thread in engine.saver. It knows nothing of the Se
 
 from __future__ import annotations
 
+import atexit
 import errno
 import gc
 import io
+import itertools
 import os
 import re
+import shutil
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -48,6 +52,7 @@ SLOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,47}$")
 STAGED = ".story.json.new"    # a full save's new snapshot, complete before any file is replaced
 UPGRADES: dict[int, Callable[[dict], dict]] = {}  # version -> step to version + 1
 SAVE_FILES = ("meta.json", "story.json", "journal.jsonl", STAGED)   # any of them: a slot
+TRASH_FOLDER = ".trash"       # deleted slots, under the saves root, kept until the process ends
 
 
 @dataclass
@@ -102,6 +107,37 @@ class Loaded:
     warnings: list[str] = field(default_factory=list)
     journal_lines: int = 0
     notes: list[str] = field(default_factory=list)
+
+
+def story_slot_base(world_id: str, when: float | None = None) -> str:
+    """The name a new story's slot starts from: its world and the date ("lantern_coast-2026-12-07"),
+    cut and cleaned to a usable slot name."""
+    day = time.strftime("%Y-%m-%d", time.localtime(time.time() if when is None else when))
+    world = re.sub(r"[^A-Za-z0-9_.-]+", "_", world_id).strip("._-")[:30] or "story"
+    return f"{world}-{day}"
+
+
+_TRASHED: list[Path] = []           # trash folders of this process, removed when it ends
+_TRASH_LOCK = threading.Lock()
+_TRASH_COUNTER = itertools.count(1)
+
+
+def _empty_trash() -> None:
+    with _TRASH_LOCK:
+        for folder in _TRASHED:
+            shutil.rmtree(folder, ignore_errors=True)
+        _TRASHED.clear()
+
+
+atexit.register(_empty_trash)
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """A slot moved to the trash by SaveStore.delete: what SaveStore.restore puts back."""
+
+    name: str        # the slot's name
+    trashed: Path    # where its folder is now
 
 
 def check_name(name: str) -> str:
@@ -167,6 +203,59 @@ class SaveStore:
     def exists(self, name: str) -> bool:
         return (self.slot_dir(name) / "meta.json").exists() or \
             (self.slot_dir(name) / "story.json").exists()
+
+    def taken(self, name: str) -> bool:
+        """Whether a name is in use: any folder of that name (a slot, a damaged one, a save
+        being made) or a game holding it."""
+        return self.slot_dir(name).exists() or self.holder(name) is not None
+
+    def fresh_name(self, world_id: str, when: float | None = None) -> str:
+        """A new story's slot name: world and date, then "-2", "-3", ... when that is taken,
+        the lowest free number (numbers are never skipped)."""
+        base = story_slot_base(world_id, when)
+        if not self.taken(base):
+            return base
+        for number in itertools.count(2):
+            name = f"{base}-{number}"
+            if not self.taken(name):
+                return name
+        raise AssertionError("unreachable")
+
+    # -- deleting (undoable for the session) ------------------------------------------------
+    def delete(self, name: str) -> Deleted:
+        """Move a slot to the trash (under the saves root) so that restore() can put it back;
+        the trash is emptied when the process ends. A slot a game has open is refused."""
+        folder = self.slot_dir(name)
+        if not folder.is_dir():
+            raise SaveError(f"No save named '{name}' to delete.")
+        holder = self.holder(name)
+        if holder is not None:
+            raise SaveError(f"Slot '{name}' is open (process {holder.pid}): close that story "
+                            f"before deleting it.")
+        trash = self.root / TRASH_FOLDER / f"{os.getpid()}-{next(_TRASH_COUNTER)}"
+        try:
+            trash.mkdir(parents=True, exist_ok=True)
+            with _TRASH_LOCK:
+                _TRASHED.append(trash)
+            os.replace(folder, trash / folder.name)
+        except OSError as err:
+            raise SaveError(f"Could not delete slot '{name}': {err.strerror or err}.") from None
+        return Deleted(name=folder.name, trashed=trash / folder.name)
+
+    def restore(self, deleted: Deleted) -> str:
+        """Undo delete(): the slot comes back under its name. Refused (SaveError) when the
+        name was taken again meanwhile or the trash is gone."""
+        folder = self.slot_dir(deleted.name)
+        if folder.exists():
+            raise SaveError(f"Cannot undo: a slot named '{deleted.name}' exists again.")
+        try:
+            self.slots_dir.mkdir(parents=True, exist_ok=True)
+            os.replace(deleted.trashed, folder)
+        except OSError as err:
+            raise SaveError(f"Could not restore slot '{deleted.name}': "
+                            f"{err.strerror or err}.") from None
+        shutil.rmtree(deleted.trashed.parent, ignore_errors=True)
+        return deleted.name
 
     # -- one writer per slot ----------------------------------------------------------------
     def claim(self, name: str, share: bool = True) -> SlotClaim:

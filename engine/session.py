@@ -102,17 +102,40 @@ class Session(Narration, Pictures, Saving):
     # -- creating ---------------------------------------------------------------------------
     @classmethod
     def new(cls, config: Config, *, world: World | None = None, narrator=None, painter=None,
-            runner=None, seed: int | None = None, slot: str = AUTOSAVE_SLOT,
+            runner=None, seed: int | None = None, slot: str | None = None,
             read_only: bool = False) -> "Session":
         """Start a new story: the opening scene is narrated at once (poll to receive it).
 
-        When the world names a start storylet and the narrator is a language model, the
-        opening is the world's own, told by the storylet narrator (see Narration._teller).
-        Raises SlotBusy when another game is playing in `slot`."""
+        Every story keeps its own slot: with no `slot`, a new one named after the world and
+        the date is made ("lantern_coast-2026-12-07", then "-2", "-3"), so a new game never
+        touches another story's saves. When the world names a start storylet and the narrator
+        is a language model, the opening is the world's own, told by the storylet narrator
+        (see Narration._teller). Raises SlotBusy when another game is playing in `slot`."""
+        from engine.slotlock import SlotBusy
+
         store = SaveStore(config.saves_dir)
-        claim = None if read_only else store.claim(slot)
+        world = world or load_world(config.game.world, config.worlds_dir)
+        claim = None
+        if slot is None:
+            for _ in range(100):        # another game may take the same fresh name first
+                slot = store.fresh_name(world.id)
+                if read_only:
+                    break
+                try:
+                    claim = store.claim(slot, share=False)
+                except SlotBusy:
+                    continue
+                if store.slot_dir(slot).exists():   # made by another game meanwhile
+                    claim.release()
+                    claim = None
+                    continue
+                break
+            else:
+                raise SaveError(f"Could not find a free slot name for a new story in "
+                                f"{store.slots_dir}.")
+        elif not read_only:
+            claim = store.claim(slot)
         try:
-            world = world or load_world(config.game.world, config.worlds_dir)
             narrator = narrator or config.make_narrator()
             painter = painter or painter_from_config(config)
             session = cls(config, world, narrator, painter, runner,
@@ -131,16 +154,17 @@ class Session(Narration, Pictures, Saving):
 
     @classmethod
     def resume(cls, config: Config, name: str | None = None, *, narrator=None, painter=None,
-               runner=None, slot: str = AUTOSAVE_SLOT, read_only: bool = False) -> "Session":
+               runner=None, slot: str | None = None, read_only: bool = False) -> "Session":
         """Load a slot (default: the newest) and go on from where it stopped, writing into
-        `slot`. Raises SlotBusy when another game is playing in `slot` (nothing is read then);
+        `slot` (default: the slot it was loaded from: every story keeps its own). Raises SlotBusy when another game is playing in `slot` (nothing is read then);
         with read_only the story is read and played but never saved into any slot but one the
         player names (:save NAME), so a story another game is playing can still be opened."""
         store = SaveStore(config.saves_dir)
         name = name or store.latest()
         if name is None:
             raise SaveError(f"No saved story in {store.slots_dir} to continue. Start a new game.")
-        check_name(name)
+        name = check_name(name)
+        slot = name if slot is None else slot
         claim = None if read_only else store.claim(slot)
         try:
             loaded = store.read(name)
