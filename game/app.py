@@ -92,12 +92,13 @@ class App(Stories):
         narrator, painter: backend objects to use instead of building them from the config.
         runner_factory: makes job runners (default ThreadedRunner; tests pass InlineRunner, which
             runs the work inside poll() so every frame is deterministic).
-        slot: the slot this game autosaves into.
+        slot: the slot a new story autosaves into (default None: every story gets its own
+            slot, named after its world and the date; a loaded story writes back to its slot).
         settings_file: where settings are written (default: the user config file).
     """
 
     def __init__(self, config: Config, *, narrator=None, painter=None,
-                 runner_factory: Callable[[], Any] | None = None, slot: str = "autosave",
+                 runner_factory: Callable[[], Any] | None = None, slot: str | None = None,
                  settings_file: Path | None = None):
         self.config = config
         self.narrator = narrator

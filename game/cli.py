@@ -29,8 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--painter", help="procedural | none | diffusers:<id or path>")
     play.add_argument("--seed", type=seed_number, help="story seed, 0 to 2^63-1 (same seed + "
                       "same input = same story)")
-    play.add_argument("--slot", help="slot to autosave into (default: autosave); with "
-                      "--continue, the slot to resume")
+    play.add_argument("--slot", help="slot to autosave into (default: a new slot per story, "
+                      "named after its world and the date); with --continue, the slot to resume")
     play.add_argument("--continue", dest="resume", action="store_true",
                       help="resume the latest save (or --slot's)")
     play.add_argument("--read-only", action="store_true",
@@ -129,10 +129,10 @@ def _open_story(config: Config, args: argparse.Namespace):
     """The Session for terminal play. A slot another game has open is refused, with the ways
     to play on anyway."""
     from engine.saves import SaveStore, check_name
-    from engine.session import AUTOSAVE_SLOT, Session
+    from engine.session import Session
     from engine.slotlock import SlotBusy
 
-    slot = args.fork or args.slot or AUTOSAVE_SLOT
+    slot = args.fork or args.slot      # None: a new story makes its own, a resumed one keeps its
     if args.fork and SaveStore(config.saves_dir).exists(check_name(args.fork)):
         from engine.errors import SaveError
         raise SaveError(f"Slot '{args.fork}' already holds a story; fork into a new name.")
@@ -141,7 +141,7 @@ def _open_story(config: Config, args: argparse.Namespace):
             return Session.resume(config, args.slot, slot=slot, read_only=args.read_only)
         return Session.new(config, slot=slot, read_only=args.read_only)
     except SlotBusy as err:
-        shown = args.slot or AUTOSAVE_SLOT
+        shown = args.slot or SaveStore(config.saves_dir).latest() or "NAME"
         if args.resume:
             hint = (f"To play it anyway: `dreamreel play --text --continue --slot {shown} "
                     f"--read-only` (nothing is saved), or `... --slot {shown} --fork NEW` "
@@ -159,14 +159,14 @@ def cmd_saves(args: argparse.Namespace) -> int:
     if not slots:
         print(f"No saves in {store.slots_dir}.")
         return 0
-    print(f"{'slot':<20} {'saved':<17} {'turn':>5} {'scenes':>7}  world / scene")
+    print(f"{'slot':<30} {'saved':<17} {'turn':>5} {'scenes':>7}  world / scene")
     for meta, name, problem in slots:
         if meta is None:
-            print(f"{name:<20} DAMAGED: {problem}")
+            print(f"{name:<30} DAMAGED: {problem}")
             continue
         holder = store.holder(name)
         in_use = f"  (open in process {holder.pid})" if holder is not None else ""
-        print(f"{name:<20} {meta.when:<17} {meta.turn:>5} {meta.scenes:>7}  "
+        print(f"{name:<30} {meta.when:<17} {meta.turn:>5} {meta.scenes:>7}  "
               f"{meta.world_title} / {meta.scene_title}{in_use}")
     return 0
 

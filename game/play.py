@@ -66,7 +66,11 @@ class Stories:
 
     # -- stories ----------------------------------------------------------------------------
     def _session_options(self) -> dict:
-        options: dict[str, Any] = {"slot": self.slot}
+        """What every story this window opens shares. No slot unless the player named one
+        (--slot): a new story then makes its own, a loaded one goes on in the slot it came from."""
+        options: dict[str, Any] = {}
+        if self.slot is not None:        # the first story only: later ones keep their own
+            options["slot"], self.slot = self.slot, None
         if self.narrator is not None:
             options["narrator"] = self.narrator
         if self.painter is not None:
@@ -83,10 +87,13 @@ class Stories:
         self.background(lambda: Session.new(config, world=world, **options),
                         self._session_ready, self._session_failed)
 
-    def load_game(self, name: str | None = None) -> None:
-        """Load a slot (default: the newest) in the background and go on from there."""
+    def load_game(self, name: str | None = None, slot: str | None = None) -> None:
+        """Load a slot (default: the newest) in the background and go on from there, writing
+        into that slot (or `slot`: quickload goes on in the story's own slot)."""
         from engine.session import Session
         config, options = self.config, self._session_options()
+        if slot is not None:
+            options["slot"] = slot
         self._begin_loading("Loading your story...")
         self.background(lambda: Session.resume(config, name, **options),
                         lambda session: self._session_ready(session, resumed=True),
@@ -133,7 +140,7 @@ class Stories:
         if not SaveStore(self.config.saves_dir).exists(QUICK_SLOT):
             self.error("No quicksave yet: press F5 to make one.")
             return
-        self.load_game(QUICK_SLOT)
+        self.load_game(QUICK_SLOT, slot=self.session.slot if self.session is not None else None)
 
     def close_story(self) -> None:
         """Autosave and close the story being played (e.g. to go to the title screen)."""

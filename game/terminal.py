@@ -144,7 +144,7 @@ class TerminalGame:
         self.tell_notices()
         new = Session.resume(old.config, name, narrator=old.narrator, painter=old.painter,
                              runner=InlineRunner() if isinstance(old.runner, InlineRunner) else None,
-                             slot=old.slot, read_only=old.read_only)
+                             slot=None, read_only=old.read_only)   # it goes on in its own slot
         old.close()                    # its workers, saver thread and hold on the slot end here
         self.session, self.seen = new, 0
         self.say(f"Loaded slot '{name}'.")

@@ -128,7 +128,7 @@ def run_window(config: Config, resume: bool = False, slot: str | None = None,
     title screen, the loop stops after that many frames and the last one is saved to `screenshot`.
     """
     from game.app import App
-    app = App(config, slot=slot or "autosave", **options).open()
+    app = App(config, slot=slot, **options).open()
     if frames is None and _headless():
         app.close()
         print(f"dreamreel: no display to open a window on (SDL found none). {text_mode_hint()}",

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from engine.saves import story_slot_base
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -62,7 +64,7 @@ def test_save_and_load_commands(tmp_path):
     assert "not a usable slot name" in out
     listing = subprocess.run([sys.executable, "-m", "game.cli", "saves", "list", "--saves-dir",
                               str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
-    assert "mine" in listing.stdout and "autosave" in listing.stdout
+    assert "mine" in listing.stdout and story_slot_base("lantern_coast") in listing.stdout
 
 
 def test_sigkill_mid_play_loses_at_most_the_turn_in_flight(tmp_path):
@@ -104,7 +106,7 @@ def test_a_reader_that_leaves_early_ends_play_quietly_and_the_story_is_saved(tmp
     assert b"Traceback" not in err and b"BrokenPipe" not in err
     listing = subprocess.run([sys.executable, "-m", "game.cli", "saves", "list", "--saves-dir",
                               str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
-    assert "autosave" in listing.stdout
+    assert story_slot_base("lantern_coast") in listing.stdout
 
 
 # -- hardening (issue 11) ------------------------------------------------------------------------
@@ -203,8 +205,8 @@ def test_every_kind_of_autosave_failure_is_told_once_and_so_is_the_recovery(conf
     assert text.count("Autosave works again") == 1, text
     assert text.index("full (test)") < text.index("not writable (test)") < \
         text.index("works again")
-    assert "(Autosaved to slot 'autosave'.)" in text
-    resumed = Session.resume(session.config, "autosave", runner=InlineRunner(), slot="other")
+    assert f"(Autosaved to slot '{session.slot}'.)" in text
+    resumed = Session.resume(session.config, session.slot, runner=InlineRunner(), slot="other")
     assert resumed.current == session.current and len(resumed.graph) == len(session.graph)
 
 
@@ -219,8 +221,8 @@ def test_unicode_digits_are_not_choices_and_crash_nothing(config):
 
 def test_a_closed_story_autosaves_nothing_more_and_frees_its_slot(config):
     session, out = _play(config, ["1"])
-    assert "(Autosaved to slot 'autosave'.)" in out
-    assert session.store.holder("autosave") is None
+    assert f"(Autosaved to slot '{session.slot}'.)" in out
+    assert session.store.holder(session.slot) is None
     assert session.autosave() is False and session.poll() == []
 
 
@@ -231,7 +233,7 @@ def _titles(result) -> list[str]:
 def test_continue_with_slot_autosave_resumes_the_autosave(tmp_path):
     """Finding 9: `--continue --slot autosave` loaded the newest other slot and autosaved over
     the autosave story."""
-    first = run(tmp_path, ["1", "2"], "--seed", "5")                       # slot 'autosave'
+    first = run(tmp_path, ["1", "2"], "--seed", "5", "--slot", "autosave")  # an older slot
     other = run(tmp_path, ["2", "1", "1"], "--seed", "6", "--slot", "later")  # newer
     assert first.returncode == 0 and other.returncode == 0
     resumed = run(tmp_path, [], "--continue", "--slot", "autosave")
@@ -246,9 +248,10 @@ def test_bad_flags_are_refused_before_play_starts(tmp_path):
     missing --config FILE was silently ignored."""
     huge = run(tmp_path, ["1"], "--seed", str(2**70))
     assert huge.returncode == 2 and b"is not a seed" in huge.stderr
-    assert not (tmp_path / "slots" / "autosave").exists()
+    assert not (tmp_path / "slots").exists() or not any((tmp_path / "slots").iterdir())
     most = run(tmp_path, ["1"], "--seed", str(2**63 - 1))
-    assert most.returncode == 0 and b"(Autosaved to slot 'autosave'.)" in most.stdout
+    slot = story_slot_base("lantern_coast")
+    assert most.returncode == 0 and f"(Autosaved to slot '{slot}'.)".encode() in most.stdout
     cmd = [sys.executable, "-m", "game.cli", "--config", str(tmp_path / "nope.toml"),
            "saves", "list", "--saves-dir", str(tmp_path)]
     missing = subprocess.run(cmd, capture_output=True, cwd=ROOT, timeout=60)
