@@ -47,7 +47,7 @@ class SavesScreen(Screen):
     def _listed(self, slots) -> None:
         self.slots = slots
         taken = {name for _, name, _ in slots}
-        number = len(slots) + 1
+        number = 1                    # the lowest free number: never skipped
         while f"save {number}" in taken:
             number += 1
         if not self.name.text:
