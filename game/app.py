@@ -107,6 +107,7 @@ class App(Stories):
         self.slot = slot
         self.settings_file = settings_file
         self.session = None
+        self.deleted_slots: list = []   # engine.saves.Deleted, newest last: undone from Load/Save
         self.screens: list[Screen] = []
         self.running = True
         self.loading = ""            # what is being loaded, shown while no session is ready

@@ -2,14 +2,17 @@
 
 The slot list and the thumbnails are read on background jobs (the thumbnail is the slot's
 thumb.png, or the live picture of its current scene from the image cache), so opening the screen
-never stalls a frame. Saving over a slot asks for a second click; a damaged slot says why. Errors
-(a full disk, a bad name) are toasts and the screen stays open.
+never stalls a frame. Saving over a slot asks for a second click; a damaged slot says why.
+Deleting the selected slot (Delete key or button) asks for a second press; it goes to a trash and
+Undo (button or Ctrl+Z) brings it back for as long as the game runs. Errors (a full disk, a bad
+name, a slot a game has open) are toasts and the screen stays open.
 """
 
 from __future__ import annotations
 
 import pygame
 
+from engine.errors import DreamreelError
 from engine.saves import SaveStore
 from game.app import Screen
 from game.render import fit, panel, pixels_to_surface, to_pixels
@@ -33,11 +36,14 @@ class SavesScreen(Screen):
         self.page = 0
         self.index = 0                        # selected card on this page
         self.armed = ""                       # slot waiting for a second click to overwrite
+        self.armed_delete = ""                # slot waiting for a second press to delete
         self.name = TextInput("name of the new save", self._save_new, max_chars=48)
         self.cards: list[tuple[pygame.Rect, str | None]] = []   # (rect, slot name or None=new)
         self.prev = Button("< Prev", lambda: self.turn(-1))
         self.next = Button("Next >", lambda: self.turn(1))
         self.close = Button("Back", app.pop, "Esc")
+        self.delete = Button("Delete", self.delete_selected, "Del")
+        self.undo = Button("Undo delete", self.undo_delete, "Ctrl+Z")
 
     # -- data -------------------------------------------------------------------------------
     def enter(self) -> None:
@@ -120,6 +126,45 @@ class SavesScreen(Screen):
         self.name.focus(False)
         self.enter()
 
+    def selected(self) -> str | None:
+        """The slot of the selected card (None: none, or the 'new save' card)."""
+        if not self.cards:
+            return None
+        return self.cards[min(self.index, len(self.cards) - 1)][1]
+
+    def delete_selected(self) -> None:
+        """Delete the selected slot: the first press asks, the second deletes (to the trash)."""
+        name = self.selected()
+        if name is None:
+            return
+        if self.armed_delete != name:
+            self.armed_delete = name
+            return
+        self.armed_delete = ""
+        try:
+            deleted = SaveStore(self.app.config.saves_dir).delete(name)
+        except DreamreelError as err:
+            self.app.error(err)
+            return
+        self.app.deleted_slots.append(deleted)
+        self.thumbs.pop(name, None)
+        self.app.notice(f"Deleted '{name}'. Undo delete (Ctrl+Z) brings it back.")
+        self.enter()
+
+    def undo_delete(self) -> None:
+        """Bring back the slot deleted last."""
+        if not self.app.deleted_slots:
+            return
+        deleted = self.app.deleted_slots[-1]
+        try:
+            SaveStore(self.app.config.saves_dir).restore(deleted)
+        except DreamreelError as err:
+            self.app.error(err)
+            return
+        self.app.deleted_slots.pop()
+        self.app.notice(f"Restored '{deleted.name}'.")
+        self.enter()
+
     def activate(self, entry: str | None) -> None:
         if self.mode == "save":
             if entry is None:
@@ -147,7 +192,9 @@ class SavesScreen(Screen):
         if self.mode == "save" and self.name.focused:
             if self.name.handle(event):
                 return
-        for button in (self.prev, self.next, self.close):
+        self.undo.enabled = bool(self.app.deleted_slots)
+        self.delete.enabled = self.selected() is not None
+        for button in (self.prev, self.next, self.close, self.delete, self.undo):
             if button.handle(event):
                 return
         if self.mode == "save" and self.name.handle(event):
@@ -161,6 +208,7 @@ class SavesScreen(Screen):
             for i, (rect, entry) in enumerate(self.cards):
                 if rect.collidepoint(event.pos):
                     self.index = i
+                    self.armed_delete = ""
                     self.activate(entry)
                     return
         elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 3:
@@ -168,12 +216,16 @@ class SavesScreen(Screen):
         elif event.type == pygame.MOUSEWHEEL:
             self.turn(-1 if event.y > 0 else 1)
         elif event.type == pygame.KEYDOWN:
-            self._key(event.key)
+            self._key(event.key, getattr(event, "mod", 0))
 
-    def _key(self, key) -> None:
+    def _key(self, key, mod: int = 0) -> None:
         count = len(self.cards)
         if key == pygame.K_ESCAPE:
             self.app.pop()
+        elif key == pygame.K_DELETE:
+            self.delete_selected()
+        elif key == pygame.K_z and mod & (pygame.KMOD_CTRL | pygame.KMOD_META):
+            self.undo_delete()
         elif key == pygame.K_PAGEUP:
             self.turn(-1)
         elif key == pygame.K_PAGEDOWN:
@@ -185,6 +237,7 @@ class SavesScreen(Screen):
                     pygame.K_DOWN: COLUMNS}[key]
             self.index = max(0, min(count - 1, self.index + step))
             self.armed = ""
+            self.armed_delete = ""
         elif count and key in (pygame.K_RETURN, pygame.K_KP_ENTER):
             self.activate(self.cards[min(self.index, count - 1)][1])
 
@@ -209,6 +262,11 @@ class SavesScreen(Screen):
         wide = max(theme.px(110), self.prev.natural_width(ctx), self.next.natural_width(ctx))
         self.close.rect = pygame.Rect(margin, y, max(theme.px(150), self.close.natural_width(ctx)),
                                       button_h)
+        gap = theme.px(12)
+        self.delete.rect = pygame.Rect(self.close.rect.right + gap, y,
+                                       self.delete.natural_width(ctx), button_h)
+        self.undo.rect = pygame.Rect(self.delete.rect.right + gap, y,
+                                     self.undo.natural_width(ctx), button_h)
         self.next.rect = pygame.Rect(size[0] - margin - wide, y, wide, button_h)
         page = ctx.text.width(theme.ui_font(0.7), "page 10 of 10") + theme.px(24)
         self.prev.rect = pygame.Rect(self.next.rect.x - page - wide, y, wide, button_h)
@@ -229,6 +287,7 @@ class SavesScreen(Screen):
                      (theme.px(48), theme.px(36)))
         hint = ("click a slot to save over it (twice to confirm), or name a new save"
                 if self.mode == "save" else "click a slot to load it")
+        hint += "  ·  Del deletes the selected one (twice to confirm)"
         surface.blit(ctx.text.render(theme.ui_font(0.66), hint, pal.dim), (theme.px(50), theme.px(80)))
         if self.slots is None:
             surface.blit(ctx.text.render(theme.ui_font(), "Reading the saves...", pal.dim),
@@ -250,7 +309,9 @@ class SavesScreen(Screen):
         surface.blit(page, (self.prev.rect.right + (self.next.rect.x - self.prev.rect.right
                                                     - page.get_width()) // 2,
                             self.prev.rect.centery - page.get_height() // 2))
-        for button in (self.prev, self.next, self.close):
+        self.undo.enabled = bool(self.app.deleted_slots)
+        self.delete.enabled = self.selected() is not None
+        for button in (self.prev, self.next, self.close, self.delete, self.undo):
             button.draw(surface, ctx)
 
     def _draw_new(self, surface, rect) -> None:
@@ -291,7 +352,9 @@ class SavesScreen(Screen):
             return
         lines = [meta.world_title or meta.world, f"turn {meta.turn}  ·  {meta.when}",
                  meta.scene_title]
-        if self.armed == name:
+        if self.armed_delete == name:
+            lines.append("press Delete again to delete")
+        elif self.armed == name:
             lines.append("click again to overwrite")
         for i, line in enumerate(lines):
             colour = pal.accent if i == 3 else (pal.text if i == 0 else pal.dim)

@@ -77,3 +77,41 @@ def test_save_names_do_not_skip_numbers(app, tmp_path):
     app.push(SavesScreen(app, "save"))
     settle(app, 4)
     assert app.top.name.text == "save 2"           # not "save 3" (two slots: autosave + save 1)
+
+
+def test_deleting_a_slot_asks_first_and_undo_brings_it_back(app, tmp_path):
+    from helpers import frame, start
+    start(app)
+    app.session.save("keepsake")
+    app.push(SavesScreen(app, "load"))
+    settle(app, 4)
+    saves = app.top
+    saves.index = [entry for _, entry in saves.cards].index("keepsake")
+    store = SaveStore(app.config.saves_dir)
+    app.step([key(pygame.K_DELETE)], dt=0.01, present=False)
+    assert saves.armed_delete == "keepsake" and store.exists("keepsake")   # asked, not deleted
+    frame(app, tmp_path / "asking.png")
+    app.step([key(pygame.K_DELETE)], dt=0.01, present=False)
+    settle(app, 4)
+    assert not store.exists("keepsake")
+    assert "keepsake" not in [name for _, name, _ in saves.slots]
+    assert saves.undo.enabled
+    app.step(click(saves.undo.rect.center), dt=0.01, present=False)
+    settle(app, 4)
+    assert store.exists("keepsake") and "keepsake" in [name for _, name, _ in saves.slots]
+    assert not app.deleted_slots
+
+
+def test_the_story_being_played_is_not_deleted(app):
+    from helpers import start
+    session = start(app)
+    session.flush_saves()
+    app.push(SavesScreen(app, "load"))
+    settle(app, 4)
+    saves = app.top
+    saves.index = [entry for _, entry in saves.cards].index(session.slot)
+    saves.delete_selected()
+    saves.delete_selected()
+    settle(app, 2)
+    assert SaveStore(app.config.saves_dir).exists(session.slot)
+    assert any("is open" in t.message for t in app.toasts.items)
