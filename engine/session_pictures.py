@@ -30,7 +30,8 @@ class Pictures:
     def image_prompt(self, node: int | None = None) -> str:
         """The full prompt for a scene's picture, from the moddable image.j2: the scene's image
         prompt, the recorded appearance of each character present (so they look the same from
-        scene to scene), the mood and the world's art style."""
+        scene to scene), the mood and the world's art style; then what the world declares for
+        the scene's location (`[locations.<id>]`), so a changed declaration changes the key."""
         scene = self.scene(node)
         version = scene.current
         if version is None:
@@ -42,14 +43,16 @@ class Pictures:
                              "mood": version.mood, "narration": version.narration},
                    "world": {"title": self.world.title, "art_style": self.world.spec.art_style},
                    "characters": present, "location": state.location}
+        declared = self.world.location_picture(state.location)   # after the scene's own
         try:
-            return self._prompts.render(self.world, "image.j2", context).replace("\n", " ")
+            prompt = self._prompts.render(self.world, "image.j2", context).replace("\n", " ")
+            return f"{prompt.rstrip()} {declared}" if declared else prompt
         except DreamreelError as err:
             if self._image_template_error != str(err):
                 self._image_template_error = str(err)
                 self._notice("error", f"{err} Using the default picture prompt.")
             parts = [self.world.spec.art_style, version.image_prompt,
-                     describe(self.characters, state.present), f"{version.mood} mood"]
+                     describe(self.characters, state.present), f"{version.mood} mood", declared]
             return ", ".join(p for p in parts if p)
 
     def shipped_picture(self, node: int | None = None) -> str | None:

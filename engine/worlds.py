@@ -104,6 +104,12 @@ class World:
     def start(self) -> str:
         return self.spec.start
 
+    def location_picture(self, location: str) -> str:
+        """What world.toml declares for pictures at a location (`[locations.<id>]`), as the
+        painter's prompt marker; "" when it declares nothing."""
+        declared = self.spec.locations.get(location)
+        return declared.marker("location") if declared is not None else ""
+
     def initial_state(self) -> WorldState:
         s = self.spec.state
         return initial_state(s.location, s.inventory, s.flags, s.characters)
@@ -362,6 +368,11 @@ def _load_storylets(root: Path, problems: list[Problem]) -> dict[str, Storylet]:
             if len(storylets) >= MAX_STORYLETS:
                 problems.append(Problem(relative, line, "too many storylets; the rest are ignored"))
                 return storylets
+            if spec.picture is not None and spec.picture.marker() and not names_a_file(spec.image):
+                # the declaration travels in the image prompt, so it reaches the painter and
+                # its cache key; first in the prompt, so a long prompt's cut never drops it
+                image = f"{spec.picture.marker()} {spec.image}".strip()
+                spec = spec.model_copy(update={"image": image})
             storylets[spec.id] = Storylet(spec=spec, file=relative, line=line)
     return storylets
 

@@ -39,6 +39,31 @@ class CharacterSpec(_Strict):
     description: str = Field(default="", max_length=1000)
 
 
+PicturePlace = Literal["moor", "harbour", "town", "lighthouse", "cliffs", "caves", "flats", "sea",
+                       "hills", "forest", "mountains", "desert", "snowfield", "interior", "space"]
+PictureTime = Literal["dawn", "morning", "day", "noon", "afternoon", "dusk", "night"]
+PictureWeather = Literal["clear", "clouds", "rain", "storm", "fog", "snow"]
+
+
+class PictureSpec(_Strict):
+    """What a scene's picture shows, declared so the painter need not guess it from words:
+    a storylet's `picture = { place = "moor", time = "day" }` or a world.toml
+    `[locations.moor]` table. Empty fields are left to the image prompt's words."""
+
+    place: PicturePlace | None = None        # the kind of place painted
+    time: PictureTime | None = None          # the hour's light
+    weather: PictureWeather | None = None    # the sky
+    lights: Literal["lit", "unlit"] | None = None   # lamps, windows, a lighthouse's beam
+
+    def marker(self, kind: Literal["picture", "location"] = "picture") -> str:
+        """The declaration as the painter reads it inside a prompt, e.g.
+        "[picture place=moor time=day]"; "" when nothing is declared. A scene's own ("picture")
+        overrides the prompt's words; a location's ("location") only fills in what they leave
+        open, and its place does not turn an interior outdoors."""
+        fields = [f"{k}={v}" for k, v in self.model_dump().items() if v is not None]
+        return f"[{kind} {' '.join(fields)}]" if fields else ""
+
+
 class StateSpec(_Strict):
     """world.toml [state]: the world state a new story starts from."""
 
@@ -82,6 +107,8 @@ class WorldSpec(_Strict):
     player: PlayerSpec = Field(default_factory=PlayerSpec)
     characters: list[CharacterSpec] = Field(default_factory=list, max_length=100)
     state: StateSpec = Field(default_factory=StateSpec)
+    # What each location's pictures show, by the location id that effects set: [locations.moor].
+    locations: dict[str, PictureSpec] = Field(default_factory=dict, max_length=100)
 
 
     @field_validator("narration_words")
@@ -125,6 +152,7 @@ class StoryletSpec(_Strict):
     once: bool = True
     mood: Mood = "calm"
     image: str = Field(default="", max_length=400)
+    picture: PictureSpec | None = None   # overrides the location's declaration, field by field
     ending: bool = False
     effects: Effects = Field(default_factory=Effects)
     choices: list[ChoiceSpec] = Field(default_factory=list, max_length=8)
@@ -144,4 +172,4 @@ class ReactionSpec(_Strict):
 
 
 __all__ = ["ID_PATTERN", "REACTION_KINDS", "CharacterSpec", "StateSpec", "PlayerSpec",
-           "WorldSpec", "LoreSpec", "ChoiceSpec", "StoryletSpec", "ReactionSpec"]
+           "WorldSpec", "LoreSpec", "PictureSpec", "ChoiceSpec", "StoryletSpec", "ReactionSpec"]

@@ -39,11 +39,12 @@ def compose_interior(ctx: Context, report: Callable[[float], None]) -> None:
     """Inside: a one-point-perspective room lit by a window, lamps, torches or strip lights."""
     words, light, canvas = ctx.spec.words, ctx.light, ctx.canvas
     kind = _pick(words, ROOM_KIND_WORDS, "room")
-    material = _pick(words, ROOM_MATERIAL_WORDS, "plaster")
+    material = "stone" if ctx.spec.place == "caves" else _pick(words, ROOM_MATERIAL_WORDS, "plaster")
     window = (material == "metal" and kind != "corridor") or (kind not in ("corridor", "hall") and material != "stone")
     lamps_lit = (light.night or light.elevation < 0.1 or kind == "cabin"
                  or bool(set(ctx.spec.moods) & {"dark", "eerie", "tense"})
                  or re.search(r"\b(candle|lamp|lantern|fire)", words) is not None)
+    lamps_lit = lamps_lit if ctx.spec.lights is None else ctx.spec.lights
     report(0.2)
     rng = ctx.seeds("room")
     vx, vy = room(canvas, rng, kind, material, light, window, lamps_lit,

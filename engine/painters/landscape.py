@@ -94,7 +94,7 @@ def compose_landscape(ctx: Context, report: Callable[[float], None]) -> None:
         terrain.add("sea")
     if terrain <= {"tower", "town"}:
         terrain.add("hills")
-    if re.search(r"\b(harbou?r|port|pier|dock|quay)", spec.words):
+    if spec.place is None and re.search(r"\b(harbou?r|port|pier|dock|quay)", spec.words):
         terrain.add("town")
     sea = "sea" in terrain
     horizon = (0.6 if sea else 0.64) + rng.uniform(-0.03, 0.03) + (0.03 if "mountains" in terrain else 0.0)
@@ -227,8 +227,13 @@ def _cliffs_and_boats(ctx: Context, terrain: set[str], shore: float, mist: float
             top_row, left, mask = found
             colour = mix(ALBEDO["boat"] * ctx.light.ambient, ctx.light.haze, ctx.haze(0.3, mist))
             canvas.blend(colour, mask, top_row, left)
-        if ctx.light.night or ctx.light.elevation < 0.1:
+        if _lit(ctx, ctx.light.night or ctx.light.elevation < 0.1):
             canvas.glow(x + size * 0.6, y - size * 0.35, 0.02, WINDOW_LIGHT, 0.5)
+
+
+def _lit(ctx: Context, by_the_hour: bool) -> bool:
+    """Whether lamps, windows and beams shine: as declared (lit / unlit), else by the hour."""
+    return by_the_hour if ctx.spec.lights is None else ctx.spec.lights
 
 
 def _town(ctx: Context, base: float, depth: float, mist: float, x_range: tuple[float, float] | None = None,
@@ -251,7 +256,7 @@ def _town(ctx: Context, base: float, depth: float, mist: float, x_range: tuple[f
     roof = rgb("#8a4a3a") if style == "village" else wall * 0.8
     ctx.layer(top, roof, depth, base - tall, base + 0.03, mist)
     ctx.layer(walls, wall, depth, base - tall, base + 0.03, mist, tone, 1.0)
-    lit = light.night or light.elevation < 0.1 or "dark" in spec.moods
+    lit = _lit(ctx, light.night or light.elevation < 0.1 or "dark" in spec.moods)
     glass = WINDOW_LIGHT * mix(1.0, 0.6, ctx.haze(depth, mist)) if lit else \
         mix(wall * light.ambient * 0.35, light.haze, ctx.haze(depth, mist))
     for (x0, y0, x1, y1), bright in zip(windows, rng.uniform(0.6, 1.1, len(windows))):
@@ -278,7 +283,7 @@ def _tower(ctx: Context, x: float, base: float, height: float, width: float, lig
             if lighthouse else np.repeat((ALBEDO["stone"] * 0.7)[:, None], mask.shape[0], 1)
         colour = mix(banded * light.ambient[:, None], light.haze[:, None], ctx.haze(0.35, mist))
         canvas.blend(colour[:, :, None].astype(np.float32), mask, top, left)
-    dark = light.night or light.elevation < 0.1 or bool(ctx.spec.weather & {"storm", "fog", "rain"})
+    dark = _lit(ctx, light.night or light.elevation < 0.1 or bool(ctx.spec.weather & {"storm", "fog", "rain"}))
     found = polygon_mask(canvas, lit)
     if found:
         top, left, mask = found

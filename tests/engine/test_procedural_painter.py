@@ -171,3 +171,72 @@ def test_importing_painters_stays_cheap():
     code = ("import sys, engine.painters; heavy = {'torch', 'diffusers', 'transformers', 'numpy'} & set(sys.modules); "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parents[2]))
+
+
+# -- pictures that follow the scene: declared place, time, weather and lights ------------------
+COAST_STYLE = (", calm atmosphere, moody oil painting, muted teal, slate grey and lamp-amber, heavy sea "
+               "mist, loose visible brushwork")
+MOOR = ("open heather moor on a small island, a turf-roofed stone cottage with a thread of peat smoke, a "
+        "tall standing stone, sea visible on both sides, windy overcast afternoon" + COAST_STYLE)
+PEAT = ("two figures stacking cut peat beside a turf-roofed cottage on a moor, a brief break of watery "
+        "sunlight, blue sea far below" + COAST_STYLE)
+DARK_LIGHTHOUSE = ("a lighthouse standing dark on a cliff on a stormy night, far below a green light "
+                   "glowing in a sea cave" + COAST_STYLE)
+
+
+def green_over_blue(image: Image.Image) -> float:
+    """How much greener than blue the foreground (72-95% down) is: land is green, water is not."""
+    low = pixels(image)[int(image.height * 0.72): int(image.height * 0.95)]
+    return float(low[..., 1].mean() - low[..., 2].mean())
+
+
+def warm_lights(image: Image.Image) -> int:
+    """Pixels of lamp-amber light: a lit lantern, its beam, lit windows."""
+    a = pixels(image)
+    return int(((a[..., 0] > 120) & (a[..., 1] > 90) & (a[..., 0] > a[..., 2] + 20)).sum())
+
+
+def test_declarations_override_the_words():
+    spec = parse_prompt("[picture place=moor time=day weather=clear lights=unlit] a harbour town at night, rain")
+    assert (spec.layout, spec.terrain, spec.time, spec.weather, spec.lights) == \
+        ("landscape", frozenset({"hills"}), "noon", frozenset({"clear"}), False)
+    assert "picture" not in spec.words and "moor" not in spec.words
+    # a location's declaration only fills in what the words leave open
+    spec = parse_prompt("a harbour at dusk in the rain [location place=moor time=noon weather=clear]")
+    assert (spec.place, spec.time, spec.weather) == ("moor", "dusk", frozenset({"rain"}))
+    # ... and never turns a room or a view of space outdoors, nor sets a room's lamps
+    room = parse_prompt("an inn interior with a peat fire [location place=harbour lights=unlit]")
+    assert (room.layout, room.place, room.lights) == ("interior", None, None)
+    assert parse_prompt("a suited figure on a starship hull [location place=interior]").layout == "space"
+    assert parse_prompt("a sea cave [location place=caves]").layout == "interior"
+    # the scene's own declaration comes first, the location's after it
+    assert parse_prompt("[picture lights=lit] a lighthouse [location lights=unlit]").lights is True
+    assert parse_prompt("a dark lighthouse on a cliff").lights is False
+
+
+def test_the_moor_is_land_and_the_harbour_is_water(painter):
+    for seed in range(3):
+        moor = painter.paint(MOOR + " [location place=moor]", seed, (192, 108))
+        harbour = painter.paint(MOOR + " [location place=harbour]", seed, (192, 108))
+        assert green_over_blue(moor) > 8.0, "the moor's foreground should be heather and grass"
+        assert green_over_blue(harbour) < 0.0, "the harbour's foreground should be water"
+        # without the declaration the words "sea on both sides" and "cottage" painted a harbour town
+        guessed = painter.paint(MOOR, seed, (192, 108))
+        assert green_over_blue(guessed) < 0.0
+
+
+def test_a_declared_day_is_bright_and_a_declared_night_dark(painter):
+    for seed in range(3):
+        day = pixels(painter.paint("[picture place=moor time=afternoon weather=clouds] " + PEAT, seed, (192, 108)))
+        night = pixels(painter.paint("[picture place=moor time=night] " + PEAT, seed, (192, 108)))
+        sky_day, sky_night = day[:36], night[:36]
+        assert sky_day.mean() > 2.5 * sky_night.mean()
+        assert (sky_day[..., 2] - sky_day[..., 0]).mean() > 20.0, "a daytime sky is blue"
+
+
+def test_an_unlit_lighthouse_has_no_lantern_or_beam(painter):
+    for seed in range(3):
+        unlit = painter.paint(DARK_LIGHTHOUSE + " [location place=lighthouse lights=unlit]", seed, (320, 180))
+        lit = painter.paint(DARK_LIGHTHOUSE + " [picture lights=lit] [location lights=unlit]", seed, (320, 180))
+        assert warm_lights(unlit) == 0
+        assert warm_lights(lit) >= 10

@@ -5,6 +5,7 @@ import shutil
 import pytest
 from PIL import Image
 
+from engine.errors import WorldError
 from engine.images import fill, load_world_picture, shipped_picture
 from engine.jobs import InlineRunner
 from engine.session import Session
@@ -105,3 +106,51 @@ def test_fill_keeps_the_centre_and_exact_size():
     out = fill(wide, (64, 64))
     assert out.mode == "RGB" and out.size == (64, 64)
     assert out.getpixel((32, 32)) == (255, 255, 255)
+
+
+# -- declared pictures: a storylet's `picture` and world.toml's [locations.*] -------------------
+@pytest.fixture
+def coast_dir(tmp_path):
+    root = tmp_path / "coast"
+    shutil.copytree(BUILTIN_WORLDS / "lantern_coast", root)
+    return root
+
+
+def test_the_shipped_worlds_declare_their_locations():
+    coast, orbit = load_world("lantern_coast"), load_world("hollow_orbit")
+    assert coast.problems == [] and orbit.problems == []
+    assert {"harbour", "moor", "lighthouse", "caves", "flats", "sea"} <= set(coast.spec.locations)
+    assert coast.location_picture("lighthouse") == "[location place=lighthouse lights=unlit]"
+    assert {"cryo_bay", "bridge", "airlock", "hydroponics", "reactor"} <= set(orbit.spec.locations)
+    assert coast.location_picture("nowhere") == ""
+
+
+def test_the_scene_and_its_location_reach_the_painter_and_the_cache_key(config, coast_dir):
+    session = new_session(config, coast_dir)
+    prompt = session.image_prompt()
+    # the storylet's own declaration first (a long prompt's cut never drops it), the location's last
+    assert prompt.startswith("[picture place=harbour time=dawn weather=fog lights=unlit] ")
+    assert prompt.endswith("[location place=harbour]")
+    key = session.image_key()
+    world_toml = coast_dir / "world.toml"
+    world_toml.write_text(world_toml.read_text().replace(
+        '[locations.harbour]\nplace = "harbour"', '[locations.harbour]\nplace = "harbour"\ntime = "night"'))
+    fresh = new_session(config, coast_dir)
+    assert fresh.image_prompt().endswith("[location place=harbour time=night]")
+    assert fresh.image_key() != key                  # what changes the picture changes its key
+
+
+def test_a_bad_declaration_names_the_file_field_and_the_places_allowed(coast_dir):
+    world_toml = coast_dir / "world.toml"
+    world_toml.write_text(world_toml.read_text().replace('place = "moor"', 'place = "moon"'))
+    with pytest.raises(WorldError) as caught:
+        load_world(str(coast_dir))
+    assert "world.toml" in str(caught.value) and "locations.moor.place" in str(caught.value)
+    assert "harbour" in str(caught.value)
+
+
+def test_a_storylets_declaration_is_checked_too(coast_dir):
+    moor = coast_dir / "storylets" / "moor.toml"
+    moor.write_text(moor.read_text().replace('time = "afternoon"', 'time = "teatime"', 1))
+    world = load_world(str(coast_dir))
+    assert any("storylets/moor.toml" in str(p) and "time" in str(p) for p in world.problems)
