@@ -161,6 +161,29 @@ def load_config(user_file: Path | None = None, use_user_file: bool = True) -> Co
 
 
 def save_user_settings(changes: dict[str, dict[str, Any]], user_file: Path | None = None) -> Path:
+SETTINGS_FILE_NAME = "settings.toml"   # a --saves-dir's own settings, written by the game
+
+
+def settings_file_for(config_file: Path | None, saves_dir: Path | None) -> Path | None:
+    """Where a run writes the settings changed in the game: the --config file it was given,
+    else its --saves-dir's own settings file, else None (the user's usual config file). So a
+    run with its own folder never changes the settings of the player's other games."""
+    if config_file is not None:
+        return Path(config_file)
+    if saves_dir is not None:
+        return Path(saves_dir).expanduser() / SETTINGS_FILE_NAME
+    return None
+
+
+def with_settings_file(config: Config, path: Path | None) -> Config:
+    """The config with a settings file the game wrote (settings_file_for) laid over it, when
+    there is one. Raises ConfigError naming the file and key when it is broken."""
+    if path is None or not Path(path).is_file():
+        return config
+    data = _merge(config.model_dump(), _read(Path(path)))
+    return _validate(data, str(path))
+
+
     """Write changed settings into the user config, keeping what else is there."""
     path = user_file or user_config_path()
     current = _read(path) if path.exists() else {}

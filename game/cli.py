@@ -92,8 +92,17 @@ def seed_number(text: str) -> int:
     return value
 
 
+def settings_file(args: argparse.Namespace) -> Path | None:
+    """Where settings changed in this run are written (engine.config.settings_file_for)."""
+    from engine.config import settings_file_for
+    return settings_file_for(getattr(args, "config", None), getattr(args, "saves_dir", None))
+
+
 def make_config(args: argparse.Namespace) -> Config:
     config = load_config(user_file=args.config)
+    if args.config is None and getattr(args, "saves_dir", None) is not None:
+        from engine.config import with_settings_file   # what the game wrote there before
+        config = with_settings_file(config, settings_file(args))
     game = {}
     for name in ("world", "narrator", "painter", "seed"):
         value = getattr(args, name, None)
@@ -122,7 +131,7 @@ def cmd_play(args: argparse.Namespace) -> int:
                           "Load screen opens any slot.")
     from game.app import run_window
     return run_window(config, resume=args.resume, slot=args.slot, frames=args.frames,
-                      screenshot=args.screenshot)
+                      screenshot=args.screenshot, settings_file=settings_file(args))
 
 
 def _open_story(config: Config, args: argparse.Namespace):
