@@ -160,7 +160,6 @@ def load_config(user_file: Path | None = None, use_user_file: bool = True) -> Co
     return _validate(data, "config")
 
 
-def save_user_settings(changes: dict[str, dict[str, Any]], user_file: Path | None = None) -> Path:
 SETTINGS_FILE_NAME = "settings.toml"   # a --saves-dir's own settings, written by the game
 
 
@@ -184,6 +183,7 @@ def with_settings_file(config: Config, path: Path | None) -> Config:
     return _validate(data, str(path))
 
 
+def save_user_settings(changes: dict[str, dict[str, Any]], user_file: Path | None = None) -> Path:
     """Write changed settings into the user config, keeping what else is there."""
     path = user_file or user_config_path()
     current = _read(path) if path.exists() else {}
