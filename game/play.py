@@ -20,7 +20,12 @@ def settle_heap() -> None:
     from game.app import settle_heap as settle
     settle(collect=False)
 
-QUICK_SLOT = "quicksave"
+QUICK_SUFFIX = "-quicksave"   # each story has its own quicksave: its slot's name and this
+
+
+def quick_slot(story_slot: str) -> str:
+    """The quicksave slot of the story in `story_slot` (F5 and F9 never cross stories)."""
+    return story_slot[:48 - len(QUICK_SUFFIX)] + QUICK_SUFFIX
 PROBLEMS_SHOWN = 3      # world problems shown as toasts (then a count of the rest)
 
 
@@ -132,15 +137,20 @@ class Stories:
         if self.session is None:
             self.error("There is no story to save yet.")
             return
-        self.session.save(QUICK_SLOT, quiet=True)
+        self.session.save(quick_slot(self.session.slot), quiet=True)
         self.notice("Quicksaved (F9 to load it).")
 
     def quickload(self) -> None:
+        """Go back to this story's quicksave, going on in the story's own slot."""
         from engine.saves import SaveStore
-        if not SaveStore(self.config.saves_dir).exists(QUICK_SLOT):
-            self.error("No quicksave yet: press F5 to make one.")
+        if self.session is None:
+            self.error("There is no story to quickload into: Continue or Load one.")
             return
-        self.load_game(QUICK_SLOT, slot=self.session.slot if self.session is not None else None)
+        name = quick_slot(self.session.slot)
+        if not SaveStore(self.config.saves_dir).exists(name):
+            self.error("No quicksave of this story yet: press F5 to make one.")
+            return
+        self.load_game(name, slot=self.session.slot)
 
     def close_story(self) -> None:
         """Autosave and close the story being played (e.g. to go to the title screen)."""

@@ -9,6 +9,7 @@ import pygame
 import pytest
 from helpers import click, frame, key, make_app, motion, read_to_choices, settle, start, typed
 
+from engine.config import load_config
 from engine.errors import SaveError
 from engine.saves import SaveStore
 from game.screens.history import HistoryScreen
@@ -141,6 +142,7 @@ def test_history_lists_the_path(app, tmp_path):
     frame(app, tmp_path / "history.png")
     app.step([key(pygame.K_ESCAPE)], dt=0.01, present=False)
     assert app.top is app.story
+    assert app.session.slot == session.slot         # the story goes on in its own slot
 
 
 def test_quicksave_and_quickload(app):
@@ -148,7 +150,7 @@ def test_quicksave_and_quickload(app):
     play_turns(app, 2)
     saved_node, saved_turn = session.current, session.turn
     app.step([key(pygame.K_F5)], dt=0.01, present=False)
-    assert SaveStore(app.config.saves_dir).exists("quicksave")
+    assert SaveStore(app.config.saves_dir).exists(f"{session.slot}-quicksave")
     play_turns(app, 2)
     assert session.current != saved_node
     app.step([key(pygame.K_F9)], dt=0.01, present=False)
@@ -236,6 +238,47 @@ def test_auto_advance_turns_pages(script_app):
     assert app.story.box.at_end and app.story.choices_visible
 
 
+def test_auto_advance_pace_is_a_setting_that_is_kept(app, tmp_path):
+    start(app)
+    read_to_choices(app)
+    app.step([key(pygame.K_o, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
+    screen = app.top
+    assert isinstance(screen, SettingsScreen)
+    row = screen.rows.index("auto_advance_speed")
+    assert screen.value_text("auto_advance_speed") == "normal (\u00d71)"
+    app.step([key(pygame.K_DOWN)] * row + [key(pygame.K_RIGHT)], dt=0.01, present=False)
+    assert app.config.display.auto_advance_speed == 1.5
+    app.step([key(pygame.K_LEFT), key(pygame.K_LEFT)], dt=0.01, present=False)
+    assert app.config.display.auto_advance_speed == 0.75
+    app.step(click(screen.arrows["auto_advance_speed"][1].rect.center), dt=0.01, present=False)
+    assert app.config.display.auto_advance_speed == 1.0
+    for _ in range(8):                                       # never past the fastest pace
+        app.step(click(screen.arrows["auto_advance_speed"][1].rect.center), dt=0.01, present=False)
+    assert app.config.display.auto_advance_speed == 3.0
+    frame(app, tmp_path / "settings_pace.png")
+    saved = tomllib.loads((tmp_path / "user.toml").read_text())["display"]
+    assert saved == {"auto_advance_speed": 3.0}
+    assert load_config(tmp_path / "user.toml").display.auto_advance_speed == 3.0   # remembered
+
+
+def test_auto_advance_waits_as_long_as_its_pace_says(script_app):
+    app = script_app
+    start(app)
+    app.set_display(auto_advance=True, text_speed=0, auto_advance_speed=1.0)
+    app.step([], dt=0.01, present=False)
+    story = app.story
+    assert story.box.page_done and not story.box.at_end
+    normal = story.auto_delay()
+    app.set_display(auto_advance_speed=2.0)
+    assert story.auto_delay() == pytest.approx(normal / 2)
+    page = story.box.page
+    story.auto_timer = 0.0
+    app.step([], dt=normal / 2 * 0.9, present=False)
+    assert story.box.page == page                            # not yet
+    app.step([], dt=normal / 2 * 0.2, present=False)
+    assert story.box.page == page + 1                        # twice as fast as the normal pace
+
+
 def test_escape_opens_the_game_menu_over_the_story(app, tmp_path):
     start(app)
     app.step([key(pygame.K_ESCAPE)], dt=0.01, present=False)
@@ -269,7 +312,7 @@ def test_failed_load_keeps_the_story_being_played(app):
     session = start(app)
     play_turns(app, 1)
     app.step([key(pygame.K_F5)], dt=0.01, present=False)
-    slot = SaveStore(app.config.saves_dir).slot_dir("quicksave")
+    slot = SaveStore(app.config.saves_dir).slot_dir(f"{session.slot}-quicksave")
     for path in slot.iterdir():
         if path.name.startswith("story.json") or path.name == "journal.jsonl":
             path.write_text("{ not json")

@@ -115,3 +115,17 @@ def test_the_story_being_played_is_not_deleted(app):
     settle(app, 2)
     assert SaveStore(app.config.saves_dir).exists(session.slot)
     assert any("is open" in t.message for t in app.toasts.items)
+
+
+def test_quicksaves_belong_to_their_story(app):
+    from helpers import start
+    first = start(app, None)
+    app.step([key(pygame.K_F5)], dt=0.01, present=False)
+    a_slot = first.slot
+    _begin(app, "lantern_coast")
+    second = app.session
+    app.step([key(pygame.K_F9)], dt=0.01, present=False)   # story B has no quicksave yet
+    settle(app, 4)
+    assert app.session is second
+    assert any("No quicksave of this story" in t.message for t in app.toasts.items)
+    assert SaveStore(app.config.saves_dir).meta(a_slot).world == "hollow_orbit"
