@@ -47,6 +47,7 @@ class DisplaySettings(_Section):
     font_size: int = Field(default=22, ge=10, le=64)     # at 720p; scaled with the window
     high_contrast: bool = False
     auto_advance: bool = False
+    auto_advance_speed: float = Field(default=1.0, ge=0.25, le=4.0)   # pace of auto-advance: 2 = twice as fast
 
 
 class ImageSettings(_Section):

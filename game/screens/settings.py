@@ -1,4 +1,4 @@
-"""Settings: text speed, text size, high contrast, fullscreen and auto-advance.
+"""Settings: text speed, text size, high contrast, fullscreen, auto-advance and its pace.
 
 Each change applies at once and is written to the user config (engine.config.save_user_settings
 through App.set_display); a sample line below shows the text at the chosen size and speed.
@@ -16,6 +16,8 @@ from game.widgets import Button, TextBox
 
 SPEEDS = [(20, "slow"), (40, "relaxed"), (60, "normal"), (120, "fast"), (300, "very fast"),
           (0, "instant")]
+AUTO_SPEEDS = [(0.5, "slow"), (0.75, "relaxed"), (1.0, "normal"), (1.5, "brisk"), (2.0, "fast"),
+               (3.0, "very fast")]   # auto-advance pace: a multiple of the normal reading time
 SIZES = [16, 18, 20, 22, 24, 28, 32, 36, 40]
 SAMPLE = ("The lantern swings on its hook, and the harbour below fills with a light that was "
           "not there a moment ago. Somewhere a bell begins to ring.")
@@ -30,10 +32,11 @@ class SettingsScreen(Screen):
     def __init__(self, app):
         super().__init__(app)
         self.index = 0
-        self.rows = ["text_speed", "font_size", "high_contrast", "fullscreen", "auto_advance"]
+        self.rows = ["text_speed", "font_size", "high_contrast", "fullscreen", "auto_advance",
+                     "auto_advance_speed"]
         self.names = {"text_speed": "Text speed", "font_size": "Text size",
                       "high_contrast": "High contrast", "fullscreen": "Fullscreen",
-                      "auto_advance": "Auto-advance"}
+                      "auto_advance": "Auto-advance", "auto_advance_speed": "Auto-advance pace"}
         self.arrows: dict[str, tuple[Button, Button]] = {
             row: (Button("<", lambda r=row: self.change(r, -1)),
                   Button(">", lambda r=row: self.change(r, 1))) for row in self.rows}
@@ -51,6 +54,9 @@ class SettingsScreen(Screen):
             return f"{name} ({value}/s)" if value else "instant"
         if row == "font_size":
             return f"{value} pt"
+        if row == "auto_advance_speed":
+            name = next((n for v, n in AUTO_SPEEDS if v == value), "custom")
+            return f"{name} (\u00d7{value:g})"
         return "on" if value else "off"
 
     def change(self, row: str, step: int) -> None:
@@ -65,6 +71,10 @@ class SettingsScreen(Screen):
         elif row == "font_size":
             position = min(range(len(SIZES)), key=lambda i: abs(SIZES[i] - value))
             new = SIZES[max(0, min(len(SIZES) - 1, position + step))]
+        elif row == "auto_advance_speed":
+            paces = [v for v, _ in AUTO_SPEEDS]
+            position = min(range(len(paces)), key=lambda i: abs(paces[i] - value))
+            new = paces[max(0, min(len(paces) - 1, position + step))]
         else:
             new = not value
         if new != value:
@@ -86,7 +96,8 @@ class SettingsScreen(Screen):
                     self.index = self.rows.index(row)
         elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
             for row, rect in self.row_rects.items():
-                if rect.collidepoint(event.pos) and row not in ("text_speed", "font_size"):
+                if rect.collidepoint(event.pos) and row not in ("text_speed", "font_size",
+                                                                "auto_advance_speed"):
                     self.change(row, 1)
         elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 3:
             self.app.pop()

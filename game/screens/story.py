@@ -26,7 +26,7 @@ from game.screens.story_view import StoryView
 from game.widgets import Button, Menu, TextBox, TextInput
 
 AUTO_DELAY = 1.4         # auto-advance: seconds after a page is shown, plus per character...
-AUTO_PER_CHAR = 0.018
+AUTO_PER_CHAR = 0.018    # ... both divided by the pace chosen in Settings (auto_advance_speed)
 TYPED_SHOWN = 3          # typed actions already told from a scene, offered beside its choices
 
 
@@ -48,6 +48,7 @@ class StoryScreen(StoryInput, StoryView, Screen):
         self.ending = False        # the closing card is shown instead of choices
         self.failed_images: set[int] = set()
         self.auto_timer = 0.0
+        self.auto_rect: pygame.Rect | None = None   # where the auto-advance badge was last drawn
         self.text_rect = pygame.Rect(0, 0, 0, 0)
         self.line_height = 1
         self.box_rect = pygame.Rect(0, 0, 0, 0)
@@ -293,6 +294,17 @@ class StoryScreen(StoryInput, StoryView, Screen):
         from game.screens.prompt import PromptScreen
         self.app.push(PromptScreen(self.app))
 
+    def auto_delay(self) -> float:
+        """Seconds auto-advance waits on a finished page: a pause plus reading time for its
+        characters, divided by the pace the player chose (2 = twice as fast)."""
+        pace = max(0.25, float(self.app.config.display.auto_advance_speed))
+        return (AUTO_DELAY + AUTO_PER_CHAR * self.box.page_chars) / pace
+
+    def auto_label(self) -> str:
+        """The lasting indicator's text while auto-advance is on (e.g. 'auto ×1.5'), else ''."""
+        display = self.app.config.display
+        return f"auto \u00d7{display.auto_advance_speed:g}" if display.auto_advance else ""
+
     def toggle_auto(self) -> None:
         on = not self.app.config.display.auto_advance
         self.app.set_display(auto_advance=on)
@@ -304,8 +316,10 @@ class StoryScreen(StoryInput, StoryView, Screen):
 
     def animating(self) -> bool:
         session = self.session
+        auto_counting = self.app.config.display.auto_advance and not self.box.at_end
         return (session is None or session.waiting or not self.box.page_done
-                or self.action.focused or self._painting_shown or bool(self.app.loading))
+                or self.action.focused or self._painting_shown or bool(self.app.loading)
+                or auto_counting)
 
     @property
     def choices_visible(self) -> bool:
@@ -338,5 +352,5 @@ class StoryScreen(StoryInput, StoryView, Screen):
         self.action.update(dt)
         if display.auto_advance and self.box.page_done and not self.box.at_end:
             self.auto_timer += dt
-            if self.auto_timer >= AUTO_DELAY + AUTO_PER_CHAR * self.box.page_chars:
+            if self.auto_timer >= self.auto_delay():
                 self.advance()

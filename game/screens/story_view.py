@@ -219,8 +219,12 @@ class StoryView:
         if info_width > (right - x) // 3:      # a narrow window: the world's title goes first
             info = f"turn {self.turn}"
             info_width = ctx.text.width(small, info)
+        self.auto_rect = None
+        auto = self.auto_label()     # a lasting badge while auto-advance is on, left of the info
+        auto_surface = ctx.text.render(small, auto, pal.accent) if auto else None
+        auto_width = auto_surface.get_width() + theme.px(34) if auto_surface else 0
         title_font = theme.font("title", theme.font_size * 1.05)
-        room = max(theme.px(40), right - info_width - theme.px(20) - x - arrows_width)
+        room = max(theme.px(40), right - info_width - theme.px(20) - x - arrows_width - auto_width)
         title_surface = ctx.text.render(title_font, ctx.text.fit(title_font, title, room), pal.text)
         surface.blit(title_surface, (x, y))
         x += title_surface.get_width() + theme.px(14)
@@ -237,6 +241,22 @@ class StoryView:
             buttons[1].draw(surface, ctx, small)
         info_surface = ctx.text.render(small, info, pal.dim)
         surface.blit(info_surface, (right - info_surface.get_width(), y + theme.px(4)))
+        if auto_surface is not None:
+            self._draw_auto(surface, auto_surface, right - info_surface.get_width() - theme.px(14),
+                            y + theme.px(4))
+
+    def _draw_auto(self, surface: pygame.Surface, label: pygame.Surface, right: int, y: int) -> None:
+        """The auto-advance badge: its pace on a pill, and under it how long until the page turns."""
+        theme, ctx = self.app.theme, self.app.ctx
+        pad = theme.px(8)
+        rect = pygame.Rect(right - label.get_width() - 2 * pad, y - theme.px(3),
+                           label.get_width() + 2 * pad, label.get_height() + theme.px(10))
+        self.auto_rect = rect
+        surface.blit(panel(rect.size, theme.palette.panel, theme.px(6), theme.palette.accent + (255,)), rect)
+        surface.blit(label, (rect.x + pad, y))
+        if self.box.page_done and not self.box.at_end:
+            bar = pygame.Rect(rect.x + pad, rect.bottom - theme.px(5), rect.width - 2 * pad, theme.px(2))
+            progress_bar(surface, ctx, bar, min(1.0, self.auto_timer / max(1e-3, self.auto_delay())))
 
     def _draw_painting(self, surface: pygame.Surface) -> None:
         """While the painter works on this scene: a bar under the top-right corner."""

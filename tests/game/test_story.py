@@ -416,3 +416,41 @@ def test_status_panel_shows_place_items_people_and_visible_facts(config, tmp_pat
         assert isinstance(app.top, StatusScreen)
     finally:
         app.close()
+
+
+def _accent_pixels(surface, rect, accent) -> int:
+    count = 0
+    for y in range(rect.top, rect.bottom):
+        for x in range(rect.left, rect.right):
+            r, g, b, *_ = surface.get_at((x, y))
+            if abs(r - accent[0]) + abs(g - accent[1]) + abs(b - accent[2]) < 60:
+                count += 1
+    return count
+
+
+def test_auto_advance_shows_a_lasting_badge_with_its_pace(script_app, tmp_path):
+    app = script_app
+    start(app)
+    app.set_display(text_speed=0)
+    frame(app, tmp_path / "off.png")
+    assert app.story.auto_rect is None and app.story.auto_label() == ""
+    app.step([key(pygame.K_a, text="a")], dt=0.01, present=False)
+    assert app.config.display.auto_advance
+    shot = frame(app, tmp_path / "auto.png")
+    badge = app.story.auto_rect
+    assert badge is not None and badge.top < app.story.box_rect.top        # in the title bar
+    accent = app.theme.palette.accent
+    assert _accent_pixels(shot, badge, accent) > 20, "the badge's edge and label are drawn in the accent"
+    assert app.story.auto_label() == "auto \u00d71"
+    app.set_display(auto_advance_speed=2.0)
+    assert app.story.auto_label() == "auto \u00d72"
+    for _ in range(200):                                    # the pages turn by themselves ...
+        app.step([], dt=0.1, present=False)
+        if app.story.choices_visible:
+            break
+    assert app.story.choices_visible
+    shot = frame(app, tmp_path / "auto_choices.png")        # ... and the badge stays while it is on
+    assert app.story.auto_rect is not None and _accent_pixels(shot, app.story.auto_rect, accent) > 20
+    app.story.toggle_auto()
+    frame(app, tmp_path / "auto_off.png")
+    assert app.story.auto_rect is None
