@@ -10,21 +10,19 @@ is dropped. A crash in the middle of a full save is recovered from the finished 
 was, with no temp files and no half-made slot. Saves are untrusted: every file's size is checked
 before it is read, JSON nesting is limited, unknown fields refused, names confined.
 This module knows the slot's files (snapshots, backups, meta, thumbnail) and the save format's
-versions; the journal's line format and replay live in engine.journal, the slot lock in
-engine.slotlock, the autosave thread in engine.saver. It knows nothing of the Session.
+versions, and a new story's slot name (world and date, numbered when taken); the journal's line
+format and replay live in engine.journal, the slot lock in engine.slotlock, the autosave thread
+in engine.saver, deleted slots in engine.trash. It knows nothing of the Session.
 """
 
 from __future__ import annotations
 
-import atexit
 import errno
 import gc
 import io
 import itertools
 import os
 import re
-import shutil
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -37,6 +35,7 @@ from engine.atomic import fsync_dir, write_atomic
 from engine.errors import SaveError
 from engine.journal import apply_journal, journal_line, last_journal_meta, read_journal
 from engine.slotlock import Holder, SlotClaim, claim_slot, slot_holder
+from engine.trash import TRASH_FOLDER, Deleted, move_to_trash, restore_from_trash
 from engine.untrusted import loads, read_capped
 
 FORMAT = "dreamreel-save"
@@ -52,7 +51,6 @@ SLOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,47}$")
 STAGED = ".story.json.new"    # a full save's new snapshot, complete before any file is replaced
 UPGRADES: dict[int, Callable[[dict], dict]] = {}  # version -> step to version + 1
 SAVE_FILES = ("meta.json", "story.json", "journal.jsonl", STAGED)   # any of them: a slot
-TRASH_FOLDER = ".trash"       # deleted slots, under the saves root, kept until the process ends
 
 
 @dataclass
@@ -115,29 +113,6 @@ def story_slot_base(world_id: str, when: float | None = None) -> str:
     day = time.strftime("%Y-%m-%d", time.localtime(time.time() if when is None else when))
     world = re.sub(r"[^A-Za-z0-9_.-]+", "_", world_id).strip("._-")[:30] or "story"
     return f"{world}-{day}"
-
-
-_TRASHED: list[Path] = []           # trash folders of this process, removed when it ends
-_TRASH_LOCK = threading.Lock()
-_TRASH_COUNTER = itertools.count(1)
-
-
-def _empty_trash() -> None:
-    with _TRASH_LOCK:
-        for folder in _TRASHED:
-            shutil.rmtree(folder, ignore_errors=True)
-        _TRASHED.clear()
-
-
-atexit.register(_empty_trash)
-
-
-@dataclass(frozen=True)
-class Deleted:
-    """A slot moved to the trash by SaveStore.delete: what SaveStore.restore puts back."""
-
-    name: str        # the slot's name
-    trashed: Path    # where its folder is now
 
 
 def check_name(name: str) -> str:
@@ -223,8 +198,8 @@ class SaveStore:
 
     # -- deleting (undoable for the session) ------------------------------------------------
     def delete(self, name: str) -> Deleted:
-        """Move a slot to the trash (under the saves root) so that restore() can put it back;
-        the trash is emptied when the process ends. A slot a game has open is refused."""
+        """Move a slot to the trash (engine.trash) so that restore() can put it back; the
+        trash is emptied when the process ends. A slot a game has open is refused."""
         folder = self.slot_dir(name)
         if not folder.is_dir():
             raise SaveError(f"No save named '{name}' to delete.")
@@ -232,30 +207,12 @@ class SaveStore:
         if holder is not None:
             raise SaveError(f"Slot '{name}' is open (process {holder.pid}): close that story "
                             f"before deleting it.")
-        trash = self.root / TRASH_FOLDER / f"{os.getpid()}-{next(_TRASH_COUNTER)}"
-        try:
-            trash.mkdir(parents=True, exist_ok=True)
-            with _TRASH_LOCK:
-                _TRASHED.append(trash)
-            os.replace(folder, trash / folder.name)
-        except OSError as err:
-            raise SaveError(f"Could not delete slot '{name}': {err.strerror or err}.") from None
-        return Deleted(name=folder.name, trashed=trash / folder.name)
+        return move_to_trash(self.root / TRASH_FOLDER, folder)
 
     def restore(self, deleted: Deleted) -> str:
         """Undo delete(): the slot comes back under its name. Refused (SaveError) when the
         name was taken again meanwhile or the trash is gone."""
-        folder = self.slot_dir(deleted.name)
-        if folder.exists():
-            raise SaveError(f"Cannot undo: a slot named '{deleted.name}' exists again.")
-        try:
-            self.slots_dir.mkdir(parents=True, exist_ok=True)
-            os.replace(deleted.trashed, folder)
-        except OSError as err:
-            raise SaveError(f"Could not restore slot '{deleted.name}': "
-                            f"{err.strerror or err}.") from None
-        shutil.rmtree(deleted.trashed.parent, ignore_errors=True)
-        return deleted.name
+        return restore_from_trash(deleted, self.slot_dir(deleted.name))
 
     # -- one writer per slot ----------------------------------------------------------------
     def claim(self, name: str, share: bool = True) -> SlotClaim:

@@ -95,3 +95,18 @@ def test_delete_moves_to_trash_and_undo_restores(config):
     store.restore(deleted)
     assert store.meta(a.slot).turn == 2
     assert not deleted.trashed.exists()
+
+
+def test_trash_left_by_a_game_that_is_gone_is_emptied(config):
+    import subprocess
+    import sys
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    store = SaveStore(config.saves_dir)
+    left = store.root / ".trash" / f"{gone.stdout.strip()}-1" / "old"
+    left.mkdir(parents=True)
+    a = play(config, "lantern_coast", 1)
+    a.flush_saves()
+    a.close()
+    store.delete(a.slot)
+    assert not left.parent.exists()
