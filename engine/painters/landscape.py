@@ -29,6 +29,7 @@ ALBEDO = {  # surface colours before light and haze
     "rock": rgb("#6f7789"), "snow": rgb("#f4f7fb"), "grass": rgb("#5f8447"), "meadow": rgb("#7d9a5c"),
     "forest": rgb("#2a4a33"), "sand": rgb("#dcab6c"), "cliff": rgb("#6c625c"), "town": rgb("#86705f"),
     "boat": rgb("#3a2f2a"), "tower": rgb("#e8e4dc"), "band": rgb("#b8423a"), "stone": rgb("#8a8478"),
+    "heather": rgb("#6e4a5e"),
 }
 WINDOW_LIGHT = rgb("#ffc56a")
 CLOUD_COVER = {"clouds": 0.75, "storm": 1.0, "rain": 0.9, "snow": 0.85, "fog": 0.3}  # at least this much sky
@@ -79,6 +80,8 @@ def _ground_albedo(spec: SceneSpec) -> np.ndarray:
         return ALBEDO["sand"]
     if "snowfield" in spec.terrain or "snow" in spec.weather:
         return ALBEDO["snow"] * 0.92
+    if spec.place == "moor" or re.search(r"\b(moor|heather|heath)", spec.words):
+        return mix(ALBEDO["grass"], ALBEDO["heather"], 0.35)
     return ALBEDO["grass"]
 
 
@@ -146,6 +149,7 @@ def _land_layers(ctx: Context, terrain: set[str], horizon: float, mist: float, g
     """Hills, forest, town and towers standing on land, far to near, then the near ground."""
     canvas, aspect, light = ctx.canvas, ctx.canvas.aspect, ctx.light
     far_ground = mix(ground, ALBEDO["meadow"], 0.4) if ground is ALBEDO["grass"] else ground
+    words = ctx.spec.words
     far_hill = hills(ctx.seeds("hills1"), horizon + 0.04, 0.07, 2.2)
     ctx.layer(far_hill, far_ground, 0.6, horizon - 0.03, horizon + 0.06, mist)
     if "fog" in ctx.spec.weather:
@@ -153,6 +157,10 @@ def _land_layers(ctx: Context, terrain: set[str], horizon: float, mist: float, g
     mid = hills(ctx.seeds("hills2"), horizon + 0.1, 0.05, 3.0)
     if "town" in terrain:  # behind the hill it stands on
         _town(ctx, float(mid(np.array([canvas.aspect / 2]))[0]) + 0.02, 0.42, mist)
+    elif re.search(r"\b(cottage|croft|farmhouse|house)", words):   # a lone house on the hillside
+        x = ctx.seeds("cottage").uniform(0.15, 0.45) * aspect
+        _town(ctx, float(np.max(mid(np.linspace(x, x + 0.07, 8)))) + 0.015, 0.3, mist, (x, x + 0.05),
+              height=0.065, lone=True)
     if "desert" in terrain:  # dunes with a lit and a shaded flank
         for i, (depth, height) in enumerate(((0.55, 0.04), (0.4, 0.06), (0.25, 0.08))):
             base = horizon + 0.06 + 0.08 * i
@@ -167,6 +175,9 @@ def _land_layers(ctx: Context, terrain: set[str], horizon: float, mist: float, g
     if "tower" in terrain:
         x = ctx.seeds("tower").uniform(0.25, 0.75) * aspect
         _tower(ctx, x, float(mid(np.array([x]))[0]) + 0.03, 0.34, 0.075, False, mist)
+    if re.search(r"\b(standing stone|menhir|monolith|standing-stone)", words):
+        x = ctx.seeds("menhir").uniform(0.6, 0.85) * aspect
+        _standing_stone(ctx, x, float(mid(np.array([x]))[0]) + 0.03, mist)
     near = hills(ctx.seeds("near"), 0.97, 0.13, 1.4)
     if "forest" in terrain:
         left = ctx.seeds("side").random() < 0.5
@@ -175,6 +186,19 @@ def _land_layers(ctx: Context, terrain: set[str], horizon: float, mist: float, g
         ctx.layer(trees, ALBEDO["forest"] * 0.6, 0.0, 0.5, 1.0, 0.0)
     else:
         ctx.layer(near, ground * 0.7, 0.05, 0.84, 1.0, mist * 0.3)
+
+
+def _standing_stone(ctx: Context, x: float, base: float, mist: float) -> None:
+    """A tall rough slab, leaning a little, dark against the sky."""
+    rng, height, width = ctx.seeds("menhir_shape"), 0.17, 0.03
+    lean = rng.uniform(-0.012, 0.012)
+    slab = [(x - width * 0.6, base), (x - width * 0.5 + lean, base - height * 0.9),
+            (x + lean, base - height), (x + width * 0.5 + lean, base - height * 0.85), (x + width * 0.6, base)]
+    found = polygon_mask(ctx.canvas, [slab])
+    if found:
+        top, left, mask = found
+        colour = mix(ALBEDO["stone"] * 0.6 * ctx.light.ambient, ctx.light.haze, ctx.haze(0.35, mist))
+        ctx.canvas.blend(colour, mask, top, left)
 
 
 def _far_shore(ctx: Context, terrain: set[str], shore: float, mist: float, sun_x: float) -> None:
@@ -237,18 +261,18 @@ def _lit(ctx: Context, by_the_hour: bool) -> bool:
 
 
 def _town(ctx: Context, base: float, depth: float, mist: float, x_range: tuple[float, float] | None = None,
-          height: float = 0.07) -> None:
+          height: float = 0.07, lone: bool = False) -> None:
     """Roofs and walls along a ground line, each house its own shade; lit windows at dusk and night."""
     canvas, spec, light = ctx.canvas, ctx.spec, ctx.light
     rng = ctx.seeds("town")
-    style = ("city" if re.search(r"\b(city|skyline|metropolis|skyscraper)", spec.words)
+    style = ("village" if lone else "city" if re.search(r"\b(city|skyline|metropolis|skyscraper)", spec.words)
              else "castle" if re.search(r"\b(castle|fortress|citadel|keep)", spec.words) else "village")
     if x_range is None:
         lo = rng.uniform(0.05, 0.4) * canvas.aspect
         span = rng.uniform(0.3, 0.5) if style == "village" else rng.uniform(0.25, 0.35)
         x_range = (lo, lo + span * canvas.aspect) if style != "city" else (-0.05, canvas.aspect + 0.05)
     tall = height * (2.2 if style == "city" else 2.0 if style == "castle" else 1.0)
-    top, walls, windows, boxes = skyline(rng, x_range, base, tall, style)
+    top, walls, windows, boxes = skyline(rng, x_range, base, tall, style, spires=not lone)
     tone = np.ones(canvas.width, np.float32)
     for (x0, x1, _, _), shade in zip(boxes, rng.uniform(0.75, 1.15, len(boxes))):
         tone[canvas.col(x0): canvas.col(x1)] = shade

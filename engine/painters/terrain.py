@@ -109,13 +109,14 @@ def treeline(rng: np.random.Generator, aspect: float, ground: TopFn, height: flo
 
 
 def skyline(rng: np.random.Generator, x_range: tuple[float, float], base: float, height: float,
-            style: str) -> tuple[TopFn, TopFn, list[tuple[float, float, float, float]], np.ndarray]:
+            style: str, spires: bool = True) -> tuple[TopFn, TopFn, list[tuple[float, float, float, float]], np.ndarray]:
     """Buildings along a ground line.
 
     Returns (top, walls_top, windows, boxes): the full outline, the outline without roofs (to
     paint walls over roofs), window rectangles (x0, y0, x1, y1) and the (x0, x1, y, roof) table.
 
     style: "village" (gabled roofs), "city" (flat tops, tall towers), "castle" (crenellations).
+    spires: whether a village may have a church spire (a lone cottage has none).
     """
     boxes, windows = [], []
     x = x_range[0]
@@ -125,7 +126,7 @@ def skyline(rng: np.random.Generator, x_range: tuple[float, float], base: float,
         if style == "castle" and rng.random() < 0.3:
             tall, width = tall * 1.6, width * 0.6
         roof = 0.0 if style == "city" else (width * rng.uniform(0.35, 0.6) if style == "village" else -1.0)
-        if style == "village" and rng.random() < 0.08:
+        if style == "village" and spires and rng.random() < 0.08:
             roof = width * 2.2  # a church spire
         boxes.append((x, x + width, base - tall, roof))
         rows, cols = max(1, int(tall / (height * 0.14))), max(1, int(width / (height * 0.16)))
