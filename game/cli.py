@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--seed", type=seed_number, help="story seed, 0 to 2^63-1 (same seed + "
                       "same input = same story)")
     play.add_argument("--slot", help="slot to autosave into (default: a new slot per story, "
-                      "named after its world and the date); with --continue, the slot to resume")
+                      "named after its world and the date; a new story is not started over a "
+                      "saved one); with --continue, the slot to resume")
     play.add_argument("--continue", dest="resume", action="store_true",
                       help="resume the latest save (or --slot's)")
     play.add_argument("--read-only", action="store_true",
@@ -123,6 +124,8 @@ def cmd_play(args: argparse.Namespace) -> int:
     if args.fork and not args.resume:
         raise ConfigError("--fork NEW goes on with a saved story in a new slot: use it with "
                           "--continue (and --slot to say which story).")
+    if args.slot and not args.resume and not args.read_only:
+        _refuse_taken_slot(config, args.slot)
     if args.text:
         from game.terminal import play_text
         return play_text(_open_story(config, args))
@@ -132,6 +135,24 @@ def cmd_play(args: argparse.Namespace) -> int:
     from game.app import run_window
     return run_window(config, resume=args.resume, slot=args.slot, frames=args.frames,
                       screenshot=args.screenshot, settings_file=settings_file(args))
+
+
+def _refuse_taken_slot(config: Config, name: str) -> None:
+    """A new story never writes over another story's slot: --slot naming a saved story is
+    refused (unless a game has it open: then the lock refuses it and says by whom)."""
+    from engine.errors import SaveError
+    from engine.saves import SaveStore, check_name
+    store = SaveStore(config.saves_dir)
+    name = check_name(name)
+    if store.exists(name) and store.holder(name) is None:
+        try:
+            meta = store.meta(name)
+            what = f" ({meta.world_title or meta.world}, turn {meta.turn})"
+        except SaveError:
+            what = ""
+        raise SaveError(f"Slot '{name}' already holds a story{what}. Go on with it: "
+                        f"--continue --slot {name}; or leave --slot out and the new story gets "
+                        f"a slot of its own.")
 
 
 def _open_story(config: Config, args: argparse.Namespace):

@@ -257,3 +257,20 @@ def test_bad_flags_are_refused_before_play_starts(tmp_path):
     missing = subprocess.run(cmd, capture_output=True, cwd=ROOT, timeout=60)
     assert missing.returncode == 2
     assert b"nope.toml: no such config file" in missing.stderr
+
+
+def test_a_new_story_is_not_started_over_a_saved_one(tmp_path):
+    first = run(tmp_path, ["1", "2"], "--seed", "5", "--slot", "mine")
+    assert first.returncode == 0
+    again = run(tmp_path, ["1"], "--seed", "6", "--slot", "mine")
+    assert again.returncode == 2
+    assert b"Slot 'mine' already holds a story (The Lantern Coast, turn 2)" in again.stderr
+    assert b"--continue --slot mine" in again.stderr
+    resumed = run(tmp_path, [], "--continue", "--slot", "mine")
+    assert _titles(resumed)[0] == _titles(first)[-1]
+    fresh = run(tmp_path, ["1"], "--seed", "6")          # no --slot: a slot of its own
+    assert fresh.returncode == 0
+    listing = subprocess.run([sys.executable, "-m", "game.cli", "saves", "list", "--saves-dir",
+                              str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    assert "mine" in listing.stdout and story_slot_base("lantern_coast") in listing.stdout
+    assert "The Lantern Coast" in listing.stdout
