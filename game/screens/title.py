@@ -169,7 +169,7 @@ class TitleScreen(Screen):
         continue_label = "Continue"
         if self.latest is not None and not self.in_game:
             meta = self.latest[1]
-            continue_label = f"Continue  ·  {meta.world_title}, turn {meta.turn}"
+            continue_label = f"Continue  ·  {meta.world_title}, turn {meta.turn}, {meta.when}"
         if not self.in_game:
             items.append(Button(continue_label, lambda: app.load_game(self.latest[0]),
                                 enabled=self.latest is not None, align="left"))
