@@ -26,7 +26,6 @@ from engine.events import SessionEvent
 from engine.graph import FAILED, GENERATING, READY, STUB, Scene, StoryGraph
 from engine.imagecache import ImageCache
 from engine.jobs import NARRATE_CURRENT, PREFETCH_NARRATE, InlineRunner, Job, ThreadedRunner
-from engine.narrators import NarrationRequest
 from engine.narrators.prompting import PromptBuilder
 from engine.narrators.storylets import infer_intent
 from engine.painters import painter_from_config

@@ -14,10 +14,9 @@ import time
 
 from engine.errors import SaveError
 from engine.events import SessionEvent
-from engine.graph import GENERATING, READY
 from engine.saver import give_memory_back
 from engine.saves import COMPACT_LARGE, COMPACT_SMALL, SlotMeta, check_name, png_bytes
-from engine.snapshot import to_snapshot
+from engine.snapshot import saved_scene, to_snapshot
 
 
 class JournalState:
@@ -27,18 +26,6 @@ class JournalState:
 
     def __init__(self):
         self.broken: str | None = None
-
-
-def saved_scene(scene) -> dict:
-    """A scene as saved. 'generating' is never saved: no job survives a load, so a scene being
-    told is saved as what it will be when loaded (a stub, or its last telling)."""
-    data = scene.to_dict()
-    if scene.status == GENERATING:
-        if scene.versions:
-            data["status"] = READY
-        else:
-            data.pop("status", None)   # a stub: the default, left out
-    return data
 
 
 class Saving:

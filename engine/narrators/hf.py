@@ -31,7 +31,6 @@ import threading
 import time
 from dataclasses import dataclass, replace
 
-import numpy as np
 import torch
 from transformers import DynamicCache
 

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from engine.errors import NarratorError, TemplateError
-from engine.memory import LORE_BUDGET_CHARS, triggered_lore
+from engine.memory import triggered_lore
 from engine.narrators import NarrationRequest
 from engine.schema import INTENTS, MOODS, SceneDraft, llm_scene_json_schema
 from engine.state import WorldState
