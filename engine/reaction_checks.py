@@ -15,7 +15,8 @@ from engine.errors import TemplateError
 from engine.narrators import RecentScene
 from engine.narrators.reactions import ACTION_NAMES, action_context
 from engine.narrators.storylets import StoryletNarrator
-from engine.template_checks import SourceLines, check_names, template_problem, world_facts
+from engine.template_checks import (SourceLines, check_names, parse_part, template_problem,
+                                    world_facts)
 from engine.templates import Templates
 from engine.worlds import Problem, World
 
@@ -60,17 +61,13 @@ def check_reaction_templates(world: World, templates: Templates | None = None,
     sample = contexts[0]
     for reaction in world.reactions:
         spec = reaction.spec
-        first = max([h for h in heads if h <= reaction.line] or [1])
-        end = min([h - 1 for h in heads if h > reaction.line] or [len(source.lines)])
+        first, end = source.span(heads, reaction.line)
         parts = [("text", spec.text)] + ([("title", spec.title)] if spec.title else [])
         for part, text in parts:
             line0 = source.template_start(source.key(part, first - 1, end) or reaction.line)
             prefix = f"reaction '{reaction.id}' {part}"
-            try:
-                tree = templates.env.parse(text)
-            except TemplateSyntaxError as err:
-                errors.append(Problem(file, line0 + (err.lineno or 1) - 1,
-                                      f"{prefix}: {err.message}", "fix the template syntax"))
+            tree = parse_part(templates, text, file, line0, prefix, errors)
+            if tree is None:
                 continue
             found = len(errors)
             check_names(tree, sample, world, facts, (file, line0, prefix), errors, warnings)

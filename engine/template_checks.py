@@ -78,6 +78,13 @@ class SourceLines:
         text = self.lines[key_line - 1] if 0 < key_line <= len(self.lines) else ""
         return key_line + 1 if re.search(r'("""|\'\'\')\s*$', text) else key_line
 
+    def span(self, heads: list[int], entry_line: int) -> tuple[int, int]:
+        """(first, last) line of the table that starts at `entry_line`, given the lines of
+        every table of its kind (`heads`)."""
+        first = max([h for h in heads if h <= entry_line] or [1])
+        end = min([h - 1 for h in heads if h > entry_line] or [len(self.lines)])
+        return first, end
+
     def locate(self, loc: tuple) -> int:
         """The line of a pydantic error location like ("characters", 2, "name")."""
         if len(loc) >= 2 and isinstance(loc[1], int) and self.headers(str(loc[0])):
@@ -90,6 +97,17 @@ class SourceLines:
         end = self.table_end(start)
         line = self.key(str(rest[0]), start, end) if rest else 0
         return line or start or self.key(str(loc[0]), 0, len(self.lines)) or 1
+
+
+def parse_part(templates, text: str, file: str, line0: int, prefix: str,
+               errors: list[Problem]):
+    """The template's parse tree, or None after adding its syntax error to `errors`."""
+    try:
+        return templates.env.parse(text)
+    except TemplateSyntaxError as err:
+        errors.append(Problem(file, line0 + (err.lineno or 1) - 1, f"{prefix}: {err.message}",
+                              "fix the template syntax"))
+        return None
 
 
 def world_facts(world: World) -> dict[str, set[str]]:
@@ -216,19 +234,15 @@ def check_storylet_templates(world: World, templates: Templates | None = None,
             continue
         source = sources.setdefault(file, SourceLines(world.root, file))
         heads = source.headers("storylet")
-        first = max([h for h in heads if h <= storylet.line] or [1])
-        end = min([h - 1 for h in heads if h > storylet.line] or [len(source.lines)])
+        first, end = source.span(heads, storylet.line)
         after = StoryletNarrator.context(world, apply_effects(start, spec.effects, storylet.id))
         parts = [("title", spec.title), ("text", spec.text)]
         parts += [("image", spec.image)] if "{" in spec.image else []
         for part, text in parts:
             line0 = source.template_start(source.key(part, first - 1, end) or storylet.line)
             prefix = f"storylet '{storylet.id}' {part}"
-            try:
-                tree = templates.env.parse(text)
-            except TemplateSyntaxError as err:
-                errors.append(Problem(file, line0 + (err.lineno or 1) - 1,
-                                      f"{prefix}: {err.message}", "fix the template syntax"))
+            tree = parse_part(templates, text, file, line0, prefix, errors)
+            if tree is None:
                 continue
             found = len(errors)
             check_names(tree, after, world, facts, (file, line0, prefix), errors, warnings)
@@ -372,5 +386,5 @@ def check_prompts(world: World, errors: list[Problem],
     return tokens, note
 
 
-__all__ = ["SourceLines", "check_names", "check_prompts", "check_storylet_templates",
+__all__ = ["SourceLines", "check_names", "parse_part", "check_prompts", "check_storylet_templates",
            "sample_request", "template_problem", "world_facts", "key_of"]
