@@ -279,22 +279,10 @@ def load_reactions(root: Path, problems: list[Problem],
     raw = _read_toml(root, relative, problems)
     if raw is None:
         return []
-    for key in set(raw) - {"reaction"}:
-        problems.append(Problem(relative, 0, f"unknown table '{key}'",
-                                "reactions.toml holds only [[reaction]] tables"))
-    lines = _id_lines((root / relative).read_text(encoding="utf-8", errors="replace"))
     reactions: list[Reaction] = []
     seen: dict[str, Reaction] = {}
-    for index, item in enumerate(_tables(raw, "reaction", relative, problems)):
-        ident = item.get("id", f"#{index + 1}") if isinstance(item, dict) else f"#{index + 1}"
-        line = lines.get(str(ident), 0)
-        try:
-            spec = ReactionSpec.model_validate(item)
-        except ValidationError as err:
-            for message, hint in _describe(err):
-                problems.append(Problem(relative, line, f"reaction '{ident}': {message}",
-                                        hint or "this reaction is left out until fixed"))
-            continue
+    for spec, line in _valid_tables(root, relative, raw, "reaction", ReactionSpec,
+                                    "reactions.toml holds only [[reaction]] tables", problems):
         if spec.id in seen:
             problems.append(Problem(relative, line, f"reaction id '{spec.id}' is used twice "
                                     f"(also line {seen[spec.id].line})",
@@ -333,6 +321,24 @@ def _tables(raw: dict, key: str, relative: str, problems: list[Problem]) -> list
     return []
 
 
+def _valid_tables(root: Path, relative: str, raw: dict, kind: str, spec_class, only: str,
+                  problems: list[Problem]):
+    """(spec, line) for each [[kind]] table of a file that validates; other tables and broken
+    entries are reported (`only`: the hint for a table of another kind) and left out."""
+    for key in set(raw) - {kind}:
+        problems.append(Problem(relative, 0, f"unknown table '{key}'", only))
+    lines = _id_lines((root / relative).read_text(encoding="utf-8", errors="replace"))
+    for index, item in enumerate(_tables(raw, kind, relative, problems)):
+        ident = item.get("id", f"#{index + 1}") if isinstance(item, dict) else f"#{index + 1}"
+        line = lines.get(str(ident), 0)
+        try:
+            yield spec_class.model_validate(item), line
+        except ValidationError as err:
+            for message, hint in _describe(err):
+                problems.append(Problem(relative, line, f"{kind} '{ident}': {message}",
+                                        hint or f"this {kind} is left out until fixed"))
+
+
 def _load_storylets(root: Path, problems: list[Problem]) -> dict[str, Storylet]:
     folder = confined(root, "storylets")
     files = sorted(folder.glob("*.toml")) if folder is not None and folder.is_dir() else []
@@ -346,20 +352,9 @@ def _load_storylets(root: Path, problems: list[Problem]) -> dict[str, Storylet]:
         raw = _read_toml(root, relative, problems)
         if raw is None:
             continue
-        for key in set(raw) - {"storylet"}:
-            problems.append(Problem(relative, 0, f"unknown table '{key}'",
-                                    "storylet files hold only [[storylet]] tables"))
-        lines = _id_lines(path.read_text(encoding="utf-8", errors="replace"))
-        for index, item in enumerate(_tables(raw, "storylet", relative, problems)):
-            ident = item.get("id", f"#{index + 1}") if isinstance(item, dict) else f"#{index + 1}"
-            line = lines.get(str(ident), 0)
-            try:
-                spec = StoryletSpec.model_validate(item)
-            except ValidationError as err:
-                for message, hint in _describe(err):
-                    problems.append(Problem(relative, line, f"storylet '{ident}': {message}",
-                                            hint or "this storylet is left out until fixed"))
-                continue
+        for spec, line in _valid_tables(root, relative, raw, "storylet", StoryletSpec,
+                                        "storylet files hold only [[storylet]] tables",
+                                        problems):
             if spec.id in storylets:
                 problems.append(Problem(relative, line, f"storylet id '{spec.id}' is used "
                                         f"twice (also {storylets[spec.id].where})",
