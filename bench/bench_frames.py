@@ -42,7 +42,7 @@ class StreamingNarrator:
     id, model = "bench-stream", "fake-20tps"
 
     def narrate(self, request, on_token=None):
-        from engine.schema import ChoiceDraft, SceneDraft
+        from engine.story.schema import ChoiceDraft, SceneDraft
         rng = random.Random(request.seed)
         paragraphs = []
         for _ in range(2):

@@ -104,7 +104,7 @@ def build_model(tokenizer):
 
 def build_world(folder: Path, premise_words: int):
     """A world whose prompt is about 512 tokens: its premise sets the length."""
-    from engine.worlds import load_world
+    from engine.worlds.loading import load_world
     words = ("salt bell tide lantern cliff harbour keeper storm gull rope church wreck fog "
              "oar net chart beacon shoal reef current").split()
     premise = " ".join(words[i % len(words)] for i in range(premise_words)) + "."

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.imagecache import ImageCache, cache_key  # noqa: E402
-from engine.painters.procedural import ProceduralPainter  # noqa: E402
+from engine.painters.imagecache import ImageCache, cache_key  # noqa: E402
+from engine.painters.procedural.painter import ProceduralPainter  # noqa: E402
 
 SIZE = (1280, 720)
 PROMPTS = [

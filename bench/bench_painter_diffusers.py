@@ -156,9 +156,9 @@ def bench_real_size(tmp: Path) -> dict:
 
 def bench_cache_hit(tmp: Path, runs: int = 30) -> dict:
     try:
-        from engine.imagecache import ImageCache, cache_key
+        from engine.painters.imagecache import ImageCache, cache_key
     except ImportError as err:
-        return {"error": f"engine.imagecache not available yet ({err})"}
+        return {"error": f"engine.painters.imagecache not available yet ({err})"}
     image = make_painter("procedural").paint(PROMPT, 3, (1280, 720))  # a picture with real detail
     cache = ImageCache(tmp / "cache", max_bytes=256 << 20)
     key = cache_key("procedural", "bench", PROMPT, "", 3, (1280, 720), 1)

@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.config import load_config  # noqa: E402
-from engine.jobs import ThreadedRunner  # noqa: E402
+from engine.session.jobs import ThreadedRunner  # noqa: E402
 from engine.narrators.storylets import StoryletNarrator  # noqa: E402
-from engine.session import Session  # noqa: E402
+from engine.session.core import Session  # noqa: E402
 
 FRAME = 1 / 60
 TOKENS, TOKEN_S = 40, 1 / 40

@@ -67,9 +67,9 @@ def main() -> int:
 
     import torch
     from engine.config import load_config
-    from engine.jobs import InlineRunner
+    from engine.session.jobs import InlineRunner
     from engine.narrators import make_narrator
-    from engine.session import Session
+    from engine.session.core import Session
 
     options = {"threads": args.threads} if args.threads else {}
     started = time.perf_counter()

@@ -6,7 +6,7 @@ first visible choice and the second in turn, so half the time the prefetched sce
 one chosen and the chosen scene must preempt the prefetch at once. Measured: seconds from the
 choice to the first narration word being available (already told counts as at once), polled
 once per 16.7 ms frame as the window does. Prefetch with an LLM narrator on a CPU tells only the
-likeliest choice (see engine.session_narration.prefetch_breadth).
+likeliest choice (see engine.session.narration.prefetch_breadth).
 Usage: python bench/bench_real_prefetch.py [--turns N] [--read S] [--output PATH]
 """
 
@@ -37,8 +37,8 @@ def gguf_path() -> Path:
 
 def play(narrator, prefetch: bool, turns: int, read_s: float, seed: int) -> dict:
     from engine.config import load_config
-    from engine.jobs import ThreadedRunner
-    from engine.session import Session
+    from engine.session.jobs import ThreadedRunner
+    from engine.session.core import Session
     saves = Path(tempfile.mkdtemp(prefix="bench-prefetch-"))
     config = load_config(use_user_file=False).with_changes(
         game={"world": "lantern_coast", "painter": "none", "saves_dir": str(saves),

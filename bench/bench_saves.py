@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_story import InstantNarrator, NoPainter, grow, make_session  # noqa: E402
 
-from engine.jobs import InlineRunner  # noqa: E402
-from engine.session import Session  # noqa: E402
+from engine.session.jobs import InlineRunner  # noqa: E402
+from engine.session.core import Session  # noqa: E402
 
 
 def tail(times: list[float]) -> dict:

@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.config import load_config  # noqa: E402
-from engine.graph import Version  # noqa: E402
-from engine.jobs import InlineRunner  # noqa: E402
-from engine.schema import ChoiceDraft, SceneDraft  # noqa: E402
-from engine.session import Session  # noqa: E402
+from engine.story.graph import Version  # noqa: E402
+from engine.session.jobs import InlineRunner  # noqa: E402
+from engine.story.schema import ChoiceDraft, SceneDraft  # noqa: E402
+from engine.session.core import Session  # noqa: E402
 
 NARRATION = ("The lamp gutters as the wind finds the gaps in the old stones. Below, the sea "
              "heaves against the rocks, and somewhere out in the dark a bell answers it. "
@@ -163,7 +163,7 @@ def bench_memory(scenes: int) -> dict:
 
 
 def bench_startup(saves: Path, runs: int = 5) -> dict:
-    exe = [sys.executable, "-m", "game.cli", "play", "--text", "--saves-dir", str(saves),
+    exe = [sys.executable, "-m", "game.cli.main", "play", "--text", "--saves-dir", str(saves),
            "--seed", "3", "--painter", "none"]
     times = []
     for _ in range(runs):

@@ -1,10 +1,10 @@
 """Soak: thousands of terminal lines on one world, checking that play never hangs or leaks.
 
-Plays a seeded mix of lines through the terminal front end (game.terminal.TerminalGame) on a
+Plays a seeded mix of lines through the terminal front end (game.cli.terminal.TerminalGame) on a
 real Session with its threaded runner and saver, as `dreamreel play --text` does: choices,
 `:save`, `:load`, `:back`, `:regen`, `:alt`, and free text (emoji, right-to-left scripts,
 5,000-character lines, text that looks like templates, digits that are not ASCII). After every
-line the Session's invariants are checked (engine.session.Session.check_invariants). A line
+line the Session's invariants are checked (engine.session.core.Session.check_invariants). A line
 that takes more than --hang seconds is a hang: every thread's stack is dumped and the process
 exits (faulthandler). RSS and the thread count are taken after a warm-up and at the end (before
 the story is closed), and the thread count once more after it is closed.
@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from engine.config import load_config  # noqa: E402
 from engine.errors import DreamreelError  # noqa: E402
-from engine.jobs import ThreadedRunner  # noqa: E402
-from engine.session import Session  # noqa: E402
-from game.terminal import MAX_LINE, TerminalGame  # noqa: E402
+from engine.session.jobs import ThreadedRunner  # noqa: E402
+from engine.session.core import Session  # noqa: E402
+from game.cli.terminal import MAX_LINE, TerminalGame  # noqa: E402
 
 SLOTS = ("one", "two", "three")
 FREE_TEXT = [
@@ -115,7 +115,7 @@ def rss_mb() -> float:
 
 
 def clean(line: str) -> str:
-    """What the terminal's reader makes of a line (game.terminal.read_line)."""
+    """What the terminal's reader makes of a line (game.cli.terminal.read_line)."""
     line = line[:MAX_LINE]
     return "".join(ch for ch in line if ch.isprintable() or ch == "\t").strip()
 

@@ -12,6 +12,6 @@ __all__ = ["Session", "__version__"]
 
 def __getattr__(name: str):
     if name == "Session":
-        from engine.session import Session
+        from engine.session.core import Session
         return Session
     raise AttributeError(f"module 'engine' has no attribute {name!r}")

@@ -18,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.atomic import write_atomic
 from engine.errors import ConfigError
-from engine.seeds import SEED_MAX
+from engine.story.seeds import SEED_MAX
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULTS_FILE = PROJECT_ROOT / "assets" / "config.toml"
+ASSETS = PROJECT_ROOT / "assets"  # shipped, moddable defaults: prompts, worlds, fonts
+DEFAULTS_FILE = ASSETS / "config.toml"
 MAX_CONFIG_BYTES = 1 << 20     # a config file is a few hundred bytes; larger ones are refused
 
 

@@ -27,14 +27,14 @@ import pygame
 from engine.compute import reserve_cores_for_ui
 from engine.config import Config, save_user_settings
 from engine.errors import DreamreelError
-from engine.jobs import DONE, FAILED, ThreadedRunner
+from engine.session.jobs import DONE, FAILED, ThreadedRunner
 from game.play import Stories
-from game.render import SceneImage, TextCache, clear_caches, shade
-from game.theme import Theme
-from game.widgets import Ctx, Toasts
+from game.ui.render import SceneImage, TextCache, clear_caches, shade
+from game.ui.theme import Theme
+from game.ui.widgets import Ctx, Toasts
 from game.window import (SizeMemory, enforce_minimum, grow_to_minimum, make_icon,  # noqa: F401
                          name_window,
-                         run_window, window_size)   # run_window is re-exported for game.cli
+                         run_window, window_size)   # run_window is re-exported for game.cli.main
 
 FPS = 60
 IDLE_REDRAW = 0.25   # seconds: a still screen is redrawn at least this often anyway
@@ -107,7 +107,7 @@ class App(Stories):
         self.slot = slot
         self.settings_file = settings_file
         self.session = None
-        self.deleted_slots: list = []   # engine.saves.Deleted, newest last: undone from Load/Save
+        self.deleted_slots: list = []   # engine.saves.store.Deleted, newest last: undone from Load/Save
         self.screens: list[Screen] = []
         self.running = True
         self.loading = ""            # what is being loaded, shown while no session is ready

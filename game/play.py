@@ -86,7 +86,7 @@ class Stories:
 
     def new_game(self, world=None) -> None:
         """Start a new story (in the background) and show the story screen."""
-        from engine.session import Session
+        from engine.session.core import Session
         config, options = self.config, self._session_options()
         self._begin_loading(f"Opening {world.title if world else 'the story'}...")
         self.background(lambda: Session.new(config, world=world, **options),
@@ -95,7 +95,7 @@ class Stories:
     def load_game(self, name: str | None = None, slot: str | None = None) -> None:
         """Load a slot (default: the newest) in the background and go on from there, writing
         into that slot (or `slot`: quickload goes on in the story's own slot)."""
-        from engine.session import Session
+        from engine.session.core import Session
         config, options = self.config, self._session_options()
         if slot is not None:
             options["slot"] = slot
@@ -142,7 +142,7 @@ class Stories:
 
     def quickload(self) -> None:
         """Go back to this story's quicksave, going on in the story's own slot."""
-        from engine.saves import SaveStore
+        from engine.saves.store import SaveStore
         if self.session is None:
             self.error("There is no story to quickload into: Continue or Load one.")
             return

@@ -1,6 +1,6 @@
 """Playing scripted turns for `dreamreel eval`: one Session per prompt variant, timed, measured.
 
-Drives the real front door (engine.session.Session) as a player would, with prefetch off (so a
+Drives the real front door (engine.session.core.Session) as a player would, with prefetch off (so a
 scene's timings are its own), no painter and saves in a temporary folder. Each scene is measured
 with engine.evaluation.metrics; totals and printing live in engine.evaluation.report. To compare
 prompt folders, the world is copied to a temporary folder with the folder's templates in its
@@ -19,10 +19,10 @@ from engine.config import Config
 from engine.errors import DreamreelError
 from engine.evaluation.metrics import (WORD_RANGE, longest_shared_run, repeated_ngram_share,
                                        shape_problems, words)
-from engine.graph import FAILED, STUB
-from engine.jobs import ThreadedRunner
-from engine.session import Session
-from engine.worlds import World, default_reactions, load_world, prompt_names
+from engine.story.graph import FAILED, STUB
+from engine.session.jobs import ThreadedRunner
+from engine.session.core import Session
+from engine.worlds.loading import World, default_reactions, load_world, prompt_names
 
 DEFAULT_SCRIPT = ("1", "2", "I ask what happened here", "1", "I search the ground for tracks",
                   "3", "2", "I stop and listen carefully", "1", "I ask who I can trust",

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from engine.errors import NarratorError
-from engine.schema import SceneDraft
-from engine.state import WorldState
-from engine.worlds import World
+from engine.story.schema import SceneDraft
+from engine.story.state import WorldState
+from engine.worlds.loading import World
 
 TokenCallback = Callable[[str], None]
 

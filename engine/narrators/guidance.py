@@ -1,6 +1,6 @@
 """Grammar-constrained decoding of scenes with llguidance, for the transformers narrator.
 
-The scene schema's JSON schema (engine.schema.llm_scene_json_schema) is compiled once per
+The scene schema's JSON schema (engine.story.schema.llm_scene_json_schema) is compiled once per
 tokenizer into an llguidance grammar; each draft gets a fresh LLMatcher that says, token by
 token, which tokens keep the output a valid prefix of a scene. Because every sampled token is
 allowed by the grammar, every finished draft parses, whatever the model's size.
@@ -20,7 +20,7 @@ import llguidance.hf
 import llguidance.numpy
 
 from engine.errors import NarratorError
-from engine.schema import llm_scene_json_schema
+from engine.story.schema import llm_scene_json_schema
 
 # Compact JSON in the style of json.dumps: models read it naturally and it leaves no room for
 # endless whitespace. Escapes limited to the ones prose needs.

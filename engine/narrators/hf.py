@@ -45,9 +45,9 @@ from engine.narrators.llm_output import DraftError, NarrationStream, parse_scene
 from engine.narrators.prompting import PromptBuilder
 from engine.narrators.sampling import Sampling, sampling_from, split_sampling
 from engine.narrators.shaping import NarrationShape, shape_for
-from engine.schema import SceneDraft
-from engine.seeds import derive_seed
-from engine.templates import Templates
+from engine.story.schema import SceneDraft
+from engine.story.seeds import derive_seed
+from engine.worlds.templates import Templates
 
 RETRY_TEMPERATURE = 0.7   # the least temperature of a retry, so greedy decoding can retry
 PREFILL_CHUNK = 256       # prompt tokens per forward pass (a cancellation check between them)

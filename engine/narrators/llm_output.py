@@ -15,7 +15,7 @@ import re
 
 from pydantic import ValidationError
 
-from engine.schema import (INTENTS, LABEL_PATTERN, TITLE_PATTERN, LLM_IMAGE_PROMPT_MAX, LLM_LABEL_MAX, LLM_LABEL_MIN,
+from engine.story.schema import (INTENTS, LABEL_PATTERN, TITLE_PATTERN, LLM_IMAGE_PROMPT_MAX, LLM_LABEL_MAX, LLM_LABEL_MIN,
                            LLM_NARRATION_MAX, LLM_TITLE_MAX, MAX_LABEL, MAX_TITLE, MOODS,
                            LLMEffects, LLMScene, SceneDraft)
 

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from engine.worlds import World
+from engine.worlds.loading import World
 
 # Verbs and the intent each means. The first verb of an action decides its intent.
 INTENT_VERBS: dict[str, tuple[str, ...]] = {
@@ -172,7 +172,7 @@ class ParsedAction:
     thing: str           # the object without "the", "my"... ("lamp")
     action: str          # the action in the second person, without "You" ("light the lamp")
     you: str             # the action said back to the player ("You light the lamp.")
-    intent: str          # the intent it means (engine.schema.INTENTS)
+    intent: str          # the intent it means (engine.story.schema.INTENTS)
     target: str = ""     # id of the character it names, "" when none
     speech: bool = False     # words said aloud ("hello?")
     nonsense: bool = False   # words that mean nothing in this world ("xyzzy")

@@ -35,9 +35,9 @@ from engine.narrators.openai_formats import (MODES, SHOWS_SCHEMA, follows_schema
 from engine.narrators.openai_wire import ChatEndpoint, ExtrasRefused, FormatRefused, summarize
 from engine.narrators.prompting import PromptBuilder
 from engine.narrators.sampling import Sampling, sampling_from, split_sampling
-from engine.schema import SceneDraft
-from engine.seeds import derive_seed
-from engine.templates import Templates
+from engine.story.schema import SceneDraft
+from engine.story.seeds import derive_seed
+from engine.worlds.templates import Templates
 
 log = logging.getLogger(__name__)
 

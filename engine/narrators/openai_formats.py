@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from engine.narrators.gbnf import json_schema_to_gbnf
 from engine.narrators.sampling import Sampling
-from engine.schema import LLM_NARRATION_MAX, LLM_NARRATION_MIN, LLMScene, llm_scene_json_schema
+from engine.story.schema import LLM_NARRATION_MAX, LLM_NARRATION_MIN, LLMScene, llm_scene_json_schema
 
 MODES = ("json_schema", "grammar", "json_object", "none")
 CONSTRAINED = ("json_schema", "grammar", "json_object")   # modes whose answer must be JSON

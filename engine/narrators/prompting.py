@@ -2,7 +2,7 @@
 
 The templates are assets/prompts/{system,summary,scene,image}.j2; a world overrides any of them
 with a file of the same name in its prompts/ folder. They run in the template sandbox
-(engine.templates), so a hostile override is refused with an error that names the file.
+(engine.worlds.templates), so a hostile override is refused with an error that names the file.
 
 Layout, kept so that backends can cache the start of the prompt between turns:
   system message = system.j2 + summary.j2   (instructions, world bible, rolling summary)
@@ -20,12 +20,12 @@ from functools import lru_cache
 from pathlib import Path
 
 from engine.errors import NarratorError, TemplateError
-from engine.memory import triggered_lore
+from engine.story.memory import triggered_lore
 from engine.narrators import NarrationRequest
-from engine.schema import INTENTS, MOODS, SceneDraft, llm_scene_json_schema
-from engine.state import WorldState
-from engine.templates import Templates
-from engine.worlds import ASSETS, World
+from engine.story.schema import INTENTS, MOODS, SceneDraft, llm_scene_json_schema
+from engine.story.state import WorldState
+from engine.worlds.templates import Templates
+from engine.worlds.loading import ASSETS, World
 
 PROMPTS = ASSETS / "prompts"
 PROMPT_NAMES = ("system.j2", "summary.j2", "scene.j2", "image.j2")
@@ -152,7 +152,7 @@ def copy_risks(source: str) -> list[str]:
 def summary_line(action: str, narration: str, limit: int, clean=lambda text: text) -> str:
     """One plain line for a scene seen earlier: the action that led to it and its first
     sentence (no title: titles copied from a prompt come back as titles)."""
-    from engine.memory import first_sentence
+    from engine.story.memory import first_sentence
     sentence = first_sentence(clean(narration), limit)
     action = " ".join(clean(action).split())[:80]
     if action and sentence:

@@ -15,10 +15,10 @@ from typing import Callable
 
 from engine.narrators import RecentScene
 from engine.narrators.matching import STOP, ParsedAction, stem, tokens
-from engine.schema import MAX_TITLE, ChoiceDraft
-from engine.seeds import rng_for
-from engine.state import WorldState
-from engine.worlds import Reaction, Storylet, World, character_name, default_reactions
+from engine.story.schema import MAX_TITLE, ChoiceDraft
+from engine.story.seeds import rng_for
+from engine.story.state import WorldState
+from engine.worlds.loading import Reaction, Storylet, World, character_name, default_reactions
 
 PREFIX = "reaction:"        # a reaction scene's source: reaction:<reaction id>:<home storylet>
 CONDITIONAL_FACTOR = 3.0    # a reaction whose `when` holds is this much likelier than a general one

@@ -23,11 +23,11 @@ from engine.narrators import reactions as answers
 from engine.narrators.matching import (ParsedAction, acknowledgement, infer_intent, opens_with,
                                        parse_action, stem)
 from engine.narrators.storylet_index import Match, StoryletIndex, places_named
-from engine.schema import INTENTS, MAX_NARRATION, MAX_TITLE, ChoiceDraft, SceneDraft
-from engine.seeds import rng_for
-from engine.state import WorldState, apply_effects
-from engine.templates import Templates
-from engine.worlds import Reaction, Storylet, World, default_reactions
+from engine.story.schema import INTENTS, MAX_NARRATION, MAX_TITLE, ChoiceDraft, SceneDraft
+from engine.story.seeds import rng_for
+from engine.story.state import WorldState, apply_effects
+from engine.worlds.templates import Templates
+from engine.worlds.loading import Reaction, Storylet, World, default_reactions
 
 INTENT_MATCH = 3.0     # score factor for a storylet that answers the chosen intent
 INTENT_MISS = 0.25     # ... and for one that does not

@@ -49,7 +49,7 @@ def make_painter(spec: str, **options) -> Painter:
     kind, _, model = text.partition(":")
     kind = kind.strip().lower()
     if kind == "procedural" and not model:
-        from engine.painters.procedural import ProceduralPainter  # noqa: PLC0415
+        from engine.painters.procedural.painter import ProceduralPainter  # noqa: PLC0415
 
         return ProceduralPainter()
     if kind == "none" and not model:

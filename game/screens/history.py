@@ -10,7 +10,7 @@ from __future__ import annotations
 import pygame
 
 from game.app import Screen
-from game.render import panel
+from game.ui.render import panel
 
 
 class HistoryScreen(Screen):

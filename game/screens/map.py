@@ -15,9 +15,9 @@ from __future__ import annotations
 import networkx as nx
 import pygame
 
-from engine.graph import FAILED, READY
+from engine.story.graph import FAILED, READY
 from game.app import Screen
-from game.render import gradient, panel
+from game.ui.render import gradient, panel
 
 COLUMN = 230     # pixels between depths at zoom 1 (at 720p)
 ROW = 46         # pixels between rows

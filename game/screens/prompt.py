@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pygame
 
-from engine.graph import FAILED
+from engine.story.graph import FAILED
 from game.app import Screen
-from game.render import panel
+from game.ui.render import panel
 
 STORYLET_MESSAGE = ("The storylet narrator tells this scene from the world's storylets; there is "
                     "no prompt. Prompts exist for LLM narrators: --narrator transformers:... or "

@@ -13,10 +13,10 @@ from __future__ import annotations
 import pygame
 
 from engine.errors import DreamreelError
-from engine.saves import SaveStore
+from engine.saves.store import SaveStore
 from game.app import Screen
-from game.render import fit, panel, pixels_to_surface, to_pixels
-from game.widgets import Button, TextInput
+from game.ui.render import fit, panel, pixels_to_surface, to_pixels
+from game.ui.widgets import Button, TextInput
 
 COLUMNS, ROWS = 2, 3
 THUMB = (320, 180)
@@ -84,7 +84,7 @@ class SavesScreen(Screen):
                 with Image.open(path) as handle:
                     image = handle.convert("RGB")
             elif meta is not None and meta.image_key:
-                from engine.imagecache import ImageCache
+                from engine.painters.imagecache import ImageCache
                 cache = ImageCache(config.saves_dir / "cache", max_bytes=config.images.cache_mb << 20)
                 image = cache.get(meta.image_key)
             return to_pixels(fit(image, THUMB)) if image is not None else None

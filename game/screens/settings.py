@@ -11,8 +11,8 @@ from __future__ import annotations
 import pygame
 
 from game.app import Screen
-from game.render import panel
-from game.widgets import Button, TextBox
+from game.ui.render import panel
+from game.ui.widgets import Button, TextBox
 
 SPEEDS = [(20, "slow"), (40, "relaxed"), (60, "normal"), (120, "fast"), (300, "very fast"),
           (0, "instant")]

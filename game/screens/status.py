@@ -11,7 +11,7 @@ from __future__ import annotations
 import pygame
 
 from game.app import Screen
-from game.render import panel
+from game.ui.render import panel
 
 
 def readable(name: str) -> str:

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import pygame
 
-from engine.graph import FAILED, READY
-from engine.session import MAX_ACTION_CHARS
+from engine.story.graph import FAILED, READY
+from engine.session.core import MAX_ACTION_CHARS
 from game.app import Screen
 from game.screens.story_input import StoryInput
 from game.screens.story_view import StoryView
-from game.widgets import Button, Menu, TextBox, TextInput
+from game.ui.widgets import Button, Menu, TextBox, TextInput
 
 AUTO_DELAY = 1.4         # auto-advance: seconds after a page is shown, plus per character...
 AUTO_PER_CHAR = 0.018    # ... both divided by the pace chosen in Settings (auto_advance_speed)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pygame
 
-from engine.graph import FAILED
-from game.widgets import HOTKEY_MODS, is_paste
+from engine.story.graph import FAILED
+from game.ui.widgets import HOTKEY_MODS, is_paste
 
 
 class StoryInput:

@@ -14,9 +14,9 @@ import time
 
 import pygame
 
-from engine.graph import READY
-from game.render import crossfade, gradient, panel
-from game.widgets import Button, progress_bar, pulse_dots
+from engine.story.graph import READY
+from game.ui.render import crossfade, gradient, panel
+from game.ui.widgets import Button, progress_bar, pulse_dots
 
 TEXT_LINES = 5           # narration lines in the box at the default size
 

@@ -16,8 +16,8 @@ import pygame
 
 from engine.errors import DreamreelError
 from game.app import Screen
-from game.render import gradient, panel, pixels_to_surface, to_pixels
-from game.widgets import Button, Menu
+from game.ui.render import gradient, panel, pixels_to_surface, to_pixels
+from game.ui.widgets import Button, Menu
 
 COVER_SIZE = (768, 432)   # painted covers (cached on disk with the scene images)
 KEYS_HELP = ("Space or click: next  ·  1-9 or arrows + Enter: choose  ·  just type: an action of "
@@ -37,7 +37,7 @@ def request_worlds(app, on_ready) -> None:
     config = app.config
 
     def work():
-        from engine.worlds import list_world_ids, load_world
+        from engine.worlds.loading import list_world_ids, load_world
         found = []
         ids = sorted(list_world_ids(config.worlds_dir))
         if config.game.world and config.game.world not in ids:
@@ -67,8 +67,8 @@ def request_cover(app, world) -> pygame.Surface | None:
     config, painter = app.config, app.painter
 
     def work():
-        from engine.imagecache import ImageCache, cache_key
-        from engine.images import load_world_picture, shipped_picture
+        from engine.painters.imagecache import ImageCache, cache_key
+        from engine.worlds.pictures import load_world_picture, shipped_picture
         from engine.painters import make_painter
         shipped = shipped_picture(world, world.spec.cover)
         if shipped is not None:                   # the world's own cover picture
@@ -138,7 +138,7 @@ class TitleScreen(Screen):
         config = self.app.config
 
         def work():
-            from engine.saves import SaveStore
+            from engine.saves.store import SaveStore
             for meta, name, _ in SaveStore(config.saves_dir).list():
                 if meta is not None:
                     return name, meta
@@ -267,7 +267,7 @@ class TitleScreen(Screen):
 def whole_sentences(ctx, font, text: str, width: int, limit: int) -> list[str]:
     """Wrapped lines of as many whole sentences as fit in `limit` lines (a premise is never cut
     mid-sentence); only a first sentence longer than that ends with an ellipsis."""
-    from game.textbox import sentences
+    from game.ui.textbox import sentences
     lines = ctx.text.wrap(font, " ".join(text.split()), width)
     if len(lines) <= limit:
         return lines

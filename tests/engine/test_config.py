@@ -48,7 +48,7 @@ def test_settings_are_written_back_and_kept(tmp_path):
 
 
 def test_cli_reports_config_errors_without_a_traceback(tmp_path, capsys):
-    from game.cli import main
+    from game.cli.main import main
     bad = tmp_path / "bad.toml"
     bad.write_text("[game]\nnarator = 'x'\n")
     assert main(["--config", str(bad), "saves", "list"]) == 2

@@ -5,7 +5,7 @@ import sys
 
 
 def test_import_engine_loads_no_heavy_modules():
-    code = ("import sys, engine, engine.session, engine.narrators, engine.painters;"
+    code = ("import sys, engine, engine.session.core, engine.narrators, engine.painters;"
             "heavy = [m for m in ('pygame', 'torch', 'transformers', 'diffusers', 'llguidance', 'game')"
             " if m in sys.modules]; print(','.join(heavy))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

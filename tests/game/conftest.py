@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from helpers import ScriptNarrator, make_app  # noqa: E402
+from tests.support.game_helpers import ScriptNarrator, make_app
 
 
 @pytest.fixture(autouse=True)

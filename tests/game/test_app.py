@@ -7,18 +7,18 @@ import sys
 
 import pygame
 import pytest
-from helpers import FakePainter, frame, settle, start
+from tests.support.game_helpers import FakePainter, frame, settle, start
 
 from game.app import run_window
-from game.render import TextCache
-from game.textbox import TextBox, paginate
+from game.ui.render import TextCache
+from game.ui.textbox import TextBox, paginate
 
 
 def test_import_has_no_side_effects():
-    code = ("import os, pygame, game.app, game.render, game.widgets, game.theme, game.toasts, "
+    code = ("import os, pygame, game.app, game.ui.render, game.ui.widgets, game.ui.theme, game.ui.toasts, "
             "game.window, game.screens.story, game.screens.map, game.screens.title, "
             "game.screens.saves, game.screens.settings, game.screens.history, game.screens.prompt, "
-            "game.screens.status, game.screens.story_input, game.fonts; "
+            "game.screens.status, game.screens.story_input, game.ui.fonts; "
             "assert not pygame.display.get_init(); assert not pygame.font.get_init(); "
             "assert os.environ.get('SDL_VIDEO_X11_WMCLASS') != 'Dreamreel'; "
             "from engine import compute; assert compute._reserved == 0")
@@ -40,7 +40,7 @@ def test_frames_and_screenshot_exit_zero(config, tmp_path):
 
 
 def test_cli_play_frames_screenshot(config, tmp_path):
-    from game.cli import main
+    from game.cli.main import main
     shot = tmp_path / "cli.png"
     code = main(["play", "--world", "hollow_orbit", "--painter", "none", "--frames", "10",
                  "--screenshot", str(shot), "--saves-dir", str(tmp_path / "saves")])
@@ -124,7 +124,7 @@ def _lit(surface) -> int:
 
 
 def test_characters_the_font_lacks_come_from_the_fallback_chain(app):
-    from game.fonts import ASSETS_FONTS, Coverage, FontChain
+    from game.ui.fonts import ASSETS_FONTS, Coverage, FontChain
     serif = Coverage((ASSETS_FONTS / "DejaVuSerif.ttf").read_bytes())
     sans_file = ASSETS_FONTS / "DejaVuSans.ttf"
     sans = Coverage(sans_file.read_bytes())
@@ -144,7 +144,7 @@ def test_characters_the_font_lacks_come_from_the_fallback_chain(app):
 
 
 def test_system_cjk_and_emoji_fonts_are_found_by_name(tmp_path):
-    from game.fonts import ASSETS_FONTS, find_system_fonts
+    from game.ui.fonts import ASSETS_FONTS, find_system_fonts
     data = (ASSETS_FONTS / "DejaVuSans.ttf").read_bytes()
     folder = tmp_path / "fonts" / "opentype" / "noto"
     folder.mkdir(parents=True)
@@ -175,7 +175,7 @@ def test_cjk_and_emoji_are_drawn_when_the_system_has_the_fonts(app, tmp_path):
 
 
 def test_pages_break_between_sentences():
-    from game.textbox import paginate_text, sentences
+    from game.ui.textbox import paginate_text, sentences
     pygame.font.init()
     font = pygame.font.Font(None, 20)
     cache = TextCache()

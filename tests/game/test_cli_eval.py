@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from game.cli import main
+from game.cli.main import main
 
 
 def run(capsys, *args) -> tuple[int, str, str]:

@@ -8,15 +8,15 @@ import time
 from pathlib import Path
 
 import pygame
-from helpers import (BrokenPainter, FailingNarrator, PromptNarrator, ScriptNarrator, click, frame,
+from tests.support.game_helpers import (BrokenPainter, FailingNarrator, PromptNarrator, ScriptNarrator, click, frame,
                      key, make_app, read_to_choices, settle, start, wheel)
 
 from engine.errors import NarratorError, SaveError
-from engine.graph import FAILED, READY
-from engine.worlds import load_world
+from engine.story.graph import FAILED, READY
+from engine.worlds.loading import load_world
 from game.screens.prompt import STORYLET_MESSAGE, PromptScreen, hard_wrap
 from game.screens.settings import SettingsScreen
-from game.toasts import Toasts
+from game.ui.toasts import Toasts
 
 WORLDS = Path(__file__).resolve().parents[2] / "assets" / "worlds"
 

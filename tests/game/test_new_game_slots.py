@@ -4,9 +4,9 @@ story played before under Continue and Load, with all its scenes."""
 from __future__ import annotations
 
 import pygame
-from helpers import click, key, read_to_choices, settle
+from tests.support.game_helpers import click, key, read_to_choices, settle
 
-from engine.saves import SaveStore
+from engine.saves.store import SaveStore
 from game.screens.saves import SavesScreen
 from game.screens.title import TitleScreen, WorldPicker
 
@@ -71,7 +71,7 @@ def test_a_new_game_leaves_the_story_before_under_continue_and_load(app):
 
 
 def test_save_names_do_not_skip_numbers(app, tmp_path):
-    from helpers import start
+    from tests.support.game_helpers import start
     start(app)
     app.session.save("save 1")
     app.push(SavesScreen(app, "save"))
@@ -80,7 +80,7 @@ def test_save_names_do_not_skip_numbers(app, tmp_path):
 
 
 def test_deleting_a_slot_asks_first_and_undo_brings_it_back(app, tmp_path):
-    from helpers import frame, start
+    from tests.support.game_helpers import frame, start
     start(app)
     app.session.save("keepsake")
     app.push(SavesScreen(app, "load"))
@@ -103,7 +103,7 @@ def test_deleting_a_slot_asks_first_and_undo_brings_it_back(app, tmp_path):
 
 
 def test_the_story_being_played_is_not_deleted(app):
-    from helpers import start
+    from tests.support.game_helpers import start
     session = start(app)
     session.flush_saves()
     app.push(SavesScreen(app, "load"))
@@ -118,7 +118,7 @@ def test_the_story_being_played_is_not_deleted(app):
 
 
 def test_quicksaves_belong_to_their_story(app):
-    from helpers import start
+    from tests.support.game_helpers import start
     first = start(app, None)
     app.step([key(pygame.K_F5)], dt=0.01, present=False)
     a_slot = first.slot

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pygame
 import pytest
-from helpers import click, frame, key, make_app, motion, read_to_choices, settle, start, typed
+from tests.support.game_helpers import click, frame, key, make_app, motion, read_to_choices, settle, start, typed
 
 from engine.config import load_config
 from engine.errors import SaveError
-from engine.saves import SaveStore
+from engine.saves.store import SaveStore
 from game.screens.history import HistoryScreen
 from game.screens.map import MapScreen, explored, tree_layout
 from game.screens.saves import SavesScreen
@@ -494,7 +494,7 @@ OVERLAYS = {"settings": SettingsScreen, "map": MapScreen, "history": HistoryScre
 
 def _green(shot, rect) -> int:
     """Pixels of the story's picture (FakePainter's green) inside rect."""
-    from helpers import IMAGE_COLOUR
+    from tests.support.game_helpers import IMAGE_COLOUR
     count = 0
     for y in range(rect.top, rect.bottom, 3):
         for x in range(rect.left, rect.right, 3):

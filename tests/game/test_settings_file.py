@@ -3,9 +3,9 @@ the player's usual config file, and the next run with that folder reads them bac
 
 from __future__ import annotations
 
-from helpers import make_app
+from tests.support.game_helpers import make_app
 
-from game.cli import build_parser, make_config, settings_file
+from game.cli.main import build_parser, make_config, settings_file
 
 
 def test_a_saves_dir_run_keeps_its_settings_to_itself(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.worlds import BUILTIN_WORLDS
+from engine.worlds.loading import BUILTIN_WORLDS
 
 ROOT = Path(__file__).resolve().parents[2]
 WORLDS = sorted(p.name for p in BUILTIN_WORLDS.iterdir() if (p / "world.toml").is_file())

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 
 import pygame
-from helpers import (IMAGE_COLOUR, FailingNarrator, FakePainter, click, frame, key, make_app, motion,
+from tests.support.game_helpers import (IMAGE_COLOUR, FailingNarrator, FakePainter, click, frame, key, make_app, motion,
                      read_to_choices, settle, start, typed, wheel)
 
-from engine.graph import READY
-from engine.jobs import ThreadedRunner
+from engine.story.graph import READY
+from engine.session.jobs import ThreadedRunner
 
 
 def _bright_pixels(surface, rect, threshold=200) -> int:
@@ -148,7 +148,7 @@ def test_streamed_text_and_indicators_show_while_working(config, tmp_path):
         id, model = "slow", "slow-v1"
 
         def narrate(self, request, on_token=None):
-            from helpers import ScriptNarrator
+            from tests.support.game_helpers import ScriptNarrator
             draft = ScriptNarrator(words=20).narrate(request, None)
             words = draft.narration.split(" ")
             for word in words[:5]:
@@ -219,8 +219,8 @@ def test_narrator_failure_is_a_toast_and_play_goes_on(config, tmp_path):
 
 
 def _ending_app(config, tmp_path):
-    from engine.schema import SceneDraft
-    from helpers import ScriptNarrator
+    from engine.story.schema import SceneDraft
+    from tests.support.game_helpers import ScriptNarrator
 
     class EndingNarrator(ScriptNarrator):
         def narrate(self, request, on_token=None):

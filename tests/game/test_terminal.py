@@ -7,14 +7,14 @@ import sys
 import time
 from pathlib import Path
 
-from engine.saves import story_slot_base
+from engine.saves.store import story_slot_base
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(saves: Path, lines: list[str] | bytes, *extra: str, timeout: float = 120):
     data = lines if isinstance(lines, bytes) else ("\n".join(lines) + "\n").encode()
-    cmd = [sys.executable, "-m", "game.cli", "play", "--text", "--saves-dir", str(saves),
+    cmd = [sys.executable, "-m", "game.cli.main", "play", "--text", "--saves-dir", str(saves),
            "--painter", "none", *extra]
     return subprocess.run(cmd, input=data, capture_output=True, cwd=ROOT, timeout=timeout,
                           env={**os.environ, "DREAMREEL_CONFIG": "/nonexistent"})
@@ -62,13 +62,13 @@ def test_save_and_load_commands(tmp_path):
     assert result.returncode == 0
     assert "Saved to slot 'mine'" in out and "Loaded slot 'mine'" in out
     assert "not a usable slot name" in out
-    listing = subprocess.run([sys.executable, "-m", "game.cli", "saves", "list", "--saves-dir",
+    listing = subprocess.run([sys.executable, "-m", "game.cli.main", "saves", "list", "--saves-dir",
                               str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert "mine" in listing.stdout and story_slot_base("lantern_coast") in listing.stdout
 
 
 def test_sigkill_mid_play_loses_at_most_the_turn_in_flight(tmp_path):
-    cmd = [sys.executable, "-m", "game.cli", "play", "--text", "--saves-dir", str(tmp_path),
+    cmd = [sys.executable, "-m", "game.cli.main", "play", "--text", "--saves-dir", str(tmp_path),
            "--painter", "none", "--seed", "8"]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT,
                             env={**os.environ, "DREAMREEL_CONFIG": "/nonexistent"})
@@ -94,7 +94,7 @@ def test_sigkill_mid_play_loses_at_most_the_turn_in_flight(tmp_path):
 
 def test_a_reader_that_leaves_early_ends_play_quietly_and_the_story_is_saved(tmp_path):
     """`dreamreel play --text < script | head`: the pipe closes mid-story."""
-    cmd = [sys.executable, "-m", "game.cli", "play", "--text", "--saves-dir", str(tmp_path),
+    cmd = [sys.executable, "-m", "game.cli.main", "play", "--text", "--saves-dir", str(tmp_path),
            "--painter", "none", "--seed", "3"]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, cwd=ROOT,
@@ -104,7 +104,7 @@ def test_a_reader_that_leaves_early_ends_play_quietly_and_the_story_is_saved(tmp
     _, err = proc.communicate(("\n".join(["1", "2", "1"] * 10) + "\n").encode(), timeout=120)
     assert proc.returncode == 0, err.decode()
     assert b"Traceback" not in err and b"BrokenPipe" not in err
-    listing = subprocess.run([sys.executable, "-m", "game.cli", "saves", "list", "--saves-dir",
+    listing = subprocess.run([sys.executable, "-m", "game.cli.main", "saves", "list", "--saves-dir",
                               str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert story_slot_base("lantern_coast") in listing.stdout
 
@@ -116,11 +116,11 @@ import shutil                                                # noqa: E402
 import pytest                                                # noqa: E402
 
 from engine.errors import SaveError                          # noqa: E402
-from engine.jobs import InlineRunner                         # noqa: E402
-from engine.session import Session                           # noqa: E402
-from engine.watch import WorldWatcher                        # noqa: E402
-from engine.worlds import BUILTIN_WORLDS                     # noqa: E402
-from game.terminal import play_text                          # noqa: E402
+from engine.session.jobs import InlineRunner                         # noqa: E402
+from engine.session.core import Session                           # noqa: E402
+from engine.worlds.watch import WorldWatcher                        # noqa: E402
+from engine.worlds.loading import BUILTIN_WORLDS                     # noqa: E402
+from game.cli.terminal import play_text                          # noqa: E402
 
 
 class ScriptedInput(io.StringIO):
@@ -191,7 +191,10 @@ def test_every_kind_of_autosave_failure_is_told_once_and_so_is_the_recovery(conf
     session.store.append, session.store.write_snapshot = append, snapshot
 
     def set_trouble(message):
-        return lambda: trouble.update(now=message)
+        def change():
+            session.flush_saves()      # the turns before the change were written without it
+            trouble.update(now=message)
+        return change
 
     lines = ["1", "2", "1", "2", "1", "2", "1", "2", "1", "2", "1", "2"]
     before = {2: set_trouble("The disk holding saves is full (test)."),
@@ -252,7 +255,7 @@ def test_bad_flags_are_refused_before_play_starts(tmp_path):
     most = run(tmp_path, ["1"], "--seed", str(2**63 - 1))
     slot = story_slot_base("lantern_coast")
     assert most.returncode == 0 and f"(Autosaved to slot '{slot}'.)".encode() in most.stdout
-    cmd = [sys.executable, "-m", "game.cli", "--config", str(tmp_path / "nope.toml"),
+    cmd = [sys.executable, "-m", "game.cli.main", "--config", str(tmp_path / "nope.toml"),
            "saves", "list", "--saves-dir", str(tmp_path)]
     missing = subprocess.run(cmd, capture_output=True, cwd=ROOT, timeout=60)
     assert missing.returncode == 2
@@ -270,7 +273,7 @@ def test_a_new_story_is_not_started_over_a_saved_one(tmp_path):
     assert _titles(resumed)[0] == _titles(first)[-1]
     fresh = run(tmp_path, ["1"], "--seed", "6")          # no --slot: a slot of its own
     assert fresh.returncode == 0
-    listing = subprocess.run([sys.executable, "-m", "game.cli", "saves", "list", "--saves-dir",
+    listing = subprocess.run([sys.executable, "-m", "game.cli.main", "saves", "list", "--saves-dir",
                               str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert "mine" in listing.stdout and story_slot_base("lantern_coast") in listing.stdout
     assert "The Lantern Coast" in listing.stdout

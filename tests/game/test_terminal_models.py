@@ -9,14 +9,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "engine"))
 
 LINES = ["1", "2", "I search the shore for footprints", "1", ":back", "2", ":regen", "3",
          "ask about the bell", "1"] * 3
 
 
 def _play(saves: Path, narrator: str, lines=LINES, timeout=400):
-    cmd = [sys.executable, "-m", "game.cli", "play", "--text", "--saves-dir", str(saves),
+    cmd = [sys.executable, "-m", "game.cli.main", "play", "--text", "--saves-dir", str(saves),
            "--painter", "none", "--seed", "4", "--narrator", narrator]
     env = {**os.environ, "DREAMREEL_CONFIG": "/nonexistent", "HF_HUB_OFFLINE": "1",
            "DREAMREEL_TORCH_THREADS": "1"}
@@ -36,14 +35,14 @@ def _check(result):
 def test_thirty_turns_with_a_tiny_local_model(tmp_path):
     pytest.importorskip("torch")
     pytest.importorskip("llguidance")
-    from llm_fixtures import build_tiny_lm
+    from tests.support.llm_fixtures import build_tiny_lm
     model = build_tiny_lm(tmp_path / "tiny-lm")
     out = _check(_play(tmp_path / "saves", f"transformers:{model}"))
     assert out.count("  1. ") >= 25           # constrained scenes always offer choices
 
 
 def test_thirty_turns_against_an_openai_compatible_server(tmp_path):
-    from fake_openai_server import FakeOpenAI
+    from tests.support.fake_openai_server import FakeOpenAI
     with FakeOpenAI() as server:
         out = _check(_play(tmp_path / "saves", f"openai:tiny-model@{server.url}", timeout=200))
         assert len(server.requests) >= 30

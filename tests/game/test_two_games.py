@@ -12,16 +12,16 @@ import time
 from pathlib import Path
 
 from engine.config import load_config
-from engine.jobs import InlineRunner
-from engine.saves import SaveStore
-from engine.session import Session
+from engine.session.jobs import InlineRunner
+from engine.saves.store import SaveStore
+from engine.session.core import Session
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "DREAMREEL_CONFIG": "/nonexistent"}
 
 
 def command(saves: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "game.cli", "play", "--text", "--saves-dir", str(saves),
+    return [sys.executable, "-m", "game.cli.main", "play", "--text", "--saves-dir", str(saves),
             "--painter", "none", *extra]
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine.narrators.matching import parse_action, stem, tokens
-from engine.worlds import load_world
+from engine.worlds.loading import load_world
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,7 +51,7 @@ def play(tmp_path: Path, world: str, seed: int, actions: list[str]) -> str:
     """Type each action followed by :state; return the transcript."""
     script = "".join(f"{action}\n:state\n" for action in actions)
     result = subprocess.run(
-        [sys.executable, "-m", "game.cli", "play", "--text", "--world", world, "--seed",
+        [sys.executable, "-m", "game.cli.main", "play", "--text", "--world", world, "--seed",
          str(seed), "--painter", "none", "--saves-dir", str(tmp_path / "saves")],
         input=script.encode(), capture_output=True, cwd=ROOT, timeout=300,
         env={**os.environ, "DREAMREEL_CONFIG": "/nonexistent"})

@@ -7,7 +7,7 @@ import tomllib
 import warnings
 
 import pygame
-from helpers import make_app, settle, start
+from tests.support.game_helpers import make_app, settle, start
 
 import game.app
 from engine import compute

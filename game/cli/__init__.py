@@ -1,0 +1,1 @@
+"""The `dreamreel` command line: window and terminal play, saves, models, worlds and eval."""

@@ -1,0 +1,242 @@
+"""Terminal play: the story in a terminal or a script, one line of input per turn.
+
+Prints each scene (title, narration, numbered choices) and reads a line from stdin: a number
+(ASCII digits) picks that choice; `:back`, `:regen`, `:alt N`, `:save NAME`, `:load NAME`,
+`:prompt`, `:help`, `:quit`; any other text is a free-text action. Every notice and error the
+Session makes (hot reload, autosave failures and recoveries, saves, narrator and painter
+failures) is printed as it arrives, errors after '! '. At end of input it autosaves and exits 0.
+Same seed and same input give the same transcript. Drives only the Session; never imports pygame.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sys
+import textwrap
+from typing import TextIO
+
+from engine.errors import DreamreelError
+from engine.session.jobs import InlineRunner
+from engine.session.core import Session
+
+MAX_LINE = 4096   # characters read from one input line; the rest of a longer line is dropped
+WIDTH = 78
+NUMBER = re.compile(r"[0-9]{1,9}")   # a choice or version number: ASCII digits only ('²' is not)
+HELP = """Commands: a number picks a choice; any other text is your own action.
+  :back  roll back one scene      :regen  tell this scene again
+  :alt N show version N           :save NAME / :load NAME
+  :prompt show the narrator's prompt for this scene
+  :narrator SPEC  tell the story with another narrator (e.g. :narrator storylets)
+  :state what you carry and know  :help  this text      :quit  save and leave"""
+
+
+class TerminalGame:
+    """Reads commands, drives the Session, prints scenes."""
+
+    def __init__(self, session: Session, out: TextIO, interactive: bool):
+        self.session = session
+        self.out = out
+        self.interactive = interactive
+        self.gone = False        # the reader of our output went away (e.g. `| head`)
+        self.seen = 0            # the Session's notices printed so far (Session.notices_since)
+
+    def say(self, text: str = "", end: str = "\n") -> None:
+        if self.gone:
+            return
+        try:
+            self.out.write(text + end)
+            self.out.flush()
+        except BrokenPipeError:
+            self.gone = True     # play stops quietly; the story is still saved
+            silence(self.out)
+
+    def tell_notices(self) -> list:
+        """Print the Session's notices and errors made since the last call, in order."""
+        events, self.seen = self.session.notices_since(self.seen)
+        for event in events:
+            self.say(f"! {event.payload}" if event.kind == "error" else str(event.payload))
+        return events
+
+    def show_scene(self) -> None:
+        session = self.session
+        session.wait()
+        events = self.tell_notices()
+        scene = session.scene()
+        if scene.current is None:
+            if not any(event.kind == "error" for event in events):
+                self.say(f"! {scene.error or 'This scene could not be told.'}")
+            self.say("  Type :regen to try again, :back, or :narrator storylets to go on with "
+                     "the built-in narrator.")
+            return
+        version = scene.current
+        self.say("")
+        self.say(f"== {version.title} ==")
+        for paragraph in version.narration.split("\n\n"):
+            self.say(textwrap.fill(" ".join(paragraph.split()), WIDTH))
+            self.say("")
+        if len(scene.versions) > 1:
+            self.say(f"(version {scene.active + 1} of {len(scene.versions)}; :alt N to switch)")
+        if version.ending:
+            self.say("*** THE END ***  (:back to choose differently, :quit to leave)")
+            return
+        for number, choice in enumerate(session.choices(), start=1):
+            self.say(f"  {number}. {choice.label}")
+
+    def handle(self, line: str) -> bool:
+        """Apply one input line. Returns False when the player quits."""
+        session = self.session
+        if line.startswith(":"):
+            command, _, argument = line[1:].partition(" ")
+            command, argument = command.lower(), argument.strip()
+            if command in ("quit", "q", "exit"):
+                return False
+            if command == "help":
+                self.say(HELP)
+            elif command == "back":
+                if not session.back():
+                    self.say("! You are at the beginning of the story.")
+                self.show_scene()
+            elif command in ("regen", "regenerate"):
+                session.regenerate()
+                self.show_scene()
+            elif command == "alt":
+                self._alt(argument)
+            elif command == "save":
+                session.save(argument or session.slot)    # says so (a notice) or raises
+            elif command == "load":
+                self._load(argument)
+            elif command == "prompt":
+                self._prompt()
+            elif command == "narrator":
+                session.switch_narrator(argument or "storylets")
+                self.show_scene()
+            elif command == "state":
+                for fact in session.state().facts():
+                    self.say(f"  {fact}")
+            else:
+                self.say(f"! Unknown command ':{command}'. Type :help.")
+            return True
+        if NUMBER.fullmatch(line):
+            session.choose(int(line) - 1)
+        elif line.isascii() and line.isdigit():       # more digits than any story has choices
+            raise DreamreelError(f"There is no choice {line[:9]}...; type a choice's number.")
+        else:
+            session.act(line)
+        self.show_scene()
+        return True
+
+    def _alt(self, argument: str) -> None:
+        scene = self.session.scene()
+        if not NUMBER.fullmatch(argument) or not 1 <= int(argument) <= len(scene.versions):
+            self.say(f"! Give a version number from 1 to {len(scene.versions)}.")
+            return
+        self.session.select_version(int(argument) - 1)
+        self.show_scene()
+
+    def _load(self, name: str) -> None:
+        if not name:
+            self.say("! Name the slot to load: :load NAME")
+            return
+        old = self.session
+        old.flush_saves()
+        self.tell_notices()
+        new = Session.resume(old.config, name, narrator=old.narrator, painter=old.painter,
+                             runner=InlineRunner() if isinstance(old.runner, InlineRunner) else None,
+                             slot=None, read_only=old.read_only)   # it goes on in its own slot
+        old.close()                    # its workers, saver thread and hold on the slot end here
+        self.session, self.seen = new, 0
+        self.say(f"Loaded slot '{name}'.")
+        self.show_scene()
+
+    def _prompt(self) -> None:
+        info = self.session.prompt_for()
+        if not info:
+            self.say(f"(The {self.session.narrator.id} narrator wrote this scene without a "
+                     f"prompt; prompts exist for LLM narrators.)")
+            return
+        self.say(f"--- prompt ({info.get('prompt_tokens', '?')} tokens) ---")
+        self.say(info["prompt"])
+        self.say("--- end of prompt ---")
+
+
+def read_line(stream: TextIO) -> str | None:
+    """One input line, capped in length; None at end of input."""
+    line = stream.readline(MAX_LINE)
+    if line == "":
+        return None
+    if not line.endswith("\n") and len(line) >= MAX_LINE:
+        while True:  # drop the rest of an enormous line
+            rest = stream.readline(MAX_LINE)
+            if rest == "" or rest.endswith("\n"):
+                break
+    return "".join(ch for ch in line if ch.isprintable() or ch == "\t").strip()
+
+
+def play_text(session: Session, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
+    """Run terminal play until :quit or end of input. Returns the exit code (0)."""
+    stdin = stdin or sys.stdin
+    out = out or sys.stdout
+    if hasattr(stdin, "reconfigure"):
+        stdin.reconfigure(errors="replace")
+    interactive = stdin.isatty()
+    game = TerminalGame(session, out, interactive)
+    world = session.world
+    game.say(f"~ {world.title} ~")
+    if world.spec.premise:
+        game.say(textwrap.fill(world.spec.premise, WIDTH))
+    for problem in world.problems:
+        game.say(f"! World problem (this part is left out until fixed): {problem}")
+    game.say("(Type :help for commands.)")
+    game.show_scene()
+    try:
+        while True:
+            if interactive:
+                game.say("> ", end="")
+            line = read_line(stdin) if not game.gone else None
+            if line is None:
+                break
+            if not interactive:
+                game.say(f"> {line}")
+            if not line:
+                continue
+            # The picture of the scene just read is finished before moving on, so a scripted
+            # run paints (and caches) every scene it visits.
+            game.session.wait(images=game.session.painter.id != "none")
+            game.tell_notices()
+            try:
+                if not game.handle(line):
+                    break
+            except DreamreelError as err:
+                game.say(f"! {err}")
+            game.tell_notices()
+    except KeyboardInterrupt:
+        game.say("")
+    finally:
+        session = game.session
+        session.wait(timeout=30, images=session.painter.id != "none")
+        session.autosave()
+        saved = session.flush_saves()
+        game.tell_notices()
+        if session.read_only:
+            game.say("(A read-only copy: nothing was autosaved. :save NAME keeps it in a slot "
+                     "of its own.)")
+        elif saved:
+            game.say(f"(Autosaved to slot '{session.slot}'.)")
+        else:
+            game.say(f"! Not autosaved: {session.save_problem}")
+        session.close()
+        game.tell_notices()
+    return 0
+
+
+def silence(out: TextIO) -> None:
+    """Point a closed pipe's file descriptor at the null device, so that later writes and the
+    interpreter's final flush do not raise again (the advice of Python's signal docs)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass

@@ -1,0 +1,1 @@
+"""Widgets and drawing for the pygame front end: theme, fonts, text boxes, buttons, toasts."""
