@@ -8,8 +8,8 @@ reported as a miss, so the caller simply paints it again. Only the header is rea
 file's size is checked against it, so a damaged file of any size costs a few hundred bytes of
 memory, never its whole length.
 
-Files live at root/<first two hex digits>/<key>.img and are written atomically (temp file in the
-same folder, fsync, os.replace). Reads touch the file's mtime; when the cache grows past
+Files live at root/<first two hex digits>/<key>.img and are written atomically
+(engine.atomic.write_atomic: temp file in the same folder, fsync, os.replace). Reads touch the file's mtime; when the cache grows past
 max_bytes the least recently used files go first. This module never paints and never imports
 a model; disk errors become PainterError with a message a player can act on.
 """
@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,12 +29,14 @@ import zlib
 
 from PIL import Image
 
+from engine.atomic import is_temp_file, write_atomic
 from engine.errors import PainterError
 
 KEY_PATTERN = re.compile(r"[0-9a-f]{64}")
 FORMAT_VERSION = 2  # part of every key: bump it to invalidate all cached images at once
 SUFFIX = ".img"
 STALE_TEMP_SECONDS = 3600  # temp files older than this are leftovers of a crash
+OLD_TEMP_PREFIX = ".tmp-"  # how temp files were named before write_atomic wrote the cache
 
 
 def cache_key(painter_id: str, model: str, prompt: str, negative_prompt: str | None, seed: int,
@@ -191,25 +192,11 @@ class ImageCache:
         return path
 
     def _write_atomically(self, path: Path, data: bytes) -> None:
-        tmp_name = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=SUFFIX, dir=path.parent)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, path)
-            tmp_name = None
-            self._fsync_folder(path.parent)
+            write_atomic(path, data)
         except OSError as err:
             raise PainterError(self._write_error(err)) from err
-        finally:
-            if tmp_name is not None:
-                try:
-                    os.unlink(tmp_name)
-                except OSError:
-                    pass
 
     def _write_error(self, err: OSError) -> str:
         reason = err.strerror or str(err)
@@ -220,19 +207,6 @@ class ImageCache:
         else:
             advice = "Check the disk, or point the image cache at another folder."
         return f"Cannot save an image in the image cache folder {self.root}: {reason}. {advice}"
-
-    @staticmethod
-    def _fsync_folder(folder: Path) -> None:
-        try:
-            fd = os.open(folder, os.O_RDONLY)
-        except OSError:
-            return  # not supported here (e.g. Windows): the file itself is already synced
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
 
     # ------------------------------------------------------------------ size and eviction
 
@@ -261,7 +235,7 @@ class ImageCache:
                     stat = entry.stat()
                 except OSError:
                     continue
-                if entry.name.startswith(".tmp-"):
+                if is_temp_file(entry.name) or entry.name.startswith(OLD_TEMP_PREFIX):
                     if now - stat.st_mtime > STALE_TEMP_SECONDS:
                         self._unlink(Path(entry.path))
                 elif entry.name.endswith(SUFFIX) and KEY_PATTERN.fullmatch(entry.name[:-len(SUFFIX)]):

@@ -219,3 +219,16 @@ def test_a_damaged_gigabyte_cache_file_is_not_read_whole(cache):
     assert cache.get(key(3)) is None and not path.exists()
     cache.put(key(3), good)
     assert np.array_equal(np.asarray(cache.get(key(3))), np.asarray(good))
+
+
+def test_temp_files_left_by_a_crash_are_cleared_once_stale(cache):
+    path = cache.put(key(1), noise_image(1))
+    stale = [path.parent / f".{path.name}.x1y2.tmp", path.parent / ".tmp-old.img"]
+    fresh = path.parent / f".{path.name}.z3w4.tmp"
+    for leftover in stale + [fresh]:
+        leftover.write_bytes(b"half a picture")
+    hour_ago = os.path.getmtime(path) - imagecache.STALE_TEMP_SECONDS - 10
+    for leftover in stale:
+        os.utime(leftover, (hour_ago, hour_ago))
+    assert cache.size_bytes() == path.stat().st_size      # temp files are not pictures
+    assert not any(p.exists() for p in stale) and fresh.exists()
