@@ -4,7 +4,7 @@ A byte-level BPE tokenizer is trained with `tokenizers` on a few sentences, a tw
 random weights is built from a config, and both are saved to a temp folder and loaded back through
 the real from_pretrained path. Random weights write garbage: with constrained decoding on the
 narrator must still produce valid scenes. Import the fixtures into a test module with
-`from llm_fixtures import tiny_lm, tiny_chat_lm` (pytest registers them by name).
+`from tests.support.llm_fixtures import tiny_lm, tiny_chat_lm` (pytest registers them by name).
 """
 
 from __future__ import annotations
