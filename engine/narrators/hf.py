@@ -37,8 +37,9 @@ from transformers import DynamicCache
 from engine.errors import JobCancelled, NarratorError
 from engine.narrators import NarrationRequest, TokenCallback
 from engine.narrators import parse_options as parse_backend_options
+from engine.compute import torch_device, torch_dtype
 from engine.narrators.hf_runtime import (Encoded, PromptEncoder, context_size, eos_ids,
-                                         load_model, logits_size, pick_device, pick_dtype)
+                                         load_model, logits_size)
 from engine.narrators.copyguard import CopyGuard, WordStarts
 from engine.narrators.hf_sampler import TokenSampler
 from engine.narrators.llm_output import DraftError, NarrationStream, parse_scene
@@ -152,8 +153,11 @@ class TransformersNarrator:
         with self._lock:
             if self._lm is not None:
                 return
-            device = pick_device(self.options.device)
-            dtype = pick_dtype(device, self.options.dtype)
+            device = torch_device(self.options.device)
+            try:
+                dtype = torch_dtype(device, self.options.dtype)
+            except ValueError as err:
+                raise NarratorError(str(err)) from None
             model, tokenizer = load_model(self.model, device, dtype,
                                           self.options.trust_remote_code)
             self._setup(model, tokenizer, device)

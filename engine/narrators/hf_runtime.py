@@ -1,8 +1,7 @@
 """Loading a Hugging Face causal LM and turning prompts into token ids, for the hf narrator.
 
-Device and dtype are chosen for the machine (CUDA, then Apple MPS, then CPU; fp32 on CPUs,
-where half precision is slow without native support, bf16/fp16 on GPUs). Loading failures
-become NarratorErrors that say what to do; there is never a silent fallback to another model.
+Device and dtype are chosen by the caller (engine.compute.torch_device and torch_dtype). Loading
+failures become NarratorErrors that say what to do; there is never a silent fallback to another model.
 
 Prompts are tokenized so that only the chat template can produce control tokens: the template
 is rendered around placeholder markers, its own text is tokenized normally, and every message
@@ -35,33 +34,6 @@ class Encoded:
     text: str              # the exact text, template markup included
     ids: tuple[int, ...]   # its token ids
     stable: int            # how many leading ids belong to the stable system part
-
-
-def pick_device(requested: str = "auto") -> str:
-    """The torch device to run on: the requested one, or the best available."""
-    if requested and requested != "auto":
-        return requested
-    if torch.cuda.is_available():
-        return "cuda"
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return "mps"
-    return "cpu"
-
-
-def pick_dtype(device: str, requested: str = "auto") -> torch.dtype:
-    """fp32 on CPUs (half precision is several times slower there), half precision on GPUs."""
-    names = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
-             "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
-    if requested and requested != "auto":
-        if requested not in names:
-            raise NarratorError(f"Unknown dtype '{requested}'; use auto, {', '.join(names)}.")
-        return names[requested]
-    if device.startswith("cuda"):
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if device.startswith("mps"):
-        return torch.float16
-    return torch.float32
 
 
 def _offline() -> bool:
@@ -208,5 +180,5 @@ class PromptEncoder:
         return None
 
 
-__all__ = ["Encoded", "PromptEncoder", "pick_device", "pick_dtype", "load_model", "eos_ids",
+__all__ = ["Encoded", "PromptEncoder", "load_model", "eos_ids",
            "logits_size", "context_size", "PLAIN_TAIL"]

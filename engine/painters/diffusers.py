@@ -2,8 +2,8 @@
 
 `--painter diffusers:stabilityai/sd-turbo` (or `diffusers:/path/to/model`) paints scene images
 with a real diffusion model. The pipeline is loaded lazily by the first paint(), on the worker
-thread that runs it, once, and kept. Device and precision are picked automatically: CUDA fp16,
-Apple MPS fp16, else CPU fp32 (half precision on CPUs without native support is several times
+thread that runs it, once, and kept. Device and precision are picked automatically
+(engine.compute): CUDA fp16, Apple MPS fp16, else CPU fp32 (half precision on CPUs without native support is several times
 slower, and random or real weights produce denormals that flush-to-zero avoids).
 
 Weights: a local folder is used as it is. A hub id is looked up in the local Hugging Face cache
@@ -32,6 +32,7 @@ from typing import Any
 
 from PIL import Image, ImageFilter
 
+from engine.compute import torch_device, torch_dtype, torch_threads
 from engine.errors import JobCancelled, PainterError
 
 # Models `dreamreel models list` suggests. size_gb: roughly what the default download of the
@@ -238,9 +239,9 @@ class DiffusersPainter:
                 raise PainterError(f'The diffusers painter is not available ({err}): install the '
                                    'ML extras (`pip install "dreamreel[ml]"`), or use '
                                    "--painter procedural.") from err
-            device, dtype = self._device_and_dtype(torch)
+            device = torch_device(self.device)
+            dtype = torch_dtype(device, bf16=False)   # pipelines are made and tested in fp16
             if device == "cpu":
-                from engine.compute import torch_threads  # noqa: PLC0415
                 torch.set_num_threads(torch_threads())   # leave the window its core
             folder = resolve_model_folder(self.model, self.allow_download)
             options: dict[str, Any] = {_dtype_keyword(): dtype, "local_files_only": True}
@@ -307,17 +308,6 @@ class DiffusersPainter:
         return image
 
     # -- internals --------------------------------------------------------------------------
-    def _device_and_dtype(self, torch: Any) -> tuple[str, Any]:
-        device = self.device
-        if device is None:
-            mps = getattr(torch.backends, "mps", None)
-            device = "cuda" if torch.cuda.is_available() else \
-                "mps" if mps is not None and mps.is_available() else "cpu"
-        if device == "cpu":
-            torch.set_flush_denormal(True)  # denormals make x86 CPUs about 10x slower
-            return device, torch.float32
-        return device, torch.float16
-
     def _prepare(self, pipe: Any) -> None:
         if hasattr(pipe, "set_progress_bar_config"):
             pipe.set_progress_bar_config(disable=True)
