@@ -5,7 +5,7 @@ the stream they are given and return an exit code (0 success, 1 failure, 2 bad i
 interrupted) instead of exiting. RECOMMENDED is plain data: painter models are added as rows
 with kind="painter". The local Hugging Face cache is found the way huggingface_hub finds it
 (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub), read at call time, and
-HF_HUB_OFFLINE is honoured. huggingface_hub is imported only inside pull_model.
+HF_HUB_OFFLINE is honoured (engine.hf_hub.offline). huggingface_hub is imported only inside pull_model.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+
+from engine.hf_hub import offline
 
 OK, FAILED, BAD_INPUT, INTERRUPTED = 0, 1, 2, 130
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]{0,95}(/[\w.\-]{1,96})?$")
@@ -77,11 +79,6 @@ def hub_cache_dir() -> Path:
         return Path(os.environ["HF_HOME"]).expanduser() / "hub"
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
     return base / "huggingface" / "hub"
-
-
-def offline() -> bool:
-    """True when HF_HUB_OFFLINE asks for no network access."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def is_cached(repo_id: str, cache: Path | None = None) -> bool:
@@ -217,4 +214,4 @@ def pull_model(repo_id: str, stream: TextIO | None = None, kind: str | None = No
 
 
 __all__ = ["ModelEntry", "RECOMMENDED", "list_models", "pull_model", "hub_cache_dir", "kind_of",
-           "is_cached", "cached_repo_ids", "offline"]
+           "is_cached", "cached_repo_ids"]

@@ -20,6 +20,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from engine.errors import NarratorError
+from engine.hf_hub import offline
 from engine.narrators.prompting import Prompt
 
 _SYSTEM_MARK = "\U000f0001dreamreel-system\U000f0002"
@@ -34,10 +35,6 @@ class Encoded:
     text: str              # the exact text, template markup included
     ids: tuple[int, ...]   # its token ids
     stable: int            # how many leading ids belong to the stable system part
-
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def load_model(spec: str, device: str, dtype: torch.dtype, trust_remote_code: bool = False):
@@ -80,7 +77,7 @@ def load_model(spec: str, device: str, dtype: torch.dtype, trust_remote_code: bo
             raise NarratorError(f"Not enough memory to load narrator model '{spec}' ({first}). "
                                 f"Try a smaller model, or play with --narrator storylets."
                                 ) from None
-        if not local and _offline():
+        if not local and offline():
             reason = "it is not in the local Hugging Face cache and HF_HUB_OFFLINE is set"
         elif not local:
             reason = f"it is not in the local cache and could not be fetched ({first})"

@@ -22,7 +22,6 @@ import importlib.util
 import inspect
 import json
 import math
-import os
 import re
 import sys
 import threading
@@ -34,6 +33,7 @@ from PIL import Image, ImageFilter
 
 from engine.compute import torch_device, torch_dtype, torch_threads
 from engine.errors import JobCancelled, PainterError
+from engine.hf_hub import offline
 
 # Models `dreamreel models list` suggests. size_gb: roughly what the default download of the
 # pipeline's components (fp32 safetensors) weighs; estimates from the parameter counts.
@@ -63,11 +63,6 @@ def is_one_step_model(model: str) -> bool:
     """True for SD-Turbo class models (1 step, no guidance), judged from the id or folder name."""
     name = Path(model.rstrip("/\\")).name.lower() if model else ""
     return any(marker in name for marker in ONE_STEP_MARKERS)
-
-
-def downloads_disabled() -> bool:
-    """True when the environment forbids network access to the hub (HF_HUB_OFFLINE=1)."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def blurred_placeholder(image: Image.Image) -> Image.Image:
@@ -106,8 +101,8 @@ def resolve_model_folder(model: str, allow_download: bool = True) -> str:
     try:
         return str(DiffusionPipeline.download(model, local_files_only=True))
     except (OSError, ValueError) as err:  # not in the cache (LocalEntryNotFoundError)
-        if downloads_disabled() or not allow_download:
-            why = "HF_HUB_OFFLINE is set" if downloads_disabled() else "downloads are off"
+        if offline() or not allow_download:
+            why = "HF_HUB_OFFLINE is set" if offline() else "downloads are off"
             raise PainterError(f'Image model "{model}" is not downloaded and {why}: '
                                f"{PULL_HINT.format(model=model)}.") from err
     try:
