@@ -4,7 +4,7 @@ choosing one shows it at once; moving on cancels prefetch that is no longer want
 import threading
 import time
 
-from engine.story.graph import READY
+from engine.story.graph import GENERATING, READY, STUB
 from engine.session.jobs import (NARRATE_CURRENT, PAINT_CURRENT, PREFETCH_NARRATE, InlineRunner,
                          ThreadedRunner)
 from engine.narrators.storylets import StoryletNarrator
@@ -50,28 +50,6 @@ class SlowNarrator(StoryletNarrator):
             if on_token:
                 on_token(" .")
         return draft
-
-
-def test_choosing_promotes_the_chosen_prefetch_and_cancels_the_rest(config):
-    narrator = SlowNarrator()
-    runner = ThreadedRunner()
-    session = Session.new(config.with_changes(game={"painter": "none"}), narrator=narrator,
-                          runner=runner)
-    session.wait(timeout=30)
-    siblings = [c.id for c in session.choices()]
-    time.sleep(0.05)                                  # prefetch has started on the first child
-    session.choose(len(siblings) - 1)                 # pick the last: still queued or running
-    chosen = session.current
-    session.wait(timeout=30)
-    assert session.scene().status == READY and session.current == chosen
-    time.sleep(0.3)
-    session.poll()
-    stale = [n for n in siblings if n != chosen]
-    told_stale = [n for n in stale if session.graph.scene(n).status == READY]
-    # the chosen scene jumped the queue: at most the one sibling already running was finished
-    assert len(told_stale) <= 1
-    assert all(session.graph.scene(n).status in ("stub", READY) for n in stale)
-    runner.shutdown()
 
 
 def test_coming_back_to_a_scene_whose_prefetch_was_dropped_still_tells_it(config):
@@ -133,6 +111,49 @@ def _told(session, nodes, timeout=30.0):
             return True
         session.runner.wait(0.02)
     return False
+
+
+def _settle(session, timeout=30.0):
+    """Poll until no job is queued, running or unreported (the timeout only guards a hang)."""
+    deadline = time.monotonic() + timeout
+    while not session.runner.idle and time.monotonic() < deadline:
+        session.poll()
+        session.runner.wait(0.02)
+    session.poll()
+    return session.runner.idle
+
+
+def test_choosing_promotes_the_chosen_prefetch_and_cancels_the_rest(config):
+    narrator = HeldNarrator()
+    session = Session.new(config.with_changes(game={"painter": "none"}), narrator=narrator,
+                          runner=ThreadedRunner())
+    try:
+        session.wait(timeout=30)
+        siblings = [c.id for c in session.choices()]
+        assert len(siblings) >= 3
+        assert narrator.streaming.wait(10)             # one scene ahead is being told, held
+        with narrator.lock:
+            busy = narrator.log[-1][1]
+        chosen = next(n for n in reversed(siblings) if n != busy)   # queued behind it
+        assert session.graph.scene(chosen).status == GENERATING   # its prefetch is in hand
+        narrator.free.add(chosen)
+        session.choose(siblings.index(chosen))
+        session.wait(timeout=30)                       # told while `busy` is still held
+        assert session.current == chosen and session.scene().status == READY
+        narrator.release.set()                         # whatever is still alive may finish now
+        assert _settle(session)
+        with narrator.lock:
+            log = list(narrator.log)
+        assert log.count(("start", chosen)) == 1       # the prefetch itself was promoted
+        stale = [n for n in siblings if n != chosen]
+        assert [session.graph.scene(n).status for n in stale] == [STUB] * len(stale)
+        assert ("end", busy) not in log                # the running one stopped mid-stream
+        queued = [n for n in stale if n != busy]
+        assert queued and not any(("start", n) in log for n in queued)   # the rest never ran
+        assert session.check_invariants() == []
+    finally:
+        narrator.release.set()
+        session.close()
 
 
 def test_retelling_the_current_scene_preempts_prefetch_which_resumes_after(config):
