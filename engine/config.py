@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from engine.atomic import write_atomic
 from engine.errors import ConfigError
 from engine.story.seeds import SEED_MAX
+from engine.tomlwrite import dump_toml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ASSETS = PROJECT_ROOT / "assets"  # shipped, moddable defaults: prompts, worlds, fonts
@@ -197,25 +198,3 @@ def save_user_settings(changes: dict[str, dict[str, Any]], user_file: Path | Non
     except OSError as err:
         raise ConfigError(f"Could not write settings to {path}: {err.strerror or err}.") from None
     return path
-
-
-def dump_toml(data: dict) -> str:
-    """A minimal TOML writer for sections of scalars (all the config holds)."""
-    lines = []
-    for section, values in data.items():
-        if not isinstance(values, dict):
-            continue
-        lines.append(f"[{section}]")
-        for key, value in values.items():
-            lines.append(f"{key} = {_toml_value(value)}")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{text}"'

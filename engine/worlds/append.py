@@ -18,6 +18,7 @@ from engine.atomic import write_atomic
 from engine.worlds.cards import Imported, ascii_fold, cut
 from engine.errors import WorldError
 from engine.story.state import as_id
+from engine.tomlwrite import toml_table
 from engine.worlds.loading import MAX_FILE_BYTES, confined
 from engine.worlds.spec import ID_PATTERN, LoreSpec, WorldSpec
 
@@ -43,7 +44,7 @@ def write_import(imported: Imported, root: Path) -> tuple[list[str], list[str]]:
                            "again)")
             continue
         character_ids.add(character["id"])
-        world_tables.append(toml_table("characters", character))
+        world_tables.append(toml_table("characters", character, keep_empty=("keywords",)))
         added.append(f"character '{character['id']}' ({character['name']}) to world.toml")
     taken: set[str] = set()
     for number, item in enumerate(imported.lore, start=1):
@@ -53,7 +54,8 @@ def write_import(imported: Imported, root: Path) -> tuple[list[str], list[str]]:
                            "overwritten")
             continue
         lore_tables.append(toml_table("lore", {"id": ident, "keywords": list(item.keywords),
-                                               "priority": item.priority, "text": item.text}))
+                                               "priority": item.priority, "text": item.text},
+                                      keep_empty=("keywords",)))
         added.append(f"lore '{ident}' to lore.toml")
     new_world_text = _appended(world_text, world_tables)
     new_lore_text = _appended(lore_text, lore_tables)
@@ -120,25 +122,4 @@ def _lore_id(name: str, number: int, taken: set[str]) -> str:
     return ident
 
 
-def toml_value(value) -> str:
-    """A TOML literal for a string, number, boolean or list of those (a tiny writer)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    text = "".join(ch if ch.isprintable() or ch == "\n" else f"\\u{ord(ch):04x}" for ch in text)
-    return f'"""\n{text}"""' if "\n" in text else f'"{text}"'
-
-
-def toml_table(name: str, values: dict) -> str:
-    """One [[name]] table; empty values are left out."""
-    lines = [f"[[{name}]]"]
-    lines += [f"{key} = {toml_value(value)}" for key, value in values.items()
-              if value not in ("", None) and (value != [] or key == "keywords")]
-    return "\n".join(lines)
-
-
-__all__ = ["write_import", "toml_value", "toml_table"]
+__all__ = ["write_import"]
