@@ -13,6 +13,7 @@ from statistics import mean
 
 from engine.evaluation.metrics import COPY_LIMIT, REPEAT_LIMIT, percentile
 from engine.evaluation.runner import EvalSettings, RunResult, SceneRecord
+from engine.text import shorten
 
 WIDTH = 78
 
@@ -157,8 +158,7 @@ def printed(settings: EvalSettings, results: list[RunResult]) -> str:
 
 
 def _fit(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return shorten(" ".join(text.split()), width, at_word=False)
 
 
 def _share(value: float) -> str:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from engine.story.schema import (INTENTS, LABEL_PATTERN, TITLE_PATTERN, LLM_IMAGE_PROMPT_MAX, LLM_LABEL_MAX, LLM_LABEL_MIN,
                            LLM_NARRATION_MAX, LLM_TITLE_MAX, MAX_LABEL, MAX_TITLE, MOODS,
                            LLMEffects, LLMScene, SceneDraft)
+from engine.text import without_controls
 
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _MARKUP = re.compile(r'[\s"\\(){}\[\]<>#*_|=:;]+')
@@ -191,7 +192,7 @@ def find_json_object(text: str) -> dict:
 def _text(value, limit: int) -> str:
     if not isinstance(value, str):
         value = "" if value is None else str(value)
-    value = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in value)
+    value = without_controls(value)
     value = " ".join(value.split()) if limit <= MAX_LABEL else value.strip()
     return value[:limit]
 

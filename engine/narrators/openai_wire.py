@@ -23,6 +23,7 @@ from typing import Callable
 from engine.errors import NarratorError
 from engine.narrators.llm_output import NarrationStream
 from engine.narrators.openai_formats import names_context, names_extra_field, names_response_format
+from engine.text import shorten
 
 MAX_ERROR_BODY = 8000      # bytes of an error reply read for its message
 MAX_MESSAGE = 160          # characters of a server's message shown to the player
@@ -259,21 +260,14 @@ def summarize(message: str, limit: int = MAX_MESSAGE) -> str:
     if found:   # FastAPI: "1 validation error:\n  {'type': ..., 'loc': (...), 'msg': ...}"
         where = [part.strip(" '\"") for part in found.group(1).split(",")]
         where = [part for part in where if part and part != "body"]
-        return _cut(f"{'.'.join(where)}: {found.group(3)}" if where else found.group(3), limit)
+        return shorten(f"{'.'.join(where)}: {found.group(3)}" if where else found.group(3), limit)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if len(lines) >= 3 and re.match(r"\d+ validation errors? for ", lines[0]):   # pydantic
         problem = re.sub(r"\s*\[type=.*$", "", lines[2])
-        return _cut(f"{lines[1]}: {problem}", limit)
+        return shorten(f"{lines[1]}: {problem}", limit)
     useful = [line for line in lines if not line.startswith(("Traceback", "File \"", "^"))
               and not re.match(r"\d+ validation errors?:?$", line)]
-    return _cut(useful[0] if useful else text.replace("\n", " "), limit)
-
-
-def _cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:-(")
-    return f"{cut or text[:limit]}…"
+    return shorten(useful[0] if useful else text.replace("\n", " "), limit)
 
 
 def _error_message(err: urllib.error.HTTPError) -> str:

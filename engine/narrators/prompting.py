@@ -24,6 +24,7 @@ from engine.story.memory import triggered_lore
 from engine.narrators import NarrationRequest
 from engine.story.schema import INTENTS, MOODS, SceneDraft, llm_scene_json_schema
 from engine.story.state import WorldState
+from engine.text import shorten
 from engine.worlds.templates import Templates
 from engine.worlds.loading import ASSETS, World
 
@@ -96,8 +97,8 @@ def _read_capped(path: Path, where: str) -> str:
 
 
 def _cut(text: str, limit: int) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+    """Prompt text stripped and cut hard at limit (the prompt keeps as much as fits)."""
+    return shorten(text.strip(), limit, at_word=False)
 
 
 def _cut_words(text: str, limit: int) -> str:

@@ -18,6 +18,7 @@ from engine.narrators.matching import STOP, ParsedAction, stem, tokens
 from engine.story.schema import MAX_TITLE, ChoiceDraft
 from engine.story.seeds import rng_for
 from engine.story.state import WorldState
+from engine.text import shorten
 from engine.worlds.loading import Reaction, Storylet, World, character_name, default_reactions
 
 PREFIX = "reaction:"        # a reaction scene's source: reaction:<reaction id>:<home storylet>
@@ -116,15 +117,9 @@ def default_title(parsed: ParsedAction) -> str:
     """A reaction's title when its author gave none: the player's action, in their words."""
     if parsed.speech or parsed.nonsense:
         text = parsed.words.strip("\"'\u201c\u201d ")
-        return f"\u201c{_cut(text[:1].upper() + text[1:], MAX_TITLE - 2)}\u201d"
+        return f"\u201c{shorten(text[:1].upper() + text[1:], MAX_TITLE - 2)}\u201d"
     text = parsed.action.rstrip(".")
-    return _cut(text[:1].upper() + text[1:], MAX_TITLE)
-
-
-def _cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "\u2026"
+    return shorten(text[:1].upper() + text[1:], MAX_TITLE)
 
 
 def home_choices(home: Storylet | None, holds: Callable[[str], bool]) -> list[ChoiceDraft]:

@@ -15,9 +15,10 @@ import tomllib
 from pathlib import Path
 
 from engine.atomic import write_atomic
-from engine.worlds.cards import Imported, ascii_fold, cut
+from engine.worlds.cards import Imported, ascii_fold
 from engine.errors import WorldError
 from engine.story.state import as_id
+from engine.text import shorten
 from engine.tomlwrite import toml_table
 from engine.worlds.loading import MAX_FILE_BYTES, confined
 from engine.worlds.spec import ID_PATTERN, LoreSpec, WorldSpec
@@ -108,7 +109,7 @@ def _check(world_text: str, lore_text: str) -> None:
             LoreSpec.model_validate(entry)
     except Exception as err:  # pydantic's message names the field
         raise WorldError(f"The import would make the world unloadable, so nothing was "
-                         f"written: {cut(str(err), 400)}") from None
+                         f"written: {shorten(str(err), 400)}") from None
 
 
 def _lore_id(name: str, number: int, taken: set[str]) -> str:

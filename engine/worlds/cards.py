@@ -30,6 +30,7 @@ from pathlib import Path
 from engine.errors import WorldError
 from engine.worlds.pictures import MAX_IMAGE_PIXELS
 from engine.story.state import as_id
+from engine.text import shorten, without_controls
 
 MAX_CARD_BYTES = 20_000_000    # a card or lorebook file
 MAX_CHUNK_TEXT = 16_000_000    # a PNG text chunk, inflated
@@ -202,7 +203,7 @@ def _card(data: dict, kind: str, name: str, player: str) -> Imported:
     result.characters.append({
         "id": as_id(ascii_fold(char)) or "character", "name": char,
         "appearance": _appearance(description, personality),
-        "description": cut(about, DESCRIPTION_CHARS)})
+        "description": shorten(about, DESCRIPTION_CHARS)})
     scenario = clean_text(_text(data, "scenario"), char, player, LORE_CHARS)
     if scenario:
         result.lore.append(LoreItem(f"{char} scenario", (char.split()[0].lower(),), scenario, 5))
@@ -233,16 +234,16 @@ def _book(book: dict, char: str, player: str, notes: list[str]) -> list[LoreItem
             continue
         label = _text(raw, "comment") or _text(raw, "name") or f"entry {index + 1}"
         if raw.get("disable") is True or raw.get("enabled") is False:
-            notes.append(f"skipped disabled lore entry '{cut(label, 40)}'")
+            notes.append(f"skipped disabled lore entry '{shorten(label, 40)}'")
             continue
         text = clean_text(_text(raw, "content"), char, player, LORE_CHARS)
         if not text:
-            notes.append(f"skipped empty lore entry '{cut(label, 40)}'")
+            notes.append(f"skipped empty lore entry '{shorten(label, 40)}'")
             continue
         keys = _keywords(raw.get("keys", raw.get("key")), char, player) or \
             _keywords(raw.get("secondary_keys", raw.get("keysecondary")), char, player)
         if not keys:
-            notes.append(f"lore entry '{cut(label, 40)}' has no plain keywords (regex keys are "
+            notes.append(f"lore entry '{shorten(label, 40)}' has no plain keywords (regex keys are "
                          f"not supported); quote it in a storylet as lore.<id>")
         priority = next((raw[k] for k in ("priority", "insertion_order", "order")
                          if isinstance(raw.get(k), int) and not isinstance(raw.get(k), bool)), 0)
@@ -291,17 +292,9 @@ def clean_text(text: str, char: str, player: str, limit: int) -> str:
     text = re.sub(r"<\s*br\s*/?>|<\s*/\s*(p|div|li|h\d)\s*>", "\n", text, flags=re.I)
     text = html.unescape(re.sub(r"<[^<>]{0,500}>", "", text))
     text = re.sub(r"\{[{%#]|[}%#]\}", "", text)
-    text = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")
+    text = without_controls(text, replacement="")
     text = re.sub(r"[ \t]+", " ", re.sub(r"\n\s*\n\s*\n+", "\n\n", text))
-    return cut(text.strip(), limit)
-
-
-def cut(text: str, limit: int) -> str:
-    """Text cut at a word to at most `limit` characters, marked with "…" when cut."""
-    if len(text) <= limit:
-        return text
-    head = text[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:- ")
-    return (head or text[:limit - 1]) + "…"
+    return shorten(text.strip(), limit)
 
 
 def _appearance(description: str, personality: str) -> str:
@@ -309,8 +302,8 @@ def _appearance(description: str, personality: str) -> str:
     sentences = re.split(r"(?<=[.!?])\s+", f"{description} {personality}".replace("\n", " "))
     looks = [s.strip() for s in sentences if _LOOKS.search(s)]
     chosen = " ".join(looks) if looks else (sentences[0].strip() if sentences else "")
-    return cut(chosen, APPEARANCE_CHARS)
+    return shorten(chosen, APPEARANCE_CHARS)
 
 
 __all__ = ["CardError", "Imported", "LoreItem", "read_import", "parse_json", "png_text_chunks",
-           "clean_text", "cut", "ascii_fold", "MAX_CARD_BYTES"]
+           "clean_text", "ascii_fold", "MAX_CARD_BYTES"]
