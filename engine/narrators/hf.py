@@ -38,6 +38,7 @@ from engine.errors import JobCancelled, NarratorError
 from engine.narrators import NarrationRequest, TokenCallback
 from engine.narrators import parse_options as parse_backend_options
 from engine.compute import torch_device, torch_dtype
+from engine.narrators.attempts import Attempt, first_usable_draft
 from engine.narrators.hf_runtime import (Encoded, PromptEncoder, context_size, eos_ids,
                                          load_model, logits_size)
 from engine.narrators.copyguard import CopyGuard, WordStarts
@@ -47,7 +48,6 @@ from engine.narrators.prompting import PromptBuilder
 from engine.narrators.sampling import Sampling, sampling_from, split_sampling
 from engine.narrators.shaping import NarrationShape, shape_for
 from engine.story.schema import SceneDraft
-from engine.story.seeds import derive_seed
 from engine.worlds.templates import Templates
 
 RETRY_TEMPERATURE = 0.7   # the least temperature of a retry, so greedy decoding can retry
@@ -206,37 +206,32 @@ class TransformersNarrator:
             request.extras["prompt"] = encoded.text
             request.extras["prompt_tokens"] = len(encoded.ids)
             self._check_length(encoded, budget)
-            reasons, tries = [], []
+            tries: list[dict] = []
             request.extras["attempts"] = tries
-            for attempt in range(max(1, self.options.attempts)):
-                seed = request.seed if attempt == 0 else derive_seed(request.seed, "retry", attempt)
-                timings = {"attempt": attempt + 1}
+
+            def write(attempt: Attempt) -> SceneDraft:
+                timings = {"attempt": attempt.number}
                 tries.append(timings)
                 self.last_timings = request.extras["timings"] = timings
-                # Only the first attempt streams text; later ones keep the heartbeat.
-                stream_to = on_token if attempt == 0 or on_token is None else (
-                    lambda _text: on_token(""))
                 # A retry must differ even when decoding is greedy.
-                temperature = self.sampling.temperature if attempt == 0 else max(
+                temperature = self.sampling.temperature if attempt.first else max(
                     self.sampling.temperature, RETRY_TEMPERATURE)
-                output = self._run(encoded, seed, temperature, stream_to, timings,
-                                   shape, budget)
+                output = self._run(encoded, attempt.seed, temperature, attempt.on_token,
+                                   timings, shape, budget)
                 request.extras["raw_output"] = output.text
                 if not output.complete:
-                    reasons.append(f"attempt {attempt + 1}: the draft was cut off and could not "
-                                   f"be closed within {self.options.close_tokens} extra tokens")
-                    continue
-                try:
-                    draft = parse_scene(output.text)
-                except DraftError as err:
-                    reasons.append(f"attempt {attempt + 1}: {err}")
-                    continue
+                    raise DraftError(f"the draft was cut off and could not be closed within "
+                                     f"{self.options.close_tokens} extra tokens")
+                draft = parse_scene(output.text)
                 request.extras["truncated"] = output.truncated
                 return draft
+
             hint = ("" if self.options.constrained else " Turn constrained decoding on "
                     "(constrained=true) so every draft parses.")
-            raise NarratorError(f"Narrator model '{self.model}' wrote no usable scene: "
-                                f"{'; '.join(reasons)}.{hint}")
+            return first_usable_draft(
+                request.seed, self.options.attempts, on_token, write,
+                lambda reasons: f"Narrator model '{self.model}' wrote no usable scene: "
+                                f"{reasons}.{hint}")
 
     def _fit(self, request: NarrationRequest, budget: int) -> Encoded:
         """The prompt, with the oldest recent scenes (then the summary) left out while it does

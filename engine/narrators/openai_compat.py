@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from engine.errors import NarratorError
 from engine.narrators import NarrationRequest, TokenCallback, parse_options
+from engine.narrators.attempts import Attempt, first_usable_draft
 from engine.narrators.gbnf import GrammarError
 from engine.narrators.llm_output import DraftError, parse_scene
 from engine.narrators.openai_formats import (MODES, SHOWS_SCHEMA, follows_schema,
@@ -36,7 +37,6 @@ from engine.narrators.openai_wire import ChatEndpoint, ExtrasRefused, FormatRefu
 from engine.narrators.prompting import PromptBuilder
 from engine.narrators.sampling import Sampling, sampling_from, split_sampling
 from engine.story.schema import SceneDraft
-from engine.story.seeds import derive_seed
 from engine.worlds.templates import Templates
 
 log = logging.getLogger(__name__)
@@ -133,13 +133,9 @@ class OpenAINarrator:
     def narrate(self, request: NarrationRequest,
                 on_token: TokenCallback | None = None) -> SceneDraft:
         """Tell one scene; NarratorError with a reason when the server cannot give one."""
-        reasons = []
-        for attempt in range(self.options.attempts):
-            seed = request.seed if attempt == 0 else derive_seed(request.seed, "retry", attempt)
-            stream_to = on_token if attempt == 0 or on_token is None else (
-                lambda _text: on_token(""))
+        def write(attempt: Attempt) -> SceneDraft:
             request.extras["truncated"] = False
-            content = self._complete(request, seed, stream_to)
+            content = self._complete(request, attempt.seed, attempt.on_token)
             request.extras["raw_output"] = content
             try:
                 broken = top_level_error(content)
@@ -147,12 +143,16 @@ class OpenAINarrator:
                     raise DraftError(broken)
                 return parse_scene(content)
             except DraftError as err:
-                cut = (" (the server stopped at max_tokens; raise the max_tokens option)"
-                       if request.extras.get("truncated") else "")
-                reasons.append(f"attempt {attempt + 1}: {err}{cut}")
-        raise NarratorError(f"Model '{self.model}' at {self.base_url} gave no usable scene "
+                if request.extras.get("truncated"):
+                    raise DraftError(f"{err} (the server stopped at max_tokens; raise the "
+                                     f"max_tokens option)") from None
+                raise
+
+        return first_usable_draft(
+            request.seed, self.options.attempts, on_token, write,
+            lambda reasons: f"Model '{self.model}' at {self.base_url} gave no usable scene "
                             f"(response format {request.extras.get('response_mode', self._mode)})"
-                            f": {'; '.join(reasons)}.")
+                            f": {reasons}.")
 
     def _complete(self, request: NarrationRequest, seed: int, on_token) -> str:
         """One answer, stepping down the response formats while the server refuses them."""
