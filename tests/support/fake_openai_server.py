@@ -103,6 +103,8 @@ class FakeOpenAI:
         self.garbage, self.chunk, self.delay = garbage, chunk, delay
         self.requests: list[dict] = []
         self.sent_chunks = 0
+        self.hung_up = False                       # a client closed a stream before its end
+        self.stream_ended = threading.Event()      # a stream was sent in full or cut short
         self.crashed = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -247,6 +249,9 @@ class FakeOpenAI:
                     self.wfile.write(b"0\r\n\r\n")
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True   # the client hung up (cancelled)
+                    fake.hung_up = True
+                finally:
+                    fake.stream_ended.set()
 
             def _event(self, value: dict) -> None:
                 if fake.sent_chunks == 1:

@@ -62,15 +62,26 @@ def test_a_copied_run_never_spans_two_sources():
     assert run.length == 3
 
 
-def test_copy_search_is_fast_on_a_prompt_sized_source():
+def test_copy_search_on_a_prompt_sized_source_probes_few_run_lengths(monkeypatch):
+    """Each probe of a run length is one pass over text and sources; a binary search needs
+    about log2(text length) of them where a scan of lengths would need one per length."""
+    import builtins
+    import math
     import random
-    import time
+    from engine.evaluation import metrics
+    probed = []
+
+    def counting_pow(base, length, modulus):   # one call per run length tried
+        probed.append(length)
+        return builtins.pow(base, length, modulus)
+
+    monkeypatch.setattr(metrics, "pow", counting_pow, raising=False)
     rng = random.Random(3)
     prompt = [f"w{rng.randrange(400)}" for _ in range(2500)]
     text = [f"w{rng.randrange(400)}" for _ in range(150)] + prompt[1000:1030]
-    start = time.perf_counter()
-    assert longest_shared_run(text, [prompt]).length >= 30
-    assert time.perf_counter() - start < 0.5
+    run = longest_shared_run(text, [prompt])
+    assert run.length >= 30 and " ".join(prompt[1000:1030]) in run.text and run.source == 0
+    assert 30 in probed and len(probed) <= math.ceil(math.log2(len(text) + 1))
 
 
 def test_shape_checks():
