@@ -22,6 +22,9 @@ Example (the frame loop, or a terminal between turns)::
         session.world = world          # the next scene uses it
     for message in messages:
         show(message)                  # a problem in the new world, or why it did not load
+
+check_now() scans at once, whatever the interval; the clock is a parameter, so callers (and
+tests) decide when time passes.
 """
 
 from __future__ import annotations
@@ -80,6 +83,17 @@ class WorldWatcher:
         now = self.clock()
         if now < self._next:
             return None, []
+        return self._poll(now)
+
+    def check_now(self) -> tuple[World | None, list[str]]:
+        """Scan now, whatever the interval, and answer as check() does (the next throttled scan
+        is an interval from now). For a caller that knows the files may have changed, such as
+        a terminal between turns or a reload job, and for tests, which need no clock then.
+        A change still waits for the files to stand still for one scan when `settle` is on.
+        """
+        return self._poll(self.clock())
+
+    def _poll(self, now: float) -> tuple[World | None, list[str]]:
         self._next = now + self.interval
         current = self.snapshot()
         settling = self.settle and current != self._seen
