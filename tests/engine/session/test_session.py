@@ -186,14 +186,35 @@ def test_a_damaged_autosave_falls_back_to_its_newest_backup(config):
     resumed = Session.resume(session.config, runner=InlineRunner())
     resumed.wait()
     assert resumed.graph.scene(resumed.current).status == READY
-    assert any("backup" in e.payload for e in resumed.events)
+    assert any("backup" in e.payload for e in resumed.poll() if e.is_message)
     assert len(resumed.graph) > 10              # the story survived, not a new game
 
 
-def test_editing_the_world_while_playing_changes_the_next_scene(config, tmp_path):
+def test_editing_the_world_while_playing_changes_the_next_scene(config, tmp_path, monkeypatch):
+    import functools
+    import os
     import shutil
-    import time as clock
+    from engine.worlds import watch
     from engine.worlds.loading import BUILTIN_WORLDS
+    now = [0.0]                                       # the watcher's clock: no sleeping
+    monkeypatch.setattr(watch, "WorldWatcher",
+                        functools.partial(watch.WorldWatcher, clock=lambda: now[0]))
+
+    def edit(path, text):                             # a newer modification time, explicitly
+        before = path.stat().st_mtime_ns
+        path.write_text(text)
+        after = path.stat()
+        os.utime(path, ns=(after.st_atime_ns, max(after.st_mtime_ns, before) + 1_000_000_000))
+
+    def polls_until(wanted, limit=10):               # the watcher scans once per interval
+        events = []
+        for _ in range(limit):
+            now[0] += watch.POLL_INTERVAL_S
+            events += session.poll()
+            if any(wanted(e) for e in events):
+                break
+        return events
+
     world_dir = tmp_path / "coast"
     shutil.copytree(BUILTIN_WORLDS / "lantern_coast", world_dir)
     session = Session.new(config.with_changes(game={"world": str(world_dir), "painter": "none"}),
@@ -205,22 +226,16 @@ def test_editing_the_world_while_playing_changes_the_next_scene(config, tmp_path
     target = start.spec.choices[0].goto
     story = world_dir / session.world.storylets[target].file
     text = story.read_text()
-    story.write_text(text.replace(f'id = "{target}"\ntitle = "',
-                                  f'id = "{target}"\ntitle = "Edited: ', 1))
-    events = []
-    for _ in range(20):                               # the watcher polls a few times a second
-        clock.sleep(0.2)
-        events += session.poll()
-        if any(e.kind == "notice" for e in events):
-            break
+    edit(story, text.replace(f'id = "{target}"\ntitle = "',
+                             f'id = "{target}"\ntitle = "Edited: ', 1))
+    events = polls_until(lambda e: e.kind == "notice")
     assert any(e.kind == "notice" and "reloaded" in e.payload.lower() for e in events)
     session.choose(0)
     session.wait()
     assert session.scene().current.title.startswith("Edited: ")
-    story.write_text("[[storylet]]\nid = \"broken\n")  # a broken edit keeps the last good world
-    for _ in range(20):
-        clock.sleep(0.2)
-        session.poll()
+    edit(story, "[[storylet]]\nid = \"broken\n")      # a broken edit keeps the last good world
+    events = polls_until(lambda e: "last good version" in str(e.payload))
+    assert any("last good version" in str(e.payload) for e in events)
     assert target in session.world.storylets
 
 
@@ -574,11 +589,12 @@ def test_an_interrupted_save_is_recovered_and_called_what_it_was(session):
     os.replace(folder / "journal.jsonl", folder / "journal.jsonl.1")
     (folder / ".story.json.new").write_bytes(data)
     resumed = Session.resume(session.config, "s", runner=InlineRunner(), slot="other")
-    messages = [e.payload for e in resumed.events]
+    events = resumed.poll()
+    messages = [e.payload for e in events if e.is_message]
     assert resumed.current == where
     assert any("interrupted save" in m for m in messages), messages
     assert not any("damaged" in m for m in messages), messages
-    assert not any(e.kind == "error" for e in resumed.events)
+    assert not any(e.kind == "error" for e in events)
 
 
 def test_a_saves_world_is_found_only_inside_the_worlds_folders(config, tmp_path):
