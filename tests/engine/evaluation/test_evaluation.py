@@ -151,7 +151,7 @@ def test_storylets_play_both_shipped_worlds(config, world):
         assert s.authored and s.source                   # the world's own text
         assert s.copied_from_prompt is None               # no prompt: nothing to copy from
         assert s.tokens_per_s is None
-        assert 0 <= s.first_word_s <= s.scene_s < 5
+        assert 0 <= s.first_word_s <= s.scene_s           # measured: the first word first
         assert s.well_formed == (not s.problems)
     figures = totals(result)
     assert figures["scenes"] == 6 and figures["authored"] == 6 and figures["failed"] == 0
