@@ -27,6 +27,7 @@ import pygame
 from engine.compute import reserve_cores_for_ui
 from engine.config import Config, save_user_settings
 from engine.errors import DreamreelError
+from engine.events import EventKind
 from engine.session.jobs import DONE, FAILED, ThreadedRunner
 from game.play import Stories
 from game.ui.render import SceneImage, TextCache, clear_caches, shade
@@ -127,7 +128,6 @@ class App(Stories):
         self._below: pygame.Surface | None = None   # the screens under the top overlay, drawn
         self._below_key = None
         self._changes = 0
-        self._last_event = None      # the newest Session notice already shown
         self._world_shown = None     # the world whose problems were last shown
         self._story = None
         self._sizes: SizeMemory | None = None   # a resized window's size, saved once it is still
@@ -287,9 +287,9 @@ class App(Stories):
             events = self.session.poll()
             if events:
                 self._story.on_session_events(events)
-                if any(event.kind != "token" for event in events):
+                if any(event.kind != EventKind.TOKEN for event in events):
                     self._changes += 1
-            self._show_notices()
+                self._show_notices(events)
 
     def draw(self) -> None:
         """Draw the screens. What lies under an overlay is drawn once and then reused."""

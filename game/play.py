@@ -32,24 +32,19 @@ PROBLEMS_SHOWN = 3      # world problems shown as toasts (then a count of the re
 class Stories:
     """The App's story lifecycle: new game, load, quicksave and quickload, notices."""
 
-    def _show_notices(self) -> None:
-        """Turn the Session's new notices and errors into toasts. After a hot reload, the new
-        world's problems are shown like those of a world that starts: a few, then a count."""
-        events = self.session.events
-        if not events or events[-1] is self._last_event:
+    def _show_notices(self, events) -> None:
+        """Turn the notices and errors among a poll's events into toasts. After a hot reload,
+        the new world's problems are shown like those of a world that starts: a few, then a
+        count."""
+        fresh = [event for event in events if event.is_message]
+        if not fresh:
             return
-        fresh = []
-        for event in reversed(events):
-            if event is self._last_event:
-                break
-            fresh.append(event)
-        self._last_event = events[-1]
         world, problems = self.session.world, set()
         if world is not self._world_shown:       # reloaded: its problems come as notices
             self._world_shown = world
             problems = {str(problem) for problem in getattr(world, "problems", [])}
         grouped = False
-        for event in reversed(fresh):
+        for event in fresh:
             message = str(event.payload)
             if event.kind == "notice" and message in problems:
                 if not grouped:
@@ -115,9 +110,7 @@ class Stories:
         self.image.clear()
         self.session = session
         self.loading = ""
-        self._last_event = None
         self._show_world_problems(session.world)
-        self._show_notices()
         self._story.attach(session, resumed)
         settle_heap()                  # a large story's objects: out of the collector's way
         if self.narrator is None:      # build models once: later stories reuse them

@@ -8,8 +8,8 @@ applied here, on the caller's thread. Nothing reaches around it. No pygame, no t
 
 A story holds its save slot while it is open (engine.saves.slotlock): a second game on the same slot is
 refused, and may open a read-only copy or fork it into a new slot. Every notice and error goes
-into one list that each front end reads in order (notices_since), the terminal as text, the
-window as toasts. A scene is never left "generating" without a job telling it
+into the one event stream that poll() returns (engine.events): the terminal prints them, the
+window shows them as toasts. A scene is never left "generating" without a job telling it
 (check_invariants), so no wait can hang on one. close() ends everything the story started.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 
 from engine.config import Config
 from engine.errors import DreamreelError, SaveError
-from engine.events import SessionEvent
+from engine.events import EventKind, SessionEvent
 from engine.story.graph import FAILED, GENERATING, READY, STUB, Scene, StoryGraph
 from engine.painters.imagecache import ImageCache
 from engine.session.jobs import NARRATE_CURRENT, PREFETCH_NARRATE, InlineRunner, Job, ThreadedRunner
@@ -41,7 +41,7 @@ from engine.worlds.loading import World, load_world
 
 MAX_ACTION_CHARS = 300   # a typed action is cut to this length
 AUTOSAVE_SLOT = "autosave"
-NOTICES_KEPT = 200       # notices and errors kept for front ends that read them late
+OUTBOX_KEPT = 2000       # events kept for a front end that has not polled for a long time
 WAIT_STEP_S = 0.1        # a wait looks at the story at least this often (it never spins)
 
 
@@ -72,8 +72,8 @@ class Session(Narration, Pictures, Saving):
         self.current: int = 0
         self.turn = 0
         self.author_note = config.game.author_note
-        self.events: deque[SessionEvent] = deque(maxlen=NOTICES_KEPT)   # notices and errors
-        self.notice_count = 0                    # notices ever made (see notices_since)
+        self._outbox: deque[SessionEvent] = deque(maxlen=OUTBOX_KEPT)   # for the next poll()
+        self._dropped = 0                        # messages lost because nobody polled
         self.streams: dict[int, str] = {}       # text streamed so far for scenes being narrated
         self.progress: dict[int, float] = {}    # painting progress per scene
         self.prompts: OrderedDict[int, dict] = OrderedDict()  # prompt inspector, last 200
@@ -176,9 +176,9 @@ class Session(Narration, Pictures, Saving):
             raise
         session._took_over(claim)
         for note in loaded.notes:
-            session._notice("notice", note)
+            session._notice(EventKind.NOTICE, note)
         for warning in loaded.warnings:
-            session._notice("error", warning)
+            session._notice(EventKind.ERROR, warning)
         if name == session.slot and not loaded.warnings and not loaded.notes:
             session._slot_has_snapshot = True
             session._journal_lines = loaded.journal_lines
@@ -191,7 +191,7 @@ class Session(Narration, Pictures, Saving):
     def _took_over(self, claim) -> None:
         holder = getattr(claim, "took_over", None)
         if holder is not None:
-            self._notice("notice", f"Slot '{self.slot}' was left locked by a game that stopped "
+            self._notice(EventKind.NOTICE, f"Slot '{self.slot}' was left locked by a game that stopped "
                                    f"without closing (process {holder.pid}); this game took it "
                                    f"over. Its story is kept up to its last autosave.")
 
@@ -302,7 +302,7 @@ class Session(Narration, Pictures, Saving):
             telling.job.cancel()
         self.narrator = narrator
         self._scene_seconds = None         # prefetch waits for this narrator's own pace
-        self._notice("notice", f"The {narrator.id} narrator tells the story from here.")
+        self._notice(EventKind.NOTICE, f"The {narrator.id} narrator tells the story from here.")
         scene = self.scene()
         if scene.status in (STUB, FAILED) or (scene.status == GENERATING
                                                and not self._telling_alive(scene.id)):
@@ -317,17 +317,33 @@ class Session(Narration, Pictures, Saving):
 
     # -- polling ----------------------------------------------------------------------------
     def poll(self) -> list[SessionEvent]:
-        """Apply finished work and return what changed. Never blocks; call it every frame."""
+        """Apply finished work and return every event since the last poll, in order: the one
+        channel from the story to its front ends (engine.events). Never blocks; call it every
+        frame. Notices made by the player's actions (a save, a failed autosave) come here too."""
         if self._closed:
-            return []
-        out: list[SessionEvent] = self.check_world() + self._save_outcomes()
+            return self._take_outbox()
+        self.check_world()
+        self._save_outcomes()
         for event in self.runner.poll():
             job = event.job
             if job.kind == "narrate":
-                out += self._on_narration(job, event.kind, event.payload)
+                self._post(self._on_narration(job, event.kind, event.payload))
             elif job.kind in ("paint", "load"):
-                out += self._on_image(job, event.kind, event.payload)
-        return out
+                self._post(self._on_image(job, event.kind, event.payload))
+        return self._take_outbox()
+
+    def _post(self, events: list[SessionEvent]) -> None:
+        """Queue events for the next poll(); notices and errors are queued when made."""
+        self._outbox.extend(event for event in events if not event.is_message)
+
+    def _take_outbox(self) -> list[SessionEvent]:
+        events = list(self._outbox)
+        self._outbox.clear()
+        if self._dropped:
+            events.insert(0, SessionEvent(EventKind.ERROR, None, f"({self._dropped} earlier "
+                                                                 f"messages were not shown.)"))
+            self._dropped = 0
+        return events
 
     def check_world(self) -> list[SessionEvent]:
         """Hot reload: pick up edits to the world's files (throttled; cheap enough per frame).
@@ -339,7 +355,7 @@ class Session(Narration, Pictures, Saving):
         if world is not None:
             self.world = world   # the next scene told uses it
             self._retell_prefetched()
-        kind = "notice" if world is not None else "error"
+        kind = EventKind.NOTICE if world is not None else EventKind.ERROR
         return [self._notice(kind, message) for message in messages]
 
     def _retell_prefetched(self) -> None:
@@ -394,24 +410,14 @@ class Session(Narration, Pictures, Saving):
             self.request_image(node)
         self._prefetch(node)
 
-    def _notice(self, kind: str, message: str, node: int | None = None) -> SessionEvent:
+    def _notice(self, kind: EventKind, message: str, node: int | None = None) -> SessionEvent:
+        """Tell the front ends something (a NOTICE or an ERROR) at their next poll()."""
         event = SessionEvent(kind, node, message)
-        self.events.append(event)
-        self.notice_count += 1
+        if len(self._outbox) == self._outbox.maxlen:   # nobody polls: say how much was lost
+            self._outbox.popleft()
+            self._dropped += 1
+        self._outbox.append(event)
         return event
-
-    def notices_since(self, seen: int) -> tuple[list[SessionEvent], int]:
-        """The notices and errors made since a front end had seen `seen` of them, in order, and
-        the count to pass next time. The one notice path of every front end: the terminal
-        prints them as they come, the window shows them as toasts. A front end that fell more
-        than NOTICES_KEPT behind gets a line saying how many it missed."""
-        fresh = min(self.notice_count - seen, len(self.events))
-        events = list(self.events)[len(self.events) - fresh:] if fresh > 0 else []
-        missed = self.notice_count - seen - fresh
-        if missed > 0:
-            events.insert(0, SessionEvent("error", None, f"({missed} earlier messages were "
-                                                         f"not shown.)"))
-        return events, self.notice_count
 
     def close(self) -> None:
         """End everything the story started: its jobs and workers, the saver thread (after the

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from engine.story.appearance import record_new
 from engine.story.effects_check import check_effects, world_terms
 from engine.errors import DreamreelError, NarratorError
-from engine.events import SessionEvent
+from engine.events import EventKind, SessionEvent
 from engine.story.graph import FAILED, GENERATING, READY, STUB, Scene, Version
 from engine.session.jobs import (CANCELLED, FAILED as JOB_FAILED, NARRATE_CURRENT, PAINT_CURRENT,
                          PREFETCH_NARRATE, Job)
@@ -312,7 +312,7 @@ class Narration:
                     and any(ch.isalnum() for ch in payload):
                 self._timed(node, first_word_at=monotonic())
             self.streams[node] = self.streams.get(node, "") + payload
-            return [SessionEvent("token", node, payload)]
+            return [SessionEvent(EventKind.TOKEN, node, payload)]
         if kind == "requeued":       # stopped for urgent work; it will run again from the start
             self.streams[node] = ""
             self._timed(node, first_word_at=None)
@@ -343,10 +343,10 @@ class Narration:
         self._apply(scene, draft, seed, entry.narrator)
         if node == self.current:
             self._arrived(node, new_turn=False)
-            return [SessionEvent("scene", node)]
+            return [SessionEvent(EventKind.SCENE, node)]
         self._prefetch_image(node)
         self._prefetch(node)
-        return [SessionEvent("prefetched", node)]
+        return [SessionEvent(EventKind.PREFETCHED, node)]
 
     def _keep_prompt(self, node: int, request: NarrationRequest) -> None:
         """Keep what a narrator with prompts was given, for the prompt inspector."""
@@ -387,4 +387,4 @@ class Narration:
         scene.status = READY if scene.versions else FAILED
         scene.error = reason
         self._dirty.add(scene.id)
-        return self._notice("error", f"The narrator failed: {reason}", scene.id)
+        return self._notice(EventKind.ERROR, f"The narrator failed: {reason}", scene.id)

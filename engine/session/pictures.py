@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.story.appearance import MAX_IN_PROMPT, describe
 from engine.errors import DreamreelError
-from engine.events import SessionEvent
+from engine.events import EventKind, SessionEvent
 from engine.painters.imagecache import cache_key
 from engine.worlds.pictures import load_world_picture, picture_version, shipped_picture
 from engine.session.jobs import DONE, FAILED as JOB_FAILED, PAINT_CURRENT, PREFETCH_PAINT, Job
@@ -50,7 +50,7 @@ class Pictures:
         except DreamreelError as err:
             if self._image_template_error != str(err):
                 self._image_template_error = str(err)
-                self._notice("error", f"{err} Using the default picture prompt.")
+                self._notice(EventKind.ERROR, f"{err} Using the default picture prompt.")
             parts = [self.world.spec.art_style, version.image_prompt,
                      describe(self.characters, state.present), f"{version.mood} mood", declared]
             return ", ".join(p for p in parts if p)
@@ -125,12 +125,12 @@ class Pictures:
             return []
         if kind == "progress":
             self.progress[node] = float(payload)
-            return [SessionEvent("progress", node, payload)]
+            return [SessionEvent(EventKind.PROGRESS, node, payload)]
         if self._painting.get(node) is job:
             del self._painting[node]
         self.progress.pop(node, None)
         if kind == JOB_FAILED:
-            return [self._notice("error", f"The painter failed: {payload}", node)]
+            return [self._notice(EventKind.ERROR, f"The painter failed: {payload}", node)]
         if kind != DONE or node not in self.graph:
             return []
         key, image = payload
@@ -141,5 +141,5 @@ class Pictures:
         if version is not None and version.image_key != key:
             version.image_key = key
             self._dirty.add(node)
-        return [SessionEvent("image", node, key)]
+        return [SessionEvent(EventKind.IMAGE, node, key)]
 

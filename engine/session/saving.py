@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 from engine.errors import SaveError
-from engine.events import SessionEvent
+from engine.events import EventKind, SessionEvent
 from engine.saves.saver import give_memory_back
 from engine.saves.store import COMPACT_LARGE, COMPACT_SMALL, SlotMeta, check_name, png_bytes
 from engine.saves.snapshot import saved_scene, to_snapshot
@@ -104,7 +104,7 @@ class Saving:
             return True
         if not self._slot_lost_told:
             self._slot_lost_told = True
-            self._notice("error", f"Not autosaved: slot '{self.slot}' is now written by another "
+            self._notice(EventKind.ERROR, f"Not autosaved: slot '{self.slot}' is now written by another "
                                   f"story opened in this game.")
         return False
 
@@ -116,13 +116,13 @@ class Saving:
             if outcome is None:
                 if self._save_failing is not None:
                     self._save_failing = None
-                    events.append(self._notice("notice", f"Autosave works again: the story is "
+                    events.append(self._notice(EventKind.NOTICE, f"Autosave works again: the story is "
                                                          f"saved in slot '{self.slot}'."))
                 continue
             self._slot_has_snapshot = False
             message = str(outcome)
             if message != self._save_failing:
-                events.append(self._notice("error", f"Autosave failed: {message}"))
+                events.append(self._notice(EventKind.ERROR, f"Autosave failed: {message}"))
             self._save_failing = message
         return events
 
@@ -180,7 +180,7 @@ class Saving:
             self._journal.broken = None
             self._dirty.clear()
         if not quiet:
-            self._notice("notice", f"Saved to slot '{name}'.")
+            self._notice(EventKind.NOTICE, f"Saved to slot '{name}'.")
         return name
 
 

@@ -18,6 +18,7 @@ import textwrap
 from typing import TextIO
 
 from engine.errors import DreamreelError
+from engine.events import EventKind
 from engine.session.jobs import InlineRunner
 from engine.session.core import Session
 
@@ -40,7 +41,6 @@ class TerminalGame:
         self.out = out
         self.interactive = interactive
         self.gone = False        # the reader of our output went away (e.g. `| head`)
-        self.seen = 0            # the Session's notices printed so far (Session.notices_since)
 
     def say(self, text: str = "", end: str = "\n") -> None:
         if self.gone:
@@ -52,20 +52,21 @@ class TerminalGame:
             self.gone = True     # play stops quietly; the story is still saved
             silence(self.out)
 
-    def tell_notices(self) -> list:
-        """Print the Session's notices and errors made since the last call, in order."""
-        events, self.seen = self.session.notices_since(self.seen)
+    def tell_notices(self, events: list | None = None) -> list:
+        """Print the notices and errors among events (default: the Session's poll()), in order."""
+        events = self.session.poll() if events is None else events
         for event in events:
-            self.say(f"! {event.payload}" if event.kind == "error" else str(event.payload))
+            if event.is_message:
+                self.say(f"! {event.payload}" if event.kind == EventKind.ERROR
+                         else str(event.payload))
         return events
 
     def show_scene(self) -> None:
         session = self.session
-        session.wait()
-        events = self.tell_notices()
+        events = self.tell_notices(session.wait())
         scene = session.scene()
         if scene.current is None:
-            if not any(event.kind == "error" for event in events):
+            if not any(event.kind == EventKind.ERROR for event in events):
                 self.say(f"! {scene.error or 'This scene could not be told.'}")
             self.say("  Type :regen to try again, :back, or :narrator storylets to go on with "
                      "the built-in narrator.")
@@ -146,7 +147,7 @@ class TerminalGame:
                              runner=InlineRunner() if isinstance(old.runner, InlineRunner) else None,
                              slot=None, read_only=old.read_only)   # it goes on in its own slot
         old.close()                    # its workers, saver thread and hold on the slot end here
-        self.session, self.seen = new, 0
+        self.session = new
         self.say(f"Loaded slot '{name}'.")
         self.show_scene()
 
@@ -203,8 +204,7 @@ def play_text(session: Session, stdin: TextIO | None = None, out: TextIO | None 
                 continue
             # The picture of the scene just read is finished before moving on, so a scripted
             # run paints (and caches) every scene it visits.
-            game.session.wait(images=game.session.painter.id != "none")
-            game.tell_notices()
+            game.tell_notices(game.session.wait(images=game.session.painter.id != "none"))
             try:
                 if not game.handle(line):
                     break
@@ -215,7 +215,7 @@ def play_text(session: Session, stdin: TextIO | None = None, out: TextIO | None 
         game.say("")
     finally:
         session = game.session
-        session.wait(timeout=30, images=session.painter.id != "none")
+        game.tell_notices(session.wait(timeout=30, images=session.painter.id != "none"))
         session.autosave()
         saved = session.flush_saves()
         game.tell_notices()

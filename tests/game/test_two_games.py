@@ -75,7 +75,7 @@ def story_path(saves: Path, slot: str) -> tuple[list[str], list[str]]:
     session = Session.resume(config, slot, runner=InlineRunner(), read_only=True)
     try:
         return ([f"== {session.graph.scene(n).title} ==" for n in session.path()],
-                [str(e.payload) for e in session.events])
+                [str(e.payload) for e in session.poll() if e.is_message])
     finally:
         session.close()
 

@@ -184,9 +184,9 @@ def test_a_damaged_autosave_falls_back_to_its_newest_backup(config):
     (folder / "story.json").write_bytes(b"{\"format\": \"dreamreel-sa")   # damaged
     session.flush_saves()
     resumed = Session.resume(session.config, runner=InlineRunner())
-    resumed.wait()
+    events = resumed.wait()
     assert resumed.graph.scene(resumed.current).status == READY
-    assert any("backup" in e.payload for e in resumed.poll() if e.is_message)
+    assert any("backup" in e.payload for e in events if e.is_message)
     assert len(resumed.graph) > 10              # the story survived, not a new game
 
 
