@@ -5,6 +5,7 @@ them through the `gguf` package and dequantizes the weights for the CPU (or GPU)
 tens of seconds for even a small model. So the first load converts the file once into a plain
 model folder (safetensors, fp32-sized) in Dreamreel's cache, keyed by the file's path, size and
 time; every later load reads that folder in about a second. A changed file gets a new folder.
+Everything is read from local files (local_files_only): play never downloads.
 
 Errors name the file and say which architectures and quantizations load. Imports torch and
 transformers lazily (only engine.narrators.hf_runtime calls this module).
@@ -92,9 +93,10 @@ def _read_gguf(gguf: Path, dtype, trust_remote_code: bool):
         GGUF_SUPPORTED_ARCHITECTURES = []
     folder, name = str(gguf.parent), gguf.name
     try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name,
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name, local_files_only=True,
                                                   trust_remote_code=trust_remote_code)
         model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=dtype,
+                                                     local_files_only=True,
                                                      trust_remote_code=trust_remote_code)
     except ImportError as err:
         raise NarratorError(f"Reading GGUF files needs the gguf package ({err.name or err} is "

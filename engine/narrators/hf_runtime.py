@@ -1,7 +1,9 @@
 """Loading a Hugging Face causal LM and turning prompts into token ids, for the hf narrator.
 
-Device and dtype are chosen by the caller (engine.compute.torch_device and torch_dtype). Loading
-failures become NarratorErrors that say what to do; there is never a silent fallback to another model.
+Device and dtype are chosen by the caller (engine.compute.torch_device and torch_dtype). Models
+load from local files only: a hub id must be in the local Hugging Face cache (`dreamreel models
+pull` puts it there), since play never downloads. Loading failures become NarratorErrors that say
+what to do; there is never a silent fallback to another model.
 
 Prompts are tokenized so that only the chat template can produce control tokens: the template
 is rendered around placeholder markers, its own text is tokenized normally, and every message
@@ -20,7 +22,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from engine.errors import NarratorError
-from engine.hf_hub import offline
+from engine.hf_hub import in_local_cache, pull_advice
 from engine.narrators.prompting import Prompt
 
 _SYSTEM_MARK = "\U000f0001dreamreel-system\U000f0002"
@@ -38,7 +40,8 @@ class Encoded:
 
 
 def load_model(spec: str, device: str, dtype: torch.dtype, trust_remote_code: bool = False):
-    """Load tokenizer and model from a hub id or a folder; NarratorError with advice on failure."""
+    """Load tokenizer and model from a folder or a hub id in the local cache (never the network);
+    NarratorError with advice on failure."""
     from engine.narrators.gguf import find_gguf, load_gguf
     gguf = find_gguf(spec)
     if gguf is not None:
@@ -50,8 +53,9 @@ def load_model(spec: str, device: str, dtype: torch.dtype, trust_remote_code: bo
             raise NarratorError(f"Not enough memory to load {gguf} on {device} ({err}). Try a "
                                 f"smaller model, or play with --narrator storylets.") from None
         return model, tokenizer
-    hint = (f"Download it with `dreamreel models pull {spec}` (see `dreamreel models list`), "
-            f"check the name or folder, or play with --narrator storylets.")
+    advice = pull_advice(spec)
+    hint = (f"{advice[:1].upper()}{advice[1:]}, check the name or folder (`dreamreel models "
+            f"list` shows good choices), or play with --narrator storylets.")
     local = os.path.isdir(os.path.expanduser(spec))
     path = os.path.expanduser(spec) if local else spec
     if not local and (spec.startswith(("/", "./", "../", "~", "\\")) or os.sep * 2 in spec
@@ -61,8 +65,9 @@ def load_model(spec: str, device: str, dtype: torch.dtype, trust_remote_code: bo
                             f"models pull <hub id>` (see `dreamreel models list`), or play with "
                             f"--narrator storylets.")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype,
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code,
+                                                  local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, local_files_only=True,
                                                      trust_remote_code=trust_remote_code)
         model.to(device)
         model.eval()
@@ -77,10 +82,12 @@ def load_model(spec: str, device: str, dtype: torch.dtype, trust_remote_code: bo
             raise NarratorError(f"Not enough memory to load narrator model '{spec}' ({first}). "
                                 f"Try a smaller model, or play with --narrator storylets."
                                 ) from None
-        if not local and offline():
-            reason = "it is not in the local Hugging Face cache and HF_HUB_OFFLINE is set"
+        if not local and not in_local_cache(spec):
+            reason = ("it is not in the local Hugging Face cache, and models are never "
+                      "downloaded during play")
         elif not local:
-            reason = f"it is not in the local cache and could not be fetched ({first})"
+            reason = (f"its copy in the local Hugging Face cache does not load as a causal "
+                      f"language model ({first})")
         else:
             reason = f"the folder does not hold a causal language model ({first})"
         raise NarratorError(f"Cannot load narrator model '{spec}': {reason}. {hint}") from None

@@ -3,13 +3,13 @@
 `--painter diffusers:stabilityai/sd-turbo` (or `diffusers:/path/to/model`) paints scene images
 with a real diffusion model. The pipeline is loaded lazily by the first paint(), on the worker
 thread that runs it, once, and kept. Device and precision are picked automatically
-(engine.compute): CUDA fp16, Apple MPS fp16, else CPU fp32 (half precision on CPUs without native support is several times
-slower, and random or real weights produce denormals that flush-to-zero avoids).
+(engine.compute): CUDA fp16, Apple MPS fp16, else CPU fp32 (half precision on CPUs without
+native support is several times slower, and random or real weights produce denormals that
+flush-to-zero avoids).
 
-Weights: a local folder is used as it is. A hub id is looked up in the local Hugging Face cache
-first, without network. Only if it is missing there, downloads are allowed (the default: naming a
-hub id in --painter asks for it) and HF_HUB_OFFLINE is unset, does the first paint() download it.
-Otherwise a missing model is a PainterError that says to run `dreamreel models pull ID`.
+Weights: a local folder is used as it is. A hub id is taken from the local Hugging Face cache,
+without network: play never downloads. A model missing there is a PainterError that says to run
+`dreamreel models pull ID` (engine.models), the one command that downloads.
 
 This module must stay importable without torch or diffusers: both are imported only when a
 pipeline is loaded, so `RECOMMENDED` can be read by `dreamreel models list` on any install.
@@ -33,7 +33,7 @@ from PIL import Image, ImageFilter
 
 from engine.compute import torch_device, torch_dtype, torch_threads
 from engine.errors import JobCancelled, PainterError
-from engine.hf_hub import offline
+from engine.hf_hub import pull_advice, pull_command
 
 # Models `dreamreel models list` suggests. size_gb: roughly what the default download of the
 # pipeline's components (fp32 safetensors) weighs; estimates from the parameter counts.
@@ -56,7 +56,6 @@ DEFAULT_NEGATIVE = "text, watermark, signature, blurry, lowres, jpeg artifacts, 
 CONTENT_FILTERS = ("off", "standard")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")  # owner/name
 PLACEHOLDER_BLOCKS = 6                # a flagged image is shrunk to about this many blocks across
-PULL_HINT = "run `dreamreel models pull {model}` or play with --painter procedural"
 
 
 def is_one_step_model(model: str) -> bool:
@@ -74,43 +73,40 @@ def blurred_placeholder(image: Image.Image) -> Image.Image:
         ImageFilter.GaussianBlur(radius=max(width, height) / 24))
 
 
-def resolve_model_folder(model: str, allow_download: bool = True) -> str:
+def pull_hint(model: str, subject: str = "it") -> str:
+    """The end of an error about a missing model: how to download it, or what to play with."""
+    return f"{pull_advice(model, subject)}, or play with --painter procedural"
+
+
+def resolve_model_folder(model: str) -> str:
     """The local folder holding model: the folder itself, or the hub id's cached snapshot.
 
-    The local cache is tried first without network; a hub id missing from it is downloaded only
-    when allow_download is true and HF_HUB_OFFLINE is unset. Used by the painter on its first
-    paint(), and usable by a `models pull` command (with allow_download=True).
+    Never uses the network (downloads are `dreamreel models pull`'s alone). Used by the
+    painter on its first paint().
 
     Raises:
         PainterError: the folder does not exist or is no diffusers model, or the hub id is not
-            cached and cannot be downloaded.
+            in the local cache (the message gives the command that downloads it).
     """
     path = Path(model).expanduser()
     if path.is_dir() or not HUB_ID.match(model):
         if not path.is_dir():
             raise PainterError(f'Image model folder "{model}" does not exist. Point '
                                f"--painter diffusers:<path> at a diffusers model folder, "
-                               f"{PULL_HINT.format(model='stabilityai/sd-turbo')}.")
+                               f"or {pull_hint('stabilityai/sd-turbo', 'one')}.")
         if not (path / "model_index.json").is_file():
             raise PainterError(f'"{model}" is not a diffusers model folder (it has no '
                                f"model_index.json). Save one with pipeline.save_pretrained(), "
-                               f"{PULL_HINT.format(model='stabilityai/sd-turbo')}.")
+                               f"or {pull_hint('stabilityai/sd-turbo', 'one')}.")
         return str(path)
     from diffusers import DiffusionPipeline  # noqa: PLC0415
 
     try:
         return str(DiffusionPipeline.download(model, local_files_only=True))
     except (OSError, ValueError) as err:  # not in the cache (LocalEntryNotFoundError)
-        if offline() or not allow_download:
-            why = "HF_HUB_OFFLINE is set" if offline() else "downloads are off"
-            raise PainterError(f'Image model "{model}" is not downloaded and {why}: '
-                               f"{PULL_HINT.format(model=model)}.") from err
-    try:
-        return str(DiffusionPipeline.download(model))
-    except Exception as err:  # network, unknown repo, gated repo, full disk
-        raise PainterError(f'Could not download image model "{model}" ({type(err).__name__}: '
-                           f"{err}). Check the id and your connection, then "
-                           f"{PULL_HINT.format(model=model)}.") from err
+        raise PainterError(f'Image model "{model}" is not in the local Hugging Face cache, and '
+                           f"models are never downloaded during play: "
+                           f"{pull_hint(model)}.") from err
 
 
 def _dtype_keyword() -> str:
@@ -143,7 +139,7 @@ class DiffusersPainter:
     def __init__(self, model: str, *, steps: int = 0, content_filter: str = "standard",
                  negative_prompt: str = DEFAULT_NEGATIVE, guidance_scale: float | None = None,
                  max_pixels: int | None = None, device: str | None = None,
-                 allow_download: bool = True, check_install: bool = True):
+                 check_install: bool = True):
         """Describe the painter; nothing is loaded until the first paint().
 
         Args:
@@ -156,8 +152,6 @@ class DiffusersPainter:
                 None uses the model's native area (512x512 for 1-step models); 0 paints at the
                 requested size (rounded to multiples of 8).
             device: "cuda", "mps" or "cpu"; None picks the best available.
-            allow_download: fetch a hub id missing from the local cache (never when
-                HF_HUB_OFFLINE is set).
             check_install: fail now, not at the first paint, if torch or diffusers is missing.
 
         Raises:
@@ -187,7 +181,6 @@ class DiffusersPainter:
         self.content_filter = content_filter
         self.max_pixels = max_pixels
         self.device = device
-        self.allow_download = allow_download
         self.last_flagged = False
         self._one_step = one_step
         self._pipe: Any = None
@@ -222,7 +215,7 @@ class DiffusersPainter:
         """Load the pipeline now (paint() does it on first use): lets a UI warm up early.
 
         Raises:
-            PainterError: the model is missing, cannot be downloaded, or does not fit in memory.
+            PainterError: the model is missing (not downloaded) or does not fit in memory.
         """
         with self._lock:
             if self._pipe is not None:
@@ -238,7 +231,7 @@ class DiffusersPainter:
             dtype = torch_dtype(device, bf16=False)   # pipelines are made and tested in fp16
             if device == "cpu":
                 torch.set_num_threads(torch_threads())   # leave the window its core
-            folder = resolve_model_folder(self.model, self.allow_download)
+            folder = resolve_model_folder(self.model)
             options: dict[str, Any] = {_dtype_keyword(): dtype, "local_files_only": True}
             try:
                 index = json.loads((Path(folder) / "model_index.json").read_text(encoding="utf-8"))
@@ -254,7 +247,7 @@ class DiffusersPainter:
                                        ) from err
                 raise PainterError(f'Could not load image model "{self.model}" from {folder} '
                                    f"({type(err).__name__}: {err}). Re-download it with "
-                                   f"`dreamreel models pull {self.model}` or use --painter "
+                                   f"`{pull_command(self.model)}` or use --painter "
                                    "procedural.") from err
             self._prepare(pipe)
 

@@ -147,6 +147,26 @@ def test_uncached_hub_id_offline_says_how_to_pull(monkeypatch):
     assert "dreamreel models pull dreamreel-tests/no-such-model" in message
 
 
+def test_play_never_downloads_even_online(monkeypatch):
+    from diffusers import DiffusionPipeline
+
+    calls: list[dict] = []
+    real = DiffusionPipeline.download
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(DiffusionPipeline, "download", spy)
+    with pytest.raises(PainterError) as caught:
+        make_painter("diffusers:dreamreel-tests/no-such-model").paint(PROMPT, 1, SIZE)
+    assert calls and all(call.get("local_files_only") is True for call in calls)
+    message = str(caught.value)
+    assert "`dreamreel models pull dreamreel-tests/no-such-model`" in message
+    assert "HF_HUB_OFFLINE" not in message
+
+
 def test_hub_id_in_the_local_cache_loads_offline(tiny_model, tmp_path, monkeypatch):
     import shutil
 
