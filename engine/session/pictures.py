@@ -106,17 +106,16 @@ class Pictures:
         self._painting[node] = self.runner.submit(work, priority, "paint", key=node)
 
     def image(self, node: int | None = None):
-        """The scene's picture if it is in memory (PIL image), else None and it is requested."""
+        """The scene's picture if it is in memory (a PIL image), else None. Reading changes
+        nothing: the current scene's picture is requested when the player arrives there, and
+        a front end that shows another scene's picture asks for it with request_image(), then
+        gets an IMAGE event when it is ready."""
         node = self.current if node is None else node
         scene = self.scene(node)
         if scene.current is None or self.painter.id == "none":
             return None
         key = scene.current.image_key
-        if key and key in self._images:
-            self._images.move_to_end(key)
-            return self._images[key]
-        self.request_image(node)
-        return None
+        return self._images.get(key) if key else None
 
     def _on_image(self, job: Job, kind: str, payload: Any) -> list[SessionEvent]:
         node = job.key
