@@ -13,7 +13,9 @@ import transformers  # noqa: E402
 from engine.errors import NarratorError  # noqa: E402
 from engine.narrators.hf_runtime import load_model  # noqa: E402
 
-from tests.support.llm_fixtures import tiny_lm  # noqa: E402,F401
+from tests.support.llm_fixtures import tiny_lm  # noqa: E402
+
+__all__ = ["tiny_lm"]   # a fixture, used by name
 
 
 @pytest.fixture
