@@ -15,6 +15,9 @@ import pytest
 
 from engine.worlds.loading import BUILTIN_WORLDS
 
+# Plays in a process of its own for minutes: `pytest -m "not slow"` leaves it out.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 WORLDS = sorted(p.name for p in BUILTIN_WORLDS.iterdir() if (p / "world.toml").is_file())
 

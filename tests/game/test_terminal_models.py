@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Starts the game in a process of its own: `pytest -m "not slow"` leaves it out.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 LINES = ["1", "2", "I search the shore for footprints", "1", ":back", "2", ":regen", "3",

@@ -18,6 +18,9 @@ import pytest
 from engine.narrators.matching import parse_action, stem, tokens
 from engine.worlds.loading import load_world
 
+# Starts the game in a process of its own: `pytest -m "not slow"` leaves it out.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 LANTERN_COAST = [

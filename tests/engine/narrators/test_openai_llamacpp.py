@@ -28,6 +28,10 @@ pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed; "
                                         "pip install -e '.[dev]' builds it")
 pytest.importorskip("llama_cpp.server.app", reason="llama-cpp-python[server] is not installed")
 
+# Starts llama-cpp-python's server in a process of its own: `pytest -m "not slow"` leaves
+# it out.
+pytestmark = pytest.mark.slow
+
 from engine.narrators import make_narrator  # noqa: E402
 from engine.narrators.openai_formats import scene_grammar, scene_schema, without_limits  # noqa: E402
 from engine.worlds.loading import load_world  # noqa: E402
