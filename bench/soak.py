@@ -34,6 +34,7 @@ from engine.config import load_config  # noqa: E402
 from engine.errors import DreamreelError  # noqa: E402
 from engine.session.jobs import ThreadedRunner  # noqa: E402
 from engine.session.core import Session  # noqa: E402
+from engine.text import without_controls  # noqa: E402
 from game.cli.terminal import MAX_LINE, TerminalGame  # noqa: E402
 
 SLOTS = ("one", "two", "three")
@@ -117,7 +118,7 @@ def rss_mb() -> float:
 def clean(line: str) -> str:
     """What the terminal's reader makes of a line (game.cli.terminal.read_line)."""
     line = line[:MAX_LINE]
-    return "".join(ch for ch in line if ch.isprintable() or ch == "\t").strip()
+    return without_controls(line, replacement="", keep="\t").strip()
 
 
 def soak(world: str, lines: int, seed: int, painter: str, hang: float, warmup: int) -> dict:
