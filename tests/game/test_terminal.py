@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from engine.saves.store import story_slot_base
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +28,7 @@ for turn in range(50):
                    ":regen", "ask the keeper about the ships", "3", "1", "2"][turn % 10])
 
 
+@pytest.mark.slow   # the game in a process of its own
 def test_fifty_scripted_turns_replay_identically(tmp_path):
     first = run(tmp_path / "a", SCRIPT, "--seed", "42")
     second = run(tmp_path / "b", SCRIPT, "--seed", "42")
@@ -38,6 +41,7 @@ def test_fifty_scripted_turns_replay_identically(tmp_path):
     assert "Autosaved" in out
 
 
+@pytest.mark.slow   # the game in a process of its own
 def test_continue_resumes_at_the_same_scene(tmp_path):
     first = run(tmp_path, ["1", "2", "1", ":state"], "--seed", "5")
     last_title = [l for l in first.stdout.decode().splitlines() if l.startswith("== ")][-1]
@@ -47,6 +51,7 @@ def test_continue_resumes_at_the_same_scene(tmp_path):
     assert titles[0] == last_title
 
 
+@pytest.mark.slow   # the game in a process of its own
 def test_garbage_and_huge_input_lines_do_not_crash(tmp_path):
     junk = b"\xff\xfe\x00garbage\n" + b"9" * 50_000 + b"\n" + b":nonsense\n99\n\x1b[2J\n1\n"
     result = run(tmp_path, junk, "--seed", "1")
@@ -56,6 +61,7 @@ def test_garbage_and_huge_input_lines_do_not_crash(tmp_path):
     assert "Unknown command" in out and "There is no choice 99" in out
 
 
+@pytest.mark.slow   # the game in a process of its own
 def test_save_and_load_commands(tmp_path):
     result = run(tmp_path, ["1", ":save mine", "2", ":load mine", ":load ../../etc"], "--seed", "9")
     out = result.stdout.decode()
@@ -67,6 +73,7 @@ def test_save_and_load_commands(tmp_path):
     assert "mine" in listing.stdout and story_slot_base("lantern_coast") in listing.stdout
 
 
+@pytest.mark.slow   # the game in a process of its own
 def test_sigkill_mid_play_loses_at_most_the_turn_in_flight(tmp_path):
     cmd = [sys.executable, "-m", "game.cli.main", "play", "--text", "--saves-dir", str(tmp_path),
            "--painter", "none", "--seed", "8"]
@@ -86,12 +93,15 @@ def test_sigkill_mid_play_loses_at_most_the_turn_in_flight(tmp_path):
     time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    proc.stdin.close()
+    proc.stdout.close()
     resumed = run(tmp_path, [], "--continue")
     assert resumed.returncode == 0
     first = [l for l in resumed.stdout.decode().splitlines() if l.startswith("== ")][0]
     assert first + "\n" == titles[-1]
 
 
+@pytest.mark.slow   # the game in a process of its own
 def test_a_reader_that_leaves_early_ends_play_quietly_and_the_story_is_saved(tmp_path):
     """`dreamreel play --text < script | head`: the pipe closes mid-story."""
     cmd = [sys.executable, "-m", "game.cli.main", "play", "--text", "--saves-dir", str(tmp_path),
@@ -112,8 +122,6 @@ def test_a_reader_that_leaves_early_ends_play_quietly_and_the_story_is_saved(tmp
 # -- hardening (issue 11) ------------------------------------------------------------------------
 import io                                                    # noqa: E402
 import shutil                                                # noqa: E402
-
-import pytest                                                # noqa: E402
 
 from engine.errors import SaveError                          # noqa: E402
 from engine.session.jobs import InlineRunner                         # noqa: E402
@@ -233,6 +241,7 @@ def _titles(result) -> list[str]:
     return [line for line in result.stdout.decode().splitlines() if line.startswith("== ")]
 
 
+@pytest.mark.slow   # the game in a process of its own
 def test_continue_with_slot_autosave_resumes_the_autosave(tmp_path):
     """Finding 9: `--continue --slot autosave` loaded the newest other slot and autosaved over
     the autosave story."""
@@ -246,6 +255,7 @@ def test_continue_with_slot_autosave_resumes_the_autosave(tmp_path):
     assert _titles(later)[0] == _titles(other)[-1]
 
 
+@pytest.mark.slow   # the game in a process of its own
 def test_bad_flags_are_refused_before_play_starts(tmp_path):
     """Findings 7 and 8: a seed over 64 bits was taken (and then nothing could be saved); a
     missing --config FILE was silently ignored."""
@@ -262,6 +272,7 @@ def test_bad_flags_are_refused_before_play_starts(tmp_path):
     assert b"nope.toml: no such config file" in missing.stderr
 
 
+@pytest.mark.slow   # the game in a process of its own
 def test_a_new_story_is_not_started_over_a_saved_one(tmp_path):
     first = run(tmp_path, ["1", "2"], "--seed", "5", "--slot", "mine")
     assert first.returncode == 0

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from engine.config import load_config
 from engine.session.jobs import InlineRunner
 from engine.saves.store import SaveStore
@@ -18,6 +20,9 @@ from engine.session.core import Session
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "DREAMREEL_CONFIG": "/nonexistent"}
+
+# Starts the game in processes of their own: `pytest -m "not slow"` leaves it out.
+pytestmark = pytest.mark.slow
 
 
 def command(saves: Path, *extra: str) -> list[str]:
@@ -114,6 +119,8 @@ def test_a_second_game_on_a_slot_is_refused_and_a_killed_games_lock_is_taken_ove
     finally:
         first.proc.send_signal(signal.SIGKILL)
         first.proc.wait()
+        first.proc.stdin.close()
+        first.proc.stdout.close()
     # Killed: the kernel dropped its lock; the next game takes the slot over and says so.
     after = run(tmp_path, ["1"], "--continue", "--slot", "shared")
     out = after.stdout.decode()
