@@ -32,6 +32,15 @@ def hold_in_another_process(slots: Path, name: str) -> subprocess.Popen:
     return proc
 
 
+def kill(proc: subprocess.Popen) -> None:
+    """Kill a helper process, reap it and close its pipes."""
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    for pipe in (proc.stdin, proc.stdout):
+        if pipe is not None:
+            pipe.close()
+
+
 def test_a_second_process_is_refused_and_a_killed_holders_lock_is_taken_over(tmp_path):
     holder = hold_in_another_process(tmp_path, "story")
     try:
@@ -41,8 +50,7 @@ def test_a_second_process_is_refused_and_a_killed_holders_lock_is_taken_over(tmp
         assert busy.value.holder.boot == slotlock.boot_id()
         assert slot_holder(tmp_path, "story").pid == holder.pid
     finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
+        kill(holder)
     claim = claim_slot(tmp_path, "story")          # the kernel dropped the dead one's lock
     try:
         assert claim.owns and claim.took_over is not None and claim.took_over.pid == holder.pid
@@ -100,8 +108,7 @@ def test_without_os_locks_the_record_decides_by_pid_and_boot_id(tmp_path, monkey
             claim.release()
             assert path.read_bytes() == b""
     finally:
-        alive.kill()
-        alive.wait()
+        kill(alive)
 
 
 def test_sessions_hold_their_slot_and_may_open_a_busy_one_read_only(config, tmp_path):
@@ -135,6 +142,5 @@ def test_sessions_hold_their_slot_and_may_open_a_busy_one_read_only(config, tmp_
         copy.close()
         other.close()
     finally:
-        holder.kill()
-        holder.wait()
+        kill(holder)
     assert store.read("mine").snapshot == before           # the holder's story is untouched
