@@ -14,6 +14,9 @@ pytest.importorskip("torch")
 pytest.importorskip("llguidance")
 pytest.importorskip("gguf")
 
+# Converts and runs a real 135M model (minutes on a CPU): `pytest -m "not slow"` leaves it out.
+pytestmark = pytest.mark.slow
+
 from engine.evaluation.metrics import longest_shared_run, repeated_ngram_share, words  # noqa: E402
 from engine.session.jobs import InlineRunner  # noqa: E402
 from engine.narrators.gguf import CONVERTED_MARK, converted_folder  # noqa: E402
