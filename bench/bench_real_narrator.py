@@ -101,7 +101,7 @@ def main() -> int:
             time.sleep(0.002)
         session.poll()
         scene = session.scene()
-        extras = session.prompts.get(scene.id, {})
+        extras = (session.prompt_for(scene.id) or {})
         timings = extras.get("timings", {})
         # The narration is the scene's first field and the keys before it are fed with the
         # prompt, so the first token the narrator samples is the narration's first word.
@@ -118,9 +118,9 @@ def main() -> int:
                        "words": len(scene.current.narration.split()) if scene.versions else 0})
         if scene.status != "ready" or not session.choices():
             session.back()
-    last = session.prompts.get(session.scene().id, {})
+    last = (session.prompt_for() or {})
     encoded_ids = narrator._encoder.encode(narrator.prompts.build(
-        session._request(session.current, 1))).ids
+        session.narration.request(session.current, 1))).ids
     told = [s for s in scenes if s["new_tokens"]]
     tokens = int(statistics.median(s["new_tokens"] for s in told)) if told else 200
     plain = plain_generate_rate(narrator, encoded_ids, tokens)

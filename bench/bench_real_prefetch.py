@@ -64,7 +64,7 @@ def play(narrator, prefetch: bool, turns: int, read_s: float, seed: int) -> dict
         chosen = time.monotonic()
         session.choose(pick)
         frame_until(lambda: session.scene().status in ("ready", "failed")
-                    or session.streams.get(session.current, "").strip())
+                    or session.stream_text().strip())
         waits.append(time.monotonic() - chosen)
         hits += was_told
         frame_until(lambda: session.scene().status in ("ready", "failed"))

@@ -82,7 +82,7 @@ def bench_size(saves: Path, scenes: int, runs: int) -> dict:
         session.choose(0)
         session.poll()                 # the instant narrator tells it; that autosaves too
         session.flush_saves()
-        session._dirty.update([session.current] + [c.id for c in session.choices()])
+        session.saving.mark(*[session.current] + [c.id for c in session.choices()])
         start = time.perf_counter()
         session.autosave()
         session.flush_saves()          # until the journal line is on disk

@@ -78,7 +78,7 @@ def grow(session: Session, scenes: int) -> None:
             graph.add_child(child.id, f"Option {index}", "explore", seed=index)
         node = child.id
     session.current = node
-    session._dirty.clear()
+    session.saving.dirty.clear()
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -96,7 +96,7 @@ def bench_autosave(scenes: int, turns: int, saves: Path) -> dict:
         session.poll()                        # narrates (instantly) and autosaves
         session.flush_saves()
         # one turn's autosave, measured alone: the new scene and its choices, as on a turn
-        session._dirty.update([session.current] + [c.id for c in session.choices()])
+        session.saving.mark(*[session.current] + [c.id for c in session.choices()])
         start = time.perf_counter()
         session.autosave()
         handoff.append((time.perf_counter() - start) * 1000)   # what the caller waits
@@ -116,7 +116,7 @@ def bench_turn_overhead(saves: Path, turns: int = 300) -> dict:
         session.wait()
         times.append((time.perf_counter() - start) * 1000)
     narrator_ms = []
-    request = session._request(session.current, 1)
+    request = session.narration.request(session.current, 1)
     for _ in range(100):
         start = time.perf_counter()
         session.narrator.narrate(request)

@@ -294,7 +294,7 @@ def _told(session: Session, watch: Stopwatch, world: World, settings: EvalSettin
     record.first_word_s = round(first - started, 4) if first else record.scene_s
     scene = session.scene(node)
     version = scene.current
-    extras = session.prompts.get(node) or {}
+    extras = session.prompt_for(node) or {}
     if version is None:
         record.failed = scene.error or "the narrator gave no scene"
         record.problems = [f"failed: {record.failed}"]

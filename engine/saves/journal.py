@@ -111,8 +111,10 @@ def apply_journal(snapshot: dict, records: list[dict]) -> dict:
         for scene in record.get("scenes", []):
             if isinstance(scene, dict) and type(scene.get("id")) is int:
                 scenes[scene["id"]] = scene
-        if isinstance(record.get("play"), dict):
-            snapshot["play"] = record["play"]
+        if isinstance(record.get("play"), dict):   # fields a line lacks (an older one) stay
+            play = snapshot.get("play")
+            snapshot["play"] = {**play, **record["play"]} if isinstance(play, dict) \
+                else record["play"]
     kept: dict[int, dict] = {}
     for ident in sorted(scenes):   # parents have smaller ids; drop anything left orphaned
         parent = scenes[ident].get("parent")

@@ -17,8 +17,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from engine.errors import DreamreelError, SaveError
-from engine.story.graph import GENERATING, READY, STATUSES, STUB, Scene, StoryGraph, Version
 from engine.saves.store import FORMAT, VERSION, gc_paused
+from engine.story.graph import (GENERATING, READY, SCENE_SHAPE, STATUSES, STUB, VERSION_SHAPE,
+                                Scene, StoryGraph, Version)
+from engine.story.playstate import PlayState
+from engine.story.records import RecordShape
 from engine.story.schema import MAX_NAME, Effects
 from engine.story.seeds import SEED_MAX
 from engine.worlds.loading import BUILTIN_WORLDS, load_world
@@ -26,18 +29,8 @@ from engine.worlds.loading import BUILTIN_WORLDS, load_world
 if TYPE_CHECKING:
     from engine.session.core import Session
 
-_TEXT, _INT, _BOOL = frozenset({str}), frozenset({int}), frozenset({bool})
-SCENE_TYPES = {"id": _INT, "parent": frozenset({int, type(None)}), "parent_version": _INT,
-               "label": _TEXT, "intent": _TEXT, "goto": _TEXT, "free_text": _BOOL, "seed": _INT,
-               "status": _TEXT, "error": _TEXT, "versions": frozenset({list}), "active": _INT,
-               "visited": _BOOL}
-VERSION_TYPES = {"title": _TEXT, "narration": _TEXT, "image_prompt": _TEXT, "mood": _TEXT,
-                 "effects": frozenset({dict}), "ending": _BOOL, "source": _TEXT,
-                 "author": _TEXT, "seed": _INT, "image_key": _TEXT}
-SCENE_REQUIRED = frozenset({"id", "parent"})
-VERSION_REQUIRED = frozenset({"title", "narration"})
-TOP_FIELDS = {"format", "version", "saved_at", "world", "narrator", "painter", "seed", "play",
-              "next_id", "scenes"}
+TOP_FIELDS = {"format", "version", "saved_at", "world", "narrator", "painter", "play", "next_id",
+              "scenes"}
 MAX_TEXT = 20_000  # characters in any one saved string
 MAX_INT = SEED_MAX  # the largest number a save may hold (ids, seeds, turns): 64-bit signed
 
@@ -54,25 +47,36 @@ def saved_scene(scene: Scene) -> dict:
     return data
 
 
-def to_snapshot(session: "Session") -> dict:
-    """The whole story as JSON-ready data."""
-    world = session.world
+def to_snapshot(session: "Session", play: dict) -> dict:
+    """The whole story of a Session as JSON-ready data, with the play state `play`."""
+    return story_snapshot(session.graph, session.world, session.narrator, session.painter, play)
+
+
+def story_snapshot(graph: StoryGraph, world, narrator, painter, play: dict) -> dict:
+    """The whole story as JSON-ready data, with the play state `play` (taken on the caller's
+    thread when the save was asked for).
+
+    It may run on the saver thread while play goes on: the scenes are read in id order from
+    a list that only grows, and each is turned into fresh dicts, so nothing is shared with the
+    story as it changes. A scene changed meanwhile is in the autosave journal line queued
+    behind this snapshot, which wins when the story is read back."""
+    scenes = [saved_scene(scene) for scene in graph.scenes()]
     return {
         "format": FORMAT,
         "version": VERSION,
         "saved_at": time.time(),
         "world": {"id": world.id, "path": str(world.root)},
-        "narrator": f"{session.narrator.id}:{session.narrator.model}",
-        "painter": session.painter.id,
-        "seed": session.seed,
-        "play": session.play_state(),
-        "next_id": session.graph.next_id,
-        "scenes": [saved_scene(scene) for scene in session.graph.scenes()],
+        "narrator": f"{narrator.id}:{narrator.model}",
+        "painter": painter.id,
+        "play": play,
+        "next_id": scenes[-1]["id"] + 1 if scenes else 0,
+        "scenes": scenes,
     }
 
 
-def _check(record: Any, types: dict, required: frozenset, what: str, where: str) -> dict:
+def _check(record: Any, shape: RecordShape, what: str, where: str) -> dict:
     """Refuse unknown fields, missing required ones, wrong types and oversized text."""
+    types, required = shape.types, shape.required_set
     if type(record) is not dict:
         raise SaveError(f"{where}: {what} is not an object; the save is damaged.")
     keys = record.keys()
@@ -103,10 +107,10 @@ def _check(record: Any, types: dict, required: frozenset, what: str, where: str)
 
 def scene_from_dict(record: Any, where: str) -> Scene:
     """A Scene from its compact saved form, checked field by field."""
-    data = dict(_check(record, SCENE_TYPES, SCENE_REQUIRED, "a scene", where))
+    data = dict(_check(record, SCENE_SHAPE, "a scene", where))
     if data.get("status", STUB) not in STATUSES:
         raise SaveError(f"{where}: scene {data['id']} has unknown status {data['status']!r}.")
-    versions = [Version(**_check(v, VERSION_TYPES, VERSION_REQUIRED, "a scene version", where))
+    versions = [Version(**_check(v, VERSION_SHAPE, "a scene version", where))
                 for v in data.pop("versions", ())]
     for version in versions:
         if version.effects and not _plain_effects(version.effects):
@@ -154,17 +158,11 @@ def from_snapshot(cls, config, data: dict, where: str, *, narrator=None, painter
     Everything is checked before the Session is made, so a damaged save starts no threads;
     `options` (read_only, claim) go to the Session."""
     with gc_paused():
-        parts = _read_parts(data, config, where)
-    world, seed, graph, current, turn, note, characters = parts
+        world, graph, play = _read_parts(data, config, where)
     from engine.painters import painter_from_config
-    session = cls(config, world, narrator or config.make_narrator(),
-                  painter or painter_from_config(config), runner, seed=seed, slot=slot, **options)
-    session.graph = graph
-    session.current = current
-    session.turn = turn
-    session.author_note = note
-    session.characters = characters
-    return session
+    return cls(config, world, narrator or config.make_narrator(),
+               painter or painter_from_config(config), runner, slot=slot, graph=graph,
+               play=play, **options)
 
 
 def _read_parts(data: dict, config, where: str) -> tuple:
@@ -173,17 +171,12 @@ def _read_parts(data: dict, config, where: str) -> tuple:
         raise SaveError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}.")
     try:
         world_ref = data["world"]
-        play = data["play"]
-        seed = data["seed"]
+        play = PlayState.from_dict(data["play"], where)
         records = data["scenes"]
     except (KeyError, TypeError):
         raise SaveError(f"{where}: the save lacks its world, play state or scenes.") from None
-    if type(seed) is not int or not 0 <= seed <= MAX_INT:
-        raise SaveError(f"{where}: the story's seed is damaged.")
     if not isinstance(records, list) or not records:
         raise SaveError(f"{where}: the save holds no scenes.")
-    if not isinstance(play, dict):
-        raise SaveError(f"{where}: the play state is damaged.")
     world = _load_world(world_ref, config, where)
     graph = StoryGraph(world.initial_state())
     scenes: dict[int, Scene] = {}
@@ -197,20 +190,9 @@ def _read_parts(data: dict, config, where: str) -> tuple:
     graph.insert_many(scenes.values())
     if graph.root is None:
         raise SaveError(f"{where}: the save has no first scene.")
-    current = play.get("current")
-    if type(current) is not int or current not in graph:
+    if play.current not in graph:
         raise SaveError(f"{where}: the current scene is missing from the save.")
-    turn = play.get("turn", 0)
-    note = play.get("author_note", "")
-    if type(turn) is not int or not 0 <= turn <= MAX_INT or not isinstance(note, str):
-        raise SaveError(f"{where}: the play state is damaged.")
-    characters = play.get("characters", {})
-    if not isinstance(characters, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) and len(v) <= 1000
-            for k, v in characters.items()):
-        raise SaveError(f"{where}: the character records are damaged.")
-    return (world, seed, graph, current, turn, note[:500],
-            dict(list(characters.items())[:200]))
+    return world, graph, play
 
 
 def _load_world(ref: Any, config, where: str):

@@ -27,7 +27,6 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import orjson
 
@@ -37,9 +36,9 @@ from engine.saves.journal import apply_journal, journal_line, last_journal_meta,
 from engine.saves.slotlock import Holder, SlotClaim, claim_slot, slot_holder
 from engine.saves.trash import TRASH_FOLDER, Deleted, move_to_trash, restore_from_trash
 from engine.saves.untrusted import loads, read_capped
+from engine.saves.upgrades import STEPS, VERSION
 
 FORMAT = "dreamreel-save"
-VERSION = 1                 # written by this Dreamreel
 MIN_VERSION = 1             # oldest version this Dreamreel can upgrade and load
 BACKUPS = 3                 # older snapshots kept per slot
 MAX_SNAPSHOT_BYTES = 1 << 30  # refuse larger story.json files
@@ -49,7 +48,6 @@ COMPACT_SMALL = (64, 2_000)   # (journal lines, scenes): small stories compact t
 COMPACT_LARGE = 1_024         # journal lines after which any story compacts
 SLOT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,47}$")
 STAGED = ".story.json.new"    # a full save's new snapshot, complete before any file is replaced
-UPGRADES: dict[int, Callable[[dict], dict]] = {}  # version -> step to version + 1
 SAVE_FILES = ("meta.json", "story.json", "journal.jsonl", STAGED)   # any of them: a slot
 
 
@@ -325,7 +323,7 @@ class SaveStore:
             if not path.exists():
                 continue
             try:
-                snapshot = self._read_snapshot(path)
+                snapshot, read_version = self._read_snapshot(path)
                 backup = index
                 if index:
                     warnings.append(f"{folder / 'story.json'} was damaged; rebuilt the story from "
@@ -350,8 +348,9 @@ class SaveStore:
         if snapshot is None:
             raise SaveError(f"{folder}: no readable story.json or backup. "
                             + " ".join(warnings))
-        return Loaded(snapshot=apply_journal(snapshot, records), warnings=warnings,
-                      journal_lines=len(records) if backup == 0 else 0)
+        return self._upgraded(Loaded(snapshot=apply_journal(snapshot, records), warnings=warnings,
+                                     journal_lines=len(records) if backup == 0 else 0),
+                              read_version)
 
     def _interrupted_save(self, folder: Path) -> Loaded | None:
         """A full save stopped between its renames (a crash, a kill): story.json is missing and
@@ -362,21 +361,32 @@ class SaveStore:
         if (folder / "story.json").exists() or not staged.exists():
             return None
         try:
-            snapshot = self._read_snapshot(staged)
+            snapshot, read_version = self._read_snapshot(staged)
         except SaveError:
             return None
-        return Loaded(snapshot=snapshot, notes=[
+        return self._upgraded(Loaded(snapshot=snapshot, notes=[
             f"Recovered '{folder.name}' from an interrupted save: the game stopped while saving; "
-            f"the story is as it was saved, nothing was lost."])
+            f"the story is as it was saved, nothing was lost."]), read_version)
 
-    def _read_snapshot(self, path: Path) -> dict:
+    def _read_snapshot(self, path: Path) -> tuple[dict, object]:
+        """The snapshot at path, upgraded to this version, and the version it was saved in."""
         data = read_capped(path, MAX_SNAPSHOT_BYTES, "a story")
         try:
             with gc_paused():
                 snapshot = loads(data, str(path))
         except UnicodeDecodeError as err:
             raise SaveError(f"{path} is damaged ({err}); it may have been cut off or edited.") from None
-        return upgrade(snapshot, str(path))
+        version = snapshot.get("version") if isinstance(snapshot, dict) else None
+        return upgrade(snapshot, str(path)), version
+
+    @staticmethod
+    def _upgraded(loaded: "Loaded", version: object) -> "Loaded":
+        """Say so when the story was saved in an older format: it is written anew in this
+        one at the next autosave (a note makes the Session start with a full snapshot)."""
+        if isinstance(version, int) and version < VERSION:
+            loaded.notes.append(f"This story was saved by an older Dreamreel (save version "
+                                f"{version}); from now on it is saved in version {VERSION}.")
+        return loaded
 
     def repair_journal(self, name: str, good_lines: int) -> None:
         """Cut a journal back to its good lines (after a crash tore the last one)."""
@@ -452,7 +462,7 @@ def upgrade(data: dict, where: str) -> dict:
         raise SaveError(f"{where} is save version {version}, too old to load "
                         f"(oldest supported: {MIN_VERSION}).")
     while version < VERSION:
-        data = UPGRADES[version](data)
+        data = STEPS[version](data)
         version += 1
         data["version"] = version
     return data

@@ -23,19 +23,20 @@ from typing import Any
 from engine.config import Config
 from engine.errors import DreamreelError, SaveError
 from engine.events import EventKind, SessionEvent
-from engine.story.graph import FAILED, GENERATING, READY, STUB, Scene, StoryGraph
-from engine.painters.imagecache import ImageCache
-from engine.session.jobs import NARRATE_CURRENT, PREFETCH_NARRATE, InlineRunner, Job, ThreadedRunner
-from engine.narrators.prompting import PromptBuilder
 from engine.narrators.storylets import infer_intent
 from engine.painters import painter_from_config
-from engine.saves.saver import Saver, give_memory_back
-from engine.saves.store import SaveStore, check_name
-from engine.story.seeds import derive_seed, fresh_seed, story_seed
-from engine.session.narration import Narration, NarrationTiming, Telling
-from engine.session.pictures import Pictures
-from engine.session.saving import JournalState, Saving
+from engine.painters.imagecache import ImageCache
+from engine.saves.saver import give_memory_back
 from engine.saves.snapshot import from_snapshot
+from engine.saves.store import SaveStore, check_name
+from engine.session.jobs import (DONE, FAILED as JOB_FAILED, NARRATE_CURRENT, PREFETCH_NARRATE,
+                                 InlineRunner, ThreadedRunner)
+from engine.session.narration import Narration, NarrationTiming
+from engine.session.pictures import Pictures
+from engine.session.saving import Saving
+from engine.story.graph import FAILED, GENERATING, READY, STUB, Scene, StoryGraph
+from engine.story.playstate import PlayState
+from engine.story.seeds import derive_seed, fresh_seed, story_seed
 from engine.story.state import WorldState
 from engine.worlds.loading import World, load_world
 
@@ -43,60 +44,111 @@ MAX_ACTION_CHARS = 300   # a typed action is cut to this length
 AUTOSAVE_SLOT = "autosave"
 OUTBOX_KEPT = 2000       # events kept for a front end that has not polled for a long time
 WAIT_STEP_S = 0.1        # a wait looks at the story at least this often (it never spins)
+RELOAD_WORLD = NARRATE_CURRENT   # a world reload goes before the scenes it should change
 
 
-class Session(Narration, Pictures, Saving):
-    """A story being played. Create with Session.new() or Session.resume()."""
+class Session:
+    """A story being played. Create with Session.new() or Session.resume().
+
+    It is composed of parts, each holding its own state: `narration` (telling scenes, prefetch,
+    timings, prompts), `pictures` (painting jobs, pictures in memory, the image cache) and
+    `saving` (autosave, named saves, the slot). The story itself is `graph` (what was told)
+    and `play` (the player's place in it: engine.story.playstate.PlayState).
+
+    One turn, top to bottom (each step is a method below, in this order):
+      1. narrate  - choose()/act() enter a scene; if it is not told yet, a job tells it
+                    (Narration.narrate) on the runner, off the caller's thread;
+      2. apply    - poll() hands the finished draft to Narration.on_job_event, which checks
+                    its effects and adds it to the graph, with a stub for each choice;
+      3. autosave - _arrived(): one journal line on the saver thread (Saving.autosave);
+      4. picture  - _arrived(): the scene's picture is painted or loaded (Pictures);
+      5. prefetch - _arrived(): the scenes behind the likeliest choices are told ahead.
+    """
 
     def __init__(self, config: Config, world: World, narrator, painter, runner=None,
                  seed: int | None = None, slot: str = AUTOSAVE_SLOT, read_only: bool = False,
-                 claim=None):
+                 claim=None, graph: StoryGraph | None = None, play: PlayState | None = None):
         """Args (besides the obvious): slot: the slot this story writes; read_only: write no
         slot (a copy of a story another game is playing); claim: the slot's claim when the
-        caller took it already (engine.saves.slotlock), else it is taken here (SlotBusy if held)."""
+        caller took it already (engine.saves.slotlock), else it is taken here (SlotBusy if
+        held); graph and play: a story read from a save (default: a new, empty story)."""
         self.config = config
         self.slot = check_name(slot)
-        self.read_only = read_only
-        self.store = SaveStore(config.saves_dir)
+        store = SaveStore(config.saves_dir)
         # First, before any thread starts: a refused slot leaves nothing running.
-        self._claim = None if read_only else (claim or self.store.claim(self.slot))
-        if self._claim is not None:   # a story dropped without close() still frees its slot
-            self._claim_finalizer = weakref.finalize(self, self._claim.release)
+        claim = None if read_only else (claim or store.claim(self.slot))
+        if claim is not None:   # a story dropped without close() still frees its slot
+            self._claim_finalizer = weakref.finalize(self, claim.release)
         self.world = world
         self.narrator = narrator
         self.painter = painter
         self.runner = runner or ThreadedRunner()
-        self.cache = ImageCache(config.saves_dir / "cache", max_bytes=config.images.cache_mb << 20)
-        self.seed = story_seed(seed) if seed else fresh_seed()
-        self.graph = StoryGraph(world.initial_state())
-        self.current: int = 0
-        self.turn = 0
-        self.author_note = config.game.author_note
+        self.graph = graph if graph is not None else StoryGraph(world.initial_state())
+        self.play = play if play is not None else PlayState(
+            seed=story_seed(seed) if seed else fresh_seed(), author_note=config.game.author_note)
+        self.saving = Saving(self, store, claim, read_only)
+        self.narration = Narration(self)
+        self.pictures = Pictures(self, ImageCache(config.saves_dir / "cache",
+                                                  max_bytes=config.images.cache_mb << 20))
         self._outbox: deque[SessionEvent] = deque(maxlen=OUTBOX_KEPT)   # for the next poll()
         self._dropped = 0                        # messages lost because nobody polled
-        self.streams: dict[int, str] = {}       # text streamed so far for scenes being narrated
-        self.progress: dict[int, float] = {}    # painting progress per scene
-        self.prompts: OrderedDict[int, dict] = OrderedDict()  # prompt inspector, last 200
-        self._narrating: dict[int, Telling] = {}   # scenes being told, by node
-        self._painting: dict[int, Job] = {}
-        self._images: OrderedDict[str, Any] = OrderedDict()
-        self._dirty: set[int] = set()
-        self._slot_has_snapshot = False
-        self._journal_lines = 0   # autosaves appended since the slot's last full snapshot
-        self.characters: dict[str, str] = {}   # appearance records, kept with the story
         self._watcher = None                     # hot reload of the world's files
-        self._saver = Saver()                    # autosaves are written off the caller's thread
-        self._journal = JournalState()           # why the slot's journal cannot go on, or None
-        self._save_failing: str | None = None    # the autosave failure last reported
-        self._slot_lost_told = False             # told that another story took the slot over
+        self._reloading = None                   # the job loading the world again, if any
         self._closed = False
-        self._prompts = PromptBuilder()          # renders the moddable image.j2
-        self._summaries: OrderedDict[tuple, str] = OrderedDict()   # rolling summaries by window
-        self._image_template_error = ""
-        self.timings: OrderedDict[int, NarrationTiming] = OrderedDict()   # see narration_timing
-        self._scene_seconds: float | None = None   # the narrator's last scene, for prefetch
-        self._authored = None                       # tells a world's authored opening
-        self._terms = None                          # (world, its WorldTerms) for effects checks
+
+    # -- the play state, for reading (and for tools that set up a story) -------------------
+    @property
+    def current(self) -> int:
+        """The id of the scene the player is at."""
+        return self.play.current
+
+    @current.setter
+    def current(self, node: int) -> None:
+        self.play.current = node
+
+    @property
+    def turn(self) -> int:
+        """Choices and typed actions taken so far."""
+        return self.play.turn
+
+    @property
+    def seed(self) -> int:
+        """The story's seed: every scene's seed derives from it, so a save replays exactly."""
+        return self.play.seed
+
+    @property
+    def author_note(self) -> str:
+        """The player's standing instruction to the narrator (may be empty)."""
+        return self.play.author_note
+
+    @author_note.setter
+    def author_note(self, note: str) -> None:
+        self.play.author_note = note
+
+    @property
+    def characters(self) -> dict[str, str]:
+        """The recorded appearance of each character met, by id (kept with the story)."""
+        return self.play.characters
+
+    @property
+    def read_only(self) -> bool:
+        """True for a copy of a story another game is playing: it writes no slot."""
+        return self.saving.read_only
+
+    @property
+    def store(self):
+        """The save slots this story's game uses (engine.saves.store.SaveStore)."""
+        return self.saving.store
+
+    @property
+    def cache(self) -> ImageCache:
+        """The image cache on disk that pictures are painted into."""
+        return self.pictures.cache
+
+    @property
+    def closed(self) -> bool:
+        """True once close() ran: the story does nothing more."""
+        return self._closed
 
     # -- creating ---------------------------------------------------------------------------
     @classmethod
@@ -146,9 +198,9 @@ class Session(Narration, Pictures, Saving):
             raise
         session._took_over(claim)
         root = session.graph.add_root(seed=derive_seed(session.seed, "root"))
-        session.current = root.id
-        session._dirty.add(root.id)
-        session._narrate(root.id)
+        session.play.current = root.id
+        session.saving.mark(root.id)
+        session.narration.narrate(root.id)
         return session
 
     @classmethod
@@ -180,12 +232,12 @@ class Session(Narration, Pictures, Saving):
         for warning in loaded.warnings:
             session._notice(EventKind.ERROR, warning)
         if name == session.slot and not loaded.warnings and not loaded.notes:
-            session._slot_has_snapshot = True
-            session._journal_lines = loaded.journal_lines
+            session.saving.has_snapshot = True
+            session.saving.journal_lines = loaded.journal_lines
         scene = session.scene()
         if scene.status in (STUB, GENERATING, FAILED):
             scene.status = STUB
-            session._narrate(scene.id)
+            session.narration.narrate(scene.id)
         return session
 
     def _took_over(self, claim) -> None:
@@ -197,15 +249,18 @@ class Session(Narration, Pictures, Saving):
 
     # -- reading ----------------------------------------------------------------------------
     def scene(self, node: int | None = None) -> Scene:
+        """A scene of the story (default: the current one). KeyError for an unknown id."""
         return self.graph.scene(self.current if node is None else node)
 
     def choices(self) -> list[Scene]:
+        """The choices the current scene offers (none while it is told, or at an ending)."""
         scene = self.scene()
         if scene.status != READY or scene.current.ending:
             return []
         return self.graph.choices(self.current)
 
     def state(self) -> WorldState:
+        """The world state once the current scene has happened (inventory, flags, place)."""
         return self.graph.state_after(self.current)
 
     @property
@@ -215,27 +270,98 @@ class Session(Narration, Pictures, Saving):
 
     @property
     def ended(self) -> bool:
+        """True at an ending: the current scene is told and closes the story."""
         scene = self.scene()
         return scene.status == READY and scene.current.ending
 
     def prompt_for(self, node: int | None = None) -> dict | None:
         """The exact prompt (and its token count) a narrator was given for a scene, also while
         it is still narrating; None for narrators without prompts (storylets)."""
-        node = self.current if node is None else node
-        entry = self._narrating.get(node)
-        if entry is not None and "prompt" in entry.request.extras:
-            return entry.request.extras
-        return self.prompts.get(node)
+        return self.narration.prompt_for(self.current if node is None else node)
 
     def stream_text(self, node: int | None = None) -> str:
-        return self.streams.get(self.current if node is None else node, "")
+        """The words streamed so far into a scene being told (default: the current one)."""
+        return self.narration.streams.get(self.current if node is None else node, "")
+
+    def narration_timing(self, node: int | None = None) -> NarrationTiming | None:
+        """How long a scene's telling took: the time to its first word and in all, also while
+        it is being told (for a status line). None for a scene not told in this session."""
+        return self.narration.timing(self.current if node is None else node)
+
+    def painting_progress(self, node: int | None = None) -> float | None:
+        """How far a scene's picture is painted (0.0-1.0), or None when it is not painting."""
+        return self.pictures.progress.get(self.current if node is None else node)
 
     def path(self) -> list[int]:
+        """Scene ids from the opening to the current scene: the path the player took."""
         return self.graph.path(self.current)
+
+    # -- pictures (engine.session.pictures) -------------------------------------------------
+    def image(self, node: int | None = None):
+        """The scene's picture if it is in memory (a PIL image), else None. Reading changes
+        nothing: the current scene's picture is requested on arrival; ask for another one with
+        request_image() and an IMAGE event says when it is ready."""
+        return self.pictures.image(self.current if node is None else node)
+
+    def request_image(self, node: int | None = None) -> None:
+        """Make sure a scene's picture is (being) painted or loaded (default: the current)."""
+        self.pictures.request_image(self.current if node is None else node)
+
+    def image_prompt(self, node: int | None = None) -> str:
+        """The full prompt a scene's picture is painted from (the world's image.j2)."""
+        return self.pictures.image_prompt(self.current if node is None else node)
+
+    def image_key(self, node: int | None = None) -> str:
+        """The content-addressed cache key of a scene's picture."""
+        return self.pictures.image_key(self.current if node is None else node)
+
+    def shipped_picture(self, node: int | None = None) -> str | None:
+        """The world's own picture file a scene shows instead of a painted one, or None."""
+        return self.pictures.shipped_picture(self.current if node is None else node)
+
+    def picture_for_thumbnail(self):
+        """The current scene's picture for a slot's thumbnail: in memory or in the image
+        cache, else None (a save does not wait for a painting)."""
+        if self.painter.id == "none":
+            return None
+        image = self.image()
+        version = self.scene().current
+        if image is None and version is not None and version.image_key:
+            image = self.cache.get(version.image_key)
+        return image
+
+    # -- saving (engine.session.saving) -----------------------------------------------------
+    def autosave(self) -> bool:
+        """Save this turn into the story's slot on the saver thread (see Saving.autosave).
+        False while autosaving fails; the failure comes as an ERROR event."""
+        return self.saving.autosave()
+
+    def save(self, name: str, quiet: bool = False) -> str:
+        """A full save into a named slot, with a thumbnail. Raises SaveError on failure (the
+        slot is then as it was). Returns the slot's name."""
+        return self.saving.save(name, quiet)
+
+    def flush_saves(self) -> bool:
+        """Wait until every autosave is on disk. False (and an ERROR event) if saving fails."""
+        return self.saving.flush()
+
+    @property
+    def save_problem(self) -> str | None:
+        """Why autosaving fails now, or None while it works."""
+        return self.saving.problem
+
+    def meta(self, name: str):
+        """What the slot list shows for this story saved as `name` (SlotMeta)."""
+        return self.saving.meta(name)
+
+    def check_invariants(self) -> list[str]:
+        """What is wrong between the scene states and the jobs telling them (empty: all is
+        well). Reads every scene: for tests, not for the frame loop."""
+        return self.narration.check_invariants()
 
     # -- acting -----------------------------------------------------------------------------
     def choose(self, index: int) -> Scene:
-        """Take the index-th visible choice (0-based)."""
+        """Take the index-th visible choice (0-based): step 1 of the turn (see the class)."""
         choices = self.choices()
         if self.waiting:
             raise DreamreelError("The story is still being told; wait for this scene first.")
@@ -260,7 +386,7 @@ class Session(Narration, Pictures, Saving):
         child = self.graph.add_child(parent.id, label=text, intent=infer_intent(text),
                                      seed=derive_seed(parent.seed, "act", count, text),
                                      free_text=True)
-        self._dirty.add(child.id)
+        self.saving.mark(child.id)
         self._enter(child.id)
         return child
 
@@ -269,9 +395,9 @@ class Session(Narration, Pictures, Saving):
         scene = self.scene()
         if scene.parent is None:
             return False
-        self.current = scene.parent
+        self.play.current = scene.parent
         self._drop_stale_work()
-        self._arrived(self.current, new_turn=False)
+        self._arrived(self.current)
         return True
 
     def jump(self, node: int) -> None:
@@ -279,9 +405,9 @@ class Session(Narration, Pictures, Saving):
         if node not in self.graph or self.graph.scene(node).status != READY:
             raise DreamreelError("That scene has not been told yet; choose it to explore it.")
         if node != self.current:
-            self.current = node
+            self.play.current = node
             self._drop_stale_work()
-            self._arrived(node, new_turn=False)
+            self._arrived(node)
 
     def regenerate(self) -> None:
         """Tell the current scene again; the old telling stays as an alternative version.
@@ -290,46 +416,47 @@ class Session(Narration, Pictures, Saving):
         world's authored opening stays as version 1); the storylet narrator tells it again.
         A scene already being told goes on being told (no second telling is started)."""
         scene = self.scene()
-        if scene.status == GENERATING and self._telling_alive(scene.id):
+        if scene.status == GENERATING and self.narration.telling_alive(scene.id):
             return
-        self._narrate(scene.id)
+        self.narration.narrate(scene.id)
 
     def switch_narrator(self, spec: str) -> None:
         """Tell the story from now on with another narrator (e.g. 'storylets' after a model
         failed to load). Raises NarratorError for a bad spec; the story so far is kept."""
         narrator = self.config.make_narrator(spec)
-        for telling in list(self._narrating.values()):
-            telling.job.cancel()
+        self.narration.cancel_all()
         self.narrator = narrator
-        self._scene_seconds = None         # prefetch waits for this narrator's own pace
         self._notice(EventKind.NOTICE, f"The {narrator.id} narrator tells the story from here.")
         scene = self.scene()
         if scene.status in (STUB, FAILED) or (scene.status == GENERATING
-                                               and not self._telling_alive(scene.id)):
-            self._narrate(scene.id)
+                                               and not self.narration.telling_alive(scene.id)):
+            self.narration.narrate(scene.id)
 
     def select_version(self, index: int) -> None:
         """Show another telling of the current scene (and the choices it offered)."""
         self.graph.select_version(self.current, index)
         self.graph.forget_states()
-        self._dirty.add(self.current)
-        self._arrived(self.current, new_turn=False)
+        self.saving.mark(self.current)
+        self._arrived(self.current)
 
     # -- polling ----------------------------------------------------------------------------
     def poll(self) -> list[SessionEvent]:
         """Apply finished work and return every event since the last poll, in order: the one
         channel from the story to its front ends (engine.events). Never blocks; call it every
-        frame. Notices made by the player's actions (a save, a failed autosave) come here too."""
+        frame. Notices made by the player's actions (a save, a failed autosave) come here too.
+        Step 2 of the turn (apply) happens here."""
         if self._closed:
             return self._take_outbox()
         self.check_world()
-        self._save_outcomes()
+        self.saving.outcomes()
         for event in self.runner.poll():
             job = event.job
             if job.kind == "narrate":
-                self._post(self._on_narration(job, event.kind, event.payload))
+                self._post(self.narration.on_job_event(job, event.kind, event.payload))
             elif job.kind in ("paint", "load"):
-                self._post(self._on_image(job, event.kind, event.payload))
+                self._post(self.pictures.on_job_event(job, event.kind, event.payload))
+            elif job.kind == "reload":
+                self._reloaded(job, event.kind, event.payload)
         return self._take_outbox()
 
     def _post(self, events: list[SessionEvent]) -> None:
@@ -345,18 +472,38 @@ class Session(Narration, Pictures, Saving):
             self._dropped = 0
         return events
 
-    def check_world(self) -> list[SessionEvent]:
-        """Hot reload: pick up edits to the world's files (throttled; cheap enough per frame).
-        A broken edit is reported and play goes on with the last good version."""
+    def check_world(self, now: bool = False) -> None:
+        """Hot reload: notice edits to the world's files (a throttled scan of their sizes and
+        times, cheap enough per frame; `now` scans at once) and load the world again on the
+        runner, off the caller's thread. Its notices come from poll(); a broken edit is
+        reported and play goes on with the last good version."""
         if self._watcher is None:
             from engine.worlds.watch import WorldWatcher
             self._watcher = WorldWatcher(self.world)
-        world, messages = self._watcher.check()
+        if self._reloading is not None:
+            return
+        changed = self._watcher.changed_files(now=now)
+        if changed is not None:
+            watcher = self._watcher
+            self._reloading = self.runner.submit(lambda job: watcher.reload(changed),
+                                                 RELOAD_WORLD, "reload")
+
+    def _reloaded(self, job, kind: str, payload) -> None:
+        """A reload job finished: play the new world from the next scene told."""
+        if job is not self._reloading or kind not in (DONE, JOB_FAILED):
+            return
+        self._reloading = None
+        if kind == JOB_FAILED:
+            self._notice(EventKind.ERROR, f"World not reloaded, still playing the last good "
+                                          f"version: {payload}")
+            return
+        world, messages = payload
         if world is not None:
             self.world = world   # the next scene told uses it
             self._retell_prefetched()
         kind = EventKind.NOTICE if world is not None else EventKind.ERROR
-        return [self._notice(kind, message) for message in messages]
+        for message in messages:
+            self._notice(kind, message)
 
     def _retell_prefetched(self) -> None:
         """After a reload, tell again the scenes prefetched from the old world but not yet seen,
@@ -364,51 +511,59 @@ class Session(Narration, Pictures, Saving):
         if self.waiting:
             return
         for child in self.graph.choices(self.current):
-            if child.status == READY and not child.visited and child.id not in self._narrating:
-                self._narrate(child.id, PREFETCH_NARRATE, retell=False)
+            if child.status == READY and not child.visited \
+                    and child.id not in self.narration.tellings:
+                self.narration.narrate(child.id, PREFETCH_NARRATE, retell=False)
 
     def wait(self, timeout: float = 600.0, images: bool = False) -> list[SessionEvent]:
         """Block until the current scene is told, and painted if `images` (terminal, scripts).
+        Returns the events of the polls it made (see poll()).
 
         It sleeps on the runner (woken when a job finishes) and never spins. A current scene
         that nothing is telling (it cannot happen; if it did, it would wait for ever) is given
         a telling at once."""
         deadline = time.monotonic() + timeout
         events = self.poll()
-        while (self.waiting or (images and self.current in self._painting)) \
+        while (self.waiting or (images and self.current in self.pictures.painting)) \
                 and time.monotonic() < deadline and not self._closed:
-            if self.waiting and not self._telling_alive(self.current):
-                self._narrate(self.current)
+            if self.waiting and not self.narration.telling_alive(self.current):
+                self.narration.narrate(self.current)
             self.runner.wait(max(0.0, min(WAIT_STEP_S, deadline - time.monotonic())))
             events += self.poll()
         return events
 
-    # -- moving between scenes (telling them: engine.session.narration) -------------------
+    # -- the turn ---------------------------------------------------------------------------
     def _enter(self, node: int) -> None:
-        self.current = node
-        self.turn += 1
+        """Step 1, narrate: the player takes a choice or an action into node."""
+        self.play.current = node
+        self.play.turn += 1
         self._drop_stale_work()
         scene = self.scene(node)
         if scene.status in (STUB, FAILED):
-            self._narrate(node)
+            self.narration.narrate(node)
         elif scene.status == GENERATING:
-            if self._telling_alive(node):
-                self.runner.reprioritise(self._narrating[node].job, NARRATE_CURRENT)
+            if self.narration.telling_alive(node):
+                self.runner.reprioritise(self.narration.tellings[node].job, NARRATE_CURRENT)
             else:                          # dropped as stale a moment ago: tell it afresh
-                self._narrate(node)
-        elif scene.status == READY:
-            self._arrived(node, new_turn=True)
+                self.narration.narrate(node)
+        elif scene.status == READY:        # told ahead (prefetch): on at once
+            self._arrived(node)
 
-    def _arrived(self, node: int, new_turn: bool) -> None:
-        """The player is at a told scene: mark it visited, autosave, start its picture."""
+    def _arrived(self, node: int) -> None:
+        """Steps 3-5: the player is at a told scene (its draft applied, step 2, by poll())."""
         scene = self.scene(node)
         if not scene.visited:
             scene.visited = True
-            self._dirty.add(node)
-        self.autosave()
+            self.saving.mark(node)
+        self.saving.autosave()                        # 3. autosave
         if self.painter.id != "none":
-            self.request_image(node)
-        self._prefetch(node)
+            self.pictures.request_image(node)         # 4. picture
+        self.narration.prefetch(node)                 # 5. prefetch
+
+    def _drop_stale_work(self) -> None:
+        """Cancel telling and painting that the player's move made pointless."""
+        self.narration.drop_stale_work()
+        self.pictures.drop_stale_work()
 
     def _notice(self, kind: EventKind, message: str, node: int | None = None) -> SessionEvent:
         """Tell the front ends something (a NOTICE or an ERROR) at their next poll()."""
@@ -426,13 +581,10 @@ class Session(Narration, Pictures, Saving):
         if self._closed:
             return
         self.runner.shutdown()
-        self._saver.close()
-        self._save_outcomes()
+        self.saving.close()
         self._closed = True
         self._watcher = None
-        self._images.clear()
-        if self._claim is not None:
-            self._claim.release()
+        self.pictures.forget()
         give_memory_back()
 
 

@@ -1,6 +1,6 @@
 """The Session's narration: memory for the narrator, telling scenes, prefetch, applying drafts.
 
-A mixin of engine.session.core.Session, split out to keep each file readable. It builds each
+A part of engine.session.core.Session, holding its own state. It builds each
 NarrationRequest (recent scenes, a cached rolling summary, the action), runs the narrator on the
 Session's job runner, applies finished drafts to the story graph on the caller's thread (a
 language model's effects checked against the world first: engine.story.effects_check), times each
@@ -13,7 +13,8 @@ model directly; narrators do that on worker threads.
 
 from __future__ import annotations
 
-from collections import Counter
+import weakref
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, replace
 from time import monotonic
 from typing import Any, NamedTuple
@@ -23,7 +24,7 @@ from engine.story.effects_check import check_effects, world_terms
 from engine.errors import DreamreelError, NarratorError
 from engine.events import EventKind, SessionEvent
 from engine.story.graph import FAILED, GENERATING, READY, STUB, Scene, Version
-from engine.session.jobs import (CANCELLED, FAILED as JOB_FAILED, NARRATE_CURRENT, PAINT_CURRENT,
+from engine.session.jobs import (CANCELLED, FAILED as JOB_FAILED, NARRATE_CURRENT,
                          PREFETCH_NARRATE, Job)
 from engine.story.memory import rolling_summary
 from engine.narrators import Action, NarrationRequest, RecentScene
@@ -127,11 +128,23 @@ class Telling(NamedTuple):
 
 
 class Narration:
-    """Telling scenes for the Session (see engine.session.core)."""
+    """Telling scenes for a Session: its part that owns the tellings in flight, the streamed
+    text, the timings and the prompts kept for the inspector."""
 
-    def _telling_alive(self, node: int) -> bool:
+    def __init__(self, session):
+        self.session = weakref.proxy(session)   # no cycle: a dropped story is freed at once
+        self.tellings: dict[int, Telling] = {}      # scenes being told, by node
+        self.streams: dict[int, str] = {}           # text streamed so far per scene being told
+        self.timings: OrderedDict[int, NarrationTiming] = OrderedDict()   # see timing()
+        self.prompts: OrderedDict[int, dict] = OrderedDict()   # prompt inspector, last 200
+        self.scene_seconds: float | None = None     # the narrator's last scene, for prefetch
+        self._summaries: OrderedDict[tuple, str] = OrderedDict()   # rolling summaries by window
+        self._authored = None                       # tells a world's authored opening
+        self._terms = None                          # (world, its WorldTerms) for effects checks
+
+    def telling_alive(self, node: int) -> bool:
         """Whether a job is telling this scene and has not been cancelled."""
-        telling = self._narrating.get(node)
+        telling = self.tellings.get(node)
         return telling is not None and not telling.job.cancelled
 
     def check_invariants(self) -> list[str]:
@@ -141,70 +154,78 @@ class Narration:
         and its job is queued, running, or finished with its result not yet applied; and the
         current scene, when it waits, is being told."""
         problems = []
-        pending = {id(job) for job in self.runner.pending()}
-        for scene in self.graph.scenes():
-            telling = self._narrating.get(scene.id)
+        pending = {id(job) for job in self.session.runner.pending()}
+        for scene in self.session.graph.scenes():
+            telling = self.tellings.get(scene.id)
             if scene.status == GENERATING and telling is None:
                 problems.append(f"scene {scene.id} is generating, but nothing tells it")
-        for node, telling in self._narrating.items():
-            if node not in self.graph:
+        for node, telling in self.tellings.items():
+            if node not in self.session.graph:
                 problems.append(f"a telling of scene {node}, which is not in the story")
                 continue
-            if self.graph.scene(node).status != GENERATING:
-                problems.append(f"scene {node} is {self.graph.scene(node).status} while told")
+            if self.session.graph.scene(node).status != GENERATING:
+                problems.append(f"scene {node} is {self.session.graph.scene(node).status} while told")
             job = telling.job
             if id(job) not in pending and not job.finished:
                 problems.append(f"the job telling scene {node} is lost ({job.status})")
-        if self.waiting and self.current not in self._narrating:
-            problems.append(f"the current scene {self.current} waits, but nothing tells it")
-        for node, job in self._painting.items():
+        if self.session.waiting and self.session.current not in self.tellings:
+            problems.append(f"the current scene {self.session.current} waits, but nothing tells it")
+        for node, job in self.session.pictures.painting.items():
             if id(job) not in pending and not job.finished:
                 problems.append(f"the job painting scene {node} is lost ({job.status})")
         return problems
 
     # -- prefetch ---------------------------------------------------------------------------
-    def _ahead(self, node: int) -> int | None:
+    def ahead(self, node: int) -> int | None:
         """How many steps ahead of the current scene node lies (None: not ahead of it)."""
         steps = 0
         while node is not None and steps <= 3:
-            if node == self.current:
+            if node == self.session.current:
                 return steps
-            node = self.scene(node).parent
+            node = self.session.scene(node).parent
             steps += 1
         return None
 
-    def _drop_stale_work(self) -> None:
-        """Cancel prefetch that the player's move made pointless; promote what is now current."""
-        depth = self.config.prefetch.depth
-        for node, telling in list(self._narrating.items()):
-            ahead = self._ahead(node)
+    def drop_stale_work(self) -> None:
+        """Cancel tellings that the player's move made pointless (too far off the path)."""
+        depth = self.session.config.prefetch.depth
+        for node, telling in list(self.tellings.items()):
+            ahead = self.ahead(node)
             if ahead is None or ahead > depth:
                 telling.job.cancel()
-        for node, job in list(self._painting.items()):
-            ahead = self._ahead(node)
-            if ahead is None or ahead > depth:
-                job.cancel()
-            elif ahead == 0:
-                self.runner.reprioritise(job, PAINT_CURRENT)
 
-    def _prefetch(self, node: int) -> None:
+    def cancel_all(self) -> None:
+        """Cancel every telling (the narrator is replaced); prefetch waits for the new
+        narrator's own pace."""
+        for telling in list(self.tellings.values()):
+            telling.job.cancel()
+        self.scene_seconds = None
+
+    def prompt_for(self, node: int) -> dict | None:
+        """The prompt a narrator was given for a scene, also while it is being told."""
+        entry = self.tellings.get(node)
+        if entry is not None and "prompt" in entry.request.extras:
+            return entry.request.extras
+        return self.prompts.get(node)
+
+    def prefetch(self, node: int) -> None:
         """Narrate (and paint) the scenes behind node's visible choices while the player reads:
         the likeliest first, as many as the narrator's speed allows (prefetch_breadth)."""
-        settings = self.config.prefetch
-        ahead = self._ahead(node)
+        settings = self.session.config.prefetch
+        ahead = self.ahead(node)
         if not settings.enabled or ahead is None or ahead >= settings.depth:
             return
-        breadth = prefetch_breadth(self.narrator, settings.breadth, self._scene_seconds)
+        breadth = prefetch_breadth(self.session.narrator, settings.breadth, self.scene_seconds)
         if breadth <= 0:
             return
-        intents = Counter(s.intent for s in self.graph.recent(node, INTENT_MEMORY)
+        intents = Counter(s.intent for s in self.session.graph.recent(node, INTENT_MEMORY)
                           if s.parent is not None)
-        for child in likeliest_first(self.graph.choices(node), intents)[:breadth]:
+        for child in likeliest_first(self.session.graph.choices(node), intents)[:breadth]:
             if child.status == STUB:
-                self._narrate(child.id, PREFETCH_NARRATE)
+                self.narrate(child.id, PREFETCH_NARRATE)
             elif child.status == READY:
-                self._prefetch_image(child.id)
-                self._prefetch(child.id)
+                self.session.pictures.prefetch(child.id)
+                self.prefetch(child.id)
 
     def _memory(self, parent: int | None) -> tuple[tuple[RecentScene, ...], str]:
         """The recent scenes verbatim and a rolling summary of the ones before them.
@@ -214,11 +235,11 @@ class Narration:
         stays the same for several turns. Cost is bounded, whatever the story's length."""
         if parent is None:
             return (), ""
-        depth = self.graph.state_after(parent).depth
+        depth = self.session.graph.state_after(parent).depth
         boundary = max(0, depth - RECENT_SCENES)
         boundary -= boundary % SUMMARY_STEP
         recent_count = max(1, depth - boundary)
-        scenes = self.graph.recent(parent, recent_count + SUMMARY_SCENES)
+        scenes = self.session.graph.recent(parent, recent_count + SUMMARY_SCENES)
         recent = tuple(self._as_recent(s) for s in scenes[-recent_count:])
         older = scenes[:-recent_count]
         if not older:
@@ -236,15 +257,15 @@ class Narration:
     def _as_recent(scene: Scene) -> RecentScene:
         return RecentScene(scene.title, scene.current.narration, scene.label, scene.current.source)
 
-    def _request(self, node: int, seed: int, avoid: bool = True) -> NarrationRequest:
-        scene = self.scene(node)
+    def request(self, node: int, seed: int, avoid: bool = True) -> NarrationRequest:
+        scene = self.session.scene(node)
         recent, summary = self._memory(scene.parent)
         action = Action(label=scene.label, intent=scene.intent, goto=scene.goto,
                         free_text=scene.free_text, opening=scene.parent is None)
         told = tuple(v.source for v in scene.versions if v.source) if avoid else ()
-        return NarrationRequest(world=self.world, state=self.graph.state_before(node),
+        return NarrationRequest(world=self.session.world, state=self.session.graph.state_before(node),
                                 action=action, seed=seed, node=node, recent=recent,
-                                summary=summary, author_note=self.author_note,
+                                summary=summary, author_note=self.session.author_note,
                                 extras={"avoid_sources": told} if told else {})
 
     def _teller(self, scene: Scene):
@@ -255,21 +276,21 @@ class Narration:
         uses the chosen narrator: a player who asks for another telling expects other words,
         which the storylet narrator cannot give (its opening is fixed); the authored telling
         stays as version 1."""
-        world = self.world
+        world = self.session.world
         if scene.parent is None and not scene.versions and world.start in world.storylets \
-                and tells_authored_opening(self.narrator):
+                and tells_authored_opening(self.session.narrator):
             if self._authored is None:
                 self._authored = StoryletNarrator()
             return self._authored
-        return self.narrator
+        return self.session.narrator
 
-    def _narrate(self, node: int, priority: int = NARRATE_CURRENT, retell: bool = True) -> Job:
+    def narrate(self, node: int, priority: int = NARRATE_CURRENT, retell: bool = True) -> Job:
         """Start telling a scene. A scene already told gets a new version: a retelling (which
         avoids repeating what was told) unless `retell` is False (the world itself changed)."""
-        scene = self.scene(node)
+        scene = self.session.scene(node)
         seed = scene.seed if not scene.versions else derive_seed(scene.seed, "version",
                                                                  len(scene.versions))
-        request = self._request(node, seed, avoid=retell)
+        request = self.request(node, seed, avoid=retell)
         narrator = self._teller(scene)
 
         def work(job: Job) -> SceneDraft:
@@ -284,25 +305,25 @@ class Narration:
         self.timings.move_to_end(node)
         while len(self.timings) > TIMINGS_KEPT:
             self.timings.popitem(last=False)
-        job = self.runner.submit(work, priority, "narrate", key=node)
-        self._narrating[node] = Telling(job, seed, request, narrator)
+        job = self.session.runner.submit(work, priority, "narrate", key=node)
+        self.tellings[node] = Telling(job, seed, request, narrator)
         return job
 
-    def narration_timing(self, node: int | None = None) -> NarrationTiming | None:
+    def timing(self, node: int | None = None) -> NarrationTiming | None:
         """How long a scene's telling took: the time to its first word and in all, also while
         it is being told (e.g. for a status line). None for a scene not told in this session.
         Reading it changes nothing."""
-        return self.timings.get(self.current if node is None else node)
+        return self.timings.get(self.session.current if node is None else node)
 
     def _timed(self, node: int, **changes: float | None) -> None:
         timing = self.timings.get(node)
         if timing is not None:
             self.timings[node] = replace(timing, **changes)
 
-    def _on_narration(self, job: Job, kind: str, payload: Any) -> list[SessionEvent]:
+    def on_job_event(self, job: Job, kind: str, payload: Any) -> list[SessionEvent]:
         node = job.key
-        entry = self._narrating.get(node)
-        if entry is None or entry.job is not job or node not in self.graph:
+        entry = self.tellings.get(node)
+        if entry is None or entry.job is not job or node not in self.session.graph:
             return []  # a job that was replaced or cancelled and superseded
         if kind == "token":
             if not payload:
@@ -317,16 +338,16 @@ class Narration:
             self.streams[node] = ""
             self._timed(node, first_word_at=None)
             return []
-        del self._narrating[node]
+        del self.tellings[node]
         seed, request = entry.seed, entry.request
-        scene = self.scene(node)
+        scene = self.session.scene(node)
         self.streams.pop(node, None)
         self._timed(node, finished_at=monotonic())
         if kind == CANCELLED:
             self._keep_prompt(node, request)
             scene.status = READY if scene.versions else STUB
-            if node == self.current and scene.status == STUB:
-                self._narrate(node)       # the player came back to it meanwhile
+            if node == self.session.current and scene.status == STUB:
+                self.narrate(node)       # the player came back to it meanwhile
             return []
         if kind == JOB_FAILED:
             self._keep_prompt(node, request)
@@ -336,16 +357,16 @@ class Narration:
         except Exception as err:  # a backend handed back something that is not a scene
             self._keep_prompt(node, request)
             return [self._fail(scene, NarratorError(f"unusable scene from the narrator: {err}"))]
-        if entry.narrator is self.narrator and "narrate_seconds" in request.extras:
-            self._scene_seconds = request.extras["narrate_seconds"]
+        if entry.narrator is self.session.narrator and "narrate_seconds" in request.extras:
+            self.scene_seconds = request.extras["narrate_seconds"]
         draft = self._checked(scene, draft, entry.narrator, request)
         self._keep_prompt(node, request)
         self._apply(scene, draft, seed, entry.narrator)
-        if node == self.current:
-            self._arrived(node, new_turn=False)
+        if node == self.session.current:
+            self.session._arrived(node)
             return [SessionEvent(EventKind.SCENE, node)]
-        self._prefetch_image(node)
-        self._prefetch(node)
+        self.session.pictures.prefetch(node)
+        self.prefetch(node)
         return [SessionEvent(EventKind.PREFETCHED, node)]
 
     def _keep_prompt(self, node: int, request: NarrationRequest) -> None:
@@ -362,29 +383,29 @@ class Narration:
         the request's extras (the prompt inspector shows them)."""
         if isinstance(narrator, StoryletNarrator) or draft.effects.is_empty():
             return draft
-        if self._terms is None or self._terms[0] is not self.world:
-            self._terms = (self.world, world_terms(self.world))
-        effects, notes = check_effects(draft.effects, self.world,
-                                       self.graph.state_before(scene.id), self._terms[1])
+        if self._terms is None or self._terms[0] is not self.session.world:
+            self._terms = (self.session.world, world_terms(self.session.world))
+        effects, notes = check_effects(draft.effects, self.session.world,
+                                       self.session.graph.state_before(scene.id), self._terms[1])
         if notes:
             request.extras["effects_dropped"] = notes
         return draft.model_copy(update={"effects": effects})
 
     def _apply(self, scene: Scene, draft: SceneDraft, seed: int, narrator) -> None:
         author = f"{narrator.id}:{narrator.model}"
-        self.graph.add_version(scene.id, Version.from_draft(draft, author=author, seed=seed))
-        self._dirty.add(scene.id)
-        record_new(self.characters, self.world, self.graph.state_after(scene.id).present,
-                   self.seed)
+        self.session.graph.add_version(scene.id, Version.from_draft(draft, author=author, seed=seed))
+        self.session.saving.mark(scene.id)
+        record_new(self.session.characters, self.session.world, self.session.graph.state_after(scene.id).present,
+                   self.session.seed)
         for index, choice in enumerate(draft.choices):
-            child = self.graph.add_child(scene.id, choice.label, choice.intent,
+            child = self.session.graph.add_child(scene.id, choice.label, choice.intent,
                                          seed=derive_seed(seed, "choice", index),
                                          goto=choice.goto or "")
-            self._dirty.add(child.id)
+            self.session.saving.mark(child.id)
 
     def _fail(self, scene: Scene, err: BaseException) -> SessionEvent:
         reason = str(err) if isinstance(err, DreamreelError) else f"{type(err).__name__}: {err}"
         scene.status = READY if scene.versions else FAILED
         scene.error = reason
-        self._dirty.add(scene.id)
-        return self._notice(EventKind.ERROR, f"The narrator failed: {reason}", scene.id)
+        self.session.saving.mark(scene.id)
+        return self.session._notice(EventKind.ERROR, f"The narrator failed: {reason}", scene.id)

@@ -1,17 +1,20 @@
 """The Session's pictures: prompts, cache keys, painting and loading jobs, decoded images.
 
-A mixin of engine.session.core.Session, split out to keep each file readable; it uses the Session's
-graph, world, painter, runner and cache and never touches the frame loop or pygame.
+A part of engine.session.core.Session, holding its own state; it reads the story through the
+Session (graph, world, painter, runner) and never touches the frame loop or pygame.
 """
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from typing import Any
 
 from engine.story.appearance import MAX_IN_PROMPT, describe
 from engine.errors import DreamreelError
 from engine.events import EventKind, SessionEvent
-from engine.painters.imagecache import cache_key
+from engine.narrators.prompting import PromptBuilder
+from engine.painters.imagecache import ImageCache, cache_key
 from engine.worlds.pictures import load_world_picture, picture_version, shipped_picture
 from engine.session.jobs import DONE, FAILED as JOB_FAILED, PAINT_CURRENT, PREFETCH_PAINT, Job
 from engine.story.graph import READY
@@ -21,10 +24,20 @@ IMAGE_MEMORY = 24        # decoded images kept in memory
 
 
 class Pictures:
-    """Painting for the Session (see engine.session.core)."""
+    """Pictures for a Session: its part that owns the painting jobs, their progress, the
+    decoded pictures in memory and the image cache on disk."""
 
-    def _prefetch_image(self, node: int) -> None:
-        if self.config.prefetch.images and self.painter.id != "none":
+    def __init__(self, session, cache: ImageCache):
+        self.session = weakref.proxy(session)   # no cycle: a dropped story is freed at once
+        self.cache = cache
+        self.painting: dict[int, Job] = {}          # scenes whose picture is being made
+        self.progress: dict[int, float] = {}        # painting progress per scene
+        self._images: OrderedDict[str, Any] = OrderedDict()   # decoded pictures by cache key
+        self._prompts = PromptBuilder()             # renders the moddable image.j2
+        self._image_template_error = ""
+
+    def prefetch(self, node: int) -> None:
+        if self.session.config.prefetch.images and self.session.painter.id != "none":
             self.request_image(node, PREFETCH_PAINT)
 
     def image_prompt(self, node: int | None = None) -> str:
@@ -32,64 +45,64 @@ class Pictures:
         prompt, the recorded appearance of each character present (so they look the same from
         scene to scene), the mood and the world's art style; then what the world declares for
         the scene's location (`[locations.<id>]`), so a changed declaration changes the key."""
-        scene = self.scene(node)
+        scene = self.session.scene(node)
         version = scene.current
         if version is None:
-            return self.world.spec.art_style
-        state = self.graph.state_after(scene.id)
-        present = [{"name": character_name(self.world, c), "appearance": self.characters[c]}
-                   for c in state.present if c in self.characters][:MAX_IN_PROMPT]
+            return self.session.world.spec.art_style
+        state = self.session.graph.state_after(scene.id)
+        present = [{"name": character_name(self.session.world, c), "appearance": self.session.characters[c]}
+                   for c in state.present if c in self.session.characters][:MAX_IN_PROMPT]
         context = {"scene": {"title": version.title, "image_prompt": version.image_prompt,
                              "mood": version.mood, "narration": version.narration},
-                   "world": {"title": self.world.title, "art_style": self.world.spec.art_style},
+                   "world": {"title": self.session.world.title, "art_style": self.session.world.spec.art_style},
                    "characters": present, "location": state.location}
-        declared = self.world.location_picture(state.location)   # after the scene's own
+        declared = self.session.world.location_picture(state.location)   # after the scene's own
         try:
-            prompt = self._prompts.render(self.world, "image.j2", context).replace("\n", " ")
+            prompt = self._prompts.render(self.session.world, "image.j2", context).replace("\n", " ")
             return f"{prompt.rstrip()} {declared}" if declared else prompt
         except DreamreelError as err:
             if self._image_template_error != str(err):
                 self._image_template_error = str(err)
-                self._notice(EventKind.ERROR, f"{err} Using the default picture prompt.")
-            parts = [self.world.spec.art_style, version.image_prompt,
-                     describe(self.characters, state.present), f"{version.mood} mood", declared]
+                self.session._notice(EventKind.ERROR, f"{err} Using the default picture prompt.")
+            parts = [self.session.world.spec.art_style, version.image_prompt,
+                     describe(self.session.characters, state.present), f"{version.mood} mood", declared]
             return ", ".join(p for p in parts if p)
 
     def shipped_picture(self, node: int | None = None) -> str | None:
         """The world's own picture file that the scene's `image` names (e.g. images/harbor.png),
         shown instead of a painted one; None when the scene describes its picture in words."""
-        version = self.scene(node).current
-        return shipped_picture(self.world, version.image_prompt) if version is not None else None
+        version = self.session.scene(node).current
+        return shipped_picture(self.session.world, version.image_prompt) if version is not None else None
 
     def image_key(self, node: int | None = None) -> str:
-        scene = self.scene(node)
-        size = (self.config.images.width, self.config.images.height)
+        scene = self.session.scene(node)
+        size = (self.session.config.images.width, self.session.config.images.height)
         shipped = self.shipped_picture(scene.id)
         if shipped is not None:
-            return cache_key("world", self.world.id, shipped,
-                             picture_version(self.world, shipped), 0, size, 0)
-        return cache_key(self.painter.id, self.painter.model, self.image_prompt(scene.id),
-                         getattr(self.painter, "negative_prompt", ""), scene.current.seed, size,
-                         self.painter.steps)
+            return cache_key("world", self.session.world.id, shipped,
+                             picture_version(self.session.world, shipped), 0, size, 0)
+        return cache_key(self.session.painter.id, self.session.painter.model, self.image_prompt(scene.id),
+                         getattr(self.session.painter, "negative_prompt", ""), scene.current.seed, size,
+                         self.session.painter.steps)
 
     def request_image(self, node: int, priority: int = PAINT_CURRENT) -> None:
         """Make sure the scene's picture is (being) painted or loaded."""
-        scene = self.scene(node)
+        scene = self.session.scene(node)
         if scene.status != READY:
             return
-        if node in self._painting and not self._painting[node].cancelled:
-            if priority < self._painting[node].priority:
-                self.runner.reprioritise(self._painting[node], priority)
+        if node in self.painting and not self.painting[node].cancelled:
+            if priority < self.painting[node].priority:
+                self.session.runner.reprioritise(self.painting[node], priority)
             return
         key = self.image_key(node)
         if key in self._images:
             scene.current.image_key = key
             return
-        cache, painter = self.cache, self.painter
-        size = (self.config.images.width, self.config.images.height)
-        shipped, world = self.shipped_picture(node), self.world
+        cache, painter = self.cache, self.session.painter
+        size = (self.session.config.images.width, self.session.config.images.height)
+        shipped, world = self.shipped_picture(node), self.session.world
         if shipped is not None:                       # the world's own picture: read, not painted
-            self._painting[node] = self.runner.submit(
+            self.painting[node] = self.session.runner.submit(
                 lambda job: (key, load_world_picture(world, shipped, size)), priority, "paint",
                 key=node)
             return
@@ -103,21 +116,35 @@ class Pictures:
                 cache.put(key, image)
             return key, image
 
-        self._painting[node] = self.runner.submit(work, priority, "paint", key=node)
+        self.painting[node] = self.session.runner.submit(work, priority, "paint", key=node)
 
-    def image(self, node: int | None = None):
+    def drop_stale_work(self) -> None:
+        """Cancel paintings the player's move made pointless; the current scene's goes first."""
+        narration, runner = self.session.narration, self.session.runner
+        depth = self.session.config.prefetch.depth
+        for node, job in list(self.painting.items()):
+            ahead = narration.ahead(node)
+            if ahead is None or ahead > depth:
+                job.cancel()
+            elif ahead == 0:
+                runner.reprioritise(job, PAINT_CURRENT)
+
+    def forget(self) -> None:
+        """Drop the pictures in memory (the story is closed)."""
+        self._images.clear()
+
+    def image(self, node: int):
         """The scene's picture if it is in memory (a PIL image), else None. Reading changes
         nothing: the current scene's picture is requested when the player arrives there, and
         a front end that shows another scene's picture asks for it with request_image(), then
         gets an IMAGE event when it is ready."""
-        node = self.current if node is None else node
-        scene = self.scene(node)
-        if scene.current is None or self.painter.id == "none":
+        scene = self.session.scene(node)
+        if scene.current is None or self.session.painter.id == "none":
             return None
         key = scene.current.image_key
         return self._images.get(key) if key else None
 
-    def _on_image(self, job: Job, kind: str, payload: Any) -> list[SessionEvent]:
+    def on_job_event(self, job: Job, kind: str, payload: Any) -> list[SessionEvent]:
         node = job.key
         if kind == "requeued":
             self.progress.pop(node, None)
@@ -125,20 +152,20 @@ class Pictures:
         if kind == "progress":
             self.progress[node] = float(payload)
             return [SessionEvent(EventKind.PROGRESS, node, payload)]
-        if self._painting.get(node) is job:
-            del self._painting[node]
+        if self.painting.get(node) is job:
+            del self.painting[node]
         self.progress.pop(node, None)
         if kind == JOB_FAILED:
-            return [self._notice(EventKind.ERROR, f"The painter failed: {payload}", node)]
-        if kind != DONE or node not in self.graph:
+            return [self.session._notice(EventKind.ERROR, f"The painter failed: {payload}", node)]
+        if kind != DONE or node not in self.session.graph:
             return []
         key, image = payload
         self._images[key] = image
         while len(self._images) > IMAGE_MEMORY:
             self._images.popitem(last=False)
-        version = self.scene(node).current
+        version = self.session.scene(node).current
         if version is not None and version.image_key != key:
             version.image_key = key
-            self._dirty.add(node)
+            self.session.saving.mark(node)
         return [SessionEvent(EventKind.IMAGE, node, key)]
 

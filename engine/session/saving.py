@@ -1,22 +1,33 @@
 """The Session's saving: autosave every turn on the saver thread, named saves, compaction.
 
-A mixin of engine.session.core.Session, split out to keep each file readable. The file format lives
-in engine.saves.store, the snapshot's shape in engine.saves.snapshot, the slot lock in engine.saves.slotlock and the
-saver thread in engine.saves.saver; this part decides when and what, and what the player is told:
-every new kind of autosave failure once (never rate-limited away), and once when saving works
-again. A story writes only the slot it holds (a read-only copy writes none), so two games never
-mix their stories in one slot.
+A part of engine.session.core.Session (it holds its own state; it reads the story through the
+Session's public methods). The file format lives in engine.saves.store, the snapshot's shape in
+engine.saves.snapshot, the slot lock in engine.saves.slotlock and the saver thread in
+engine.saves.saver; this part decides when and what, and what the player is told: every new
+kind of autosave failure once (never rate-limited away), and once when saving works again. A
+story writes only the slot it holds (a read-only copy writes none), so two games never mix
+their stories in one slot.
+
+Nothing here grows with the story on the caller's thread: an autosave hands the saver thread
+the scenes changed since the last one, and a full snapshot (the first autosave, and every so
+often a compaction of the journal) is built on the saver thread from the story graph itself.
 """
 
 from __future__ import annotations
 
+import weakref
 import time
+from typing import TYPE_CHECKING
 
 from engine.errors import SaveError
 from engine.events import EventKind, SessionEvent
-from engine.saves.saver import give_memory_back
-from engine.saves.store import COMPACT_LARGE, COMPACT_SMALL, SlotMeta, check_name, png_bytes
-from engine.saves.snapshot import saved_scene, to_snapshot
+from engine.saves.saver import Saver, give_memory_back
+from engine.saves.snapshot import saved_scene, story_snapshot, to_snapshot
+from engine.saves.store import COMPACT_LARGE, COMPACT_SMALL, SaveStore, SlotMeta, check_name, png_bytes
+
+if TYPE_CHECKING:  # pragma: no cover
+    from engine.saves.slotlock import SlotClaim
+    from engine.session.core import Session
 
 
 class JournalState:
@@ -29,36 +40,56 @@ class JournalState:
 
 
 class Saving:
-    """Saving for the Session (see engine.session.core)."""
+    """Autosaves and named saves of one Session, and what the player is told about them."""
+
+    def __init__(self, session: "Session", store: SaveStore, claim: "SlotClaim | None",
+                 read_only: bool):
+        self.session = weakref.proxy(session)   # no cycle: a dropped story is freed at once
+        self.store = store
+        self.claim = claim               # the slot's lock, None for a read-only copy
+        self.read_only = read_only
+        self.dirty: set[int] = set()     # scenes changed since the last autosave
+        self.has_snapshot = False        # the slot holds this story's snapshot
+        self.journal_lines = 0           # autosaves appended since the slot's last snapshot
+        self._saver = Saver()            # autosaves are written off the caller's thread
+        self._journal = JournalState()   # why the slot's journal cannot go on, or None
+        self._failing: str | None = None  # the autosave failure last reported
+        self._slot_lost_told = False     # told that another story took the slot over
+
+    def mark(self, *nodes: int) -> None:
+        """Note scenes that changed, for the next autosave."""
+        self.dirty.update(nodes)
 
     def meta(self, name: str) -> SlotMeta:
-        scene = self.scene()
-        return SlotMeta(name=name, saved_at=time.time(), turn=self.turn, world=self.world.id,
-                        world_title=self.world.title, scene_title=scene.title,
-                        scenes=len(self.graph),
+        """What the slot list shows for this story, saved as `name`."""
+        session = self.session
+        scene = session.scene()
+        return SlotMeta(name=name, saved_at=time.time(), turn=session.turn,
+                        world=session.world.id, world_title=session.world.title,
+                        scene_title=scene.title, scenes=len(session.graph),
                         image_key=scene.current.image_key if scene.current else "")
-
-    def play_state(self) -> dict:
-        return {"current": self.current, "turn": self.turn, "author_note": self.author_note,
-                "characters": self.characters}
 
     def autosave(self) -> bool:
         """Save this turn into the session's slot, on the saver thread (the caller never waits
-        for the disk). Its cost does not grow with the story: one journal line of the scenes
-        that changed. Returns False while autosaving fails (reported as an event), or when
-        this story may not write its slot. A read-only copy saves nothing and returns True."""
+        for the disk). Its cost on the caller's thread does not grow with the story: one
+        journal line of the scenes that changed, or, when a full snapshot is due, only the
+        order to build one (the saver thread builds it). Returns False while autosaving fails
+        (reported as an event), or when this story may not write its slot. A read-only copy
+        saves nothing and returns True."""
+        session = self.session
         if self.read_only:
-            self._dirty.clear()
+            self.dirty.clear()
             return True
-        if self._closed or not self._may_write():
+        if session.closed or not self._may_write():
             return False
-        slot, store, meta, journal = self.slot, self.store, self.meta(self.slot), self._journal
-        if not self._slot_has_snapshot or self._should_compact():
-            snapshot = to_snapshot(self)
+        slot, store, meta, journal = session.slot, self.store, self.meta(session.slot), self._journal
+        if not self.has_snapshot or self._should_compact():
+            play = session.play.to_dict()
+            story = (session.graph, session.world, session.narrator, session.painter, play)
 
             def write() -> None:
-                try:
-                    store.write_snapshot(slot, snapshot, meta)
+                try:   # built here, on the saver thread: it costs as much as the story is big
+                    store.write_snapshot(slot, story_snapshot(*story), meta)
                 except SaveError as err:
                     journal.broken = str(err)
                     raise
@@ -67,12 +98,12 @@ class Saving:
                 journal.broken = None
 
             submitted = self._submit(write)
-            self._slot_has_snapshot = submitted
-            self._journal_lines = 0
+            self.has_snapshot = submitted
+            self.journal_lines = 0
         else:
-            records = [saved_scene(self.graph.scene(n)) for n in sorted(self._dirty)
-                       if n in self.graph]
-            play = self.play_state()
+            graph = session.graph
+            records = [saved_scene(graph.scene(n)) for n in sorted(self.dirty) if n in graph]
+            play = session.play.to_dict()
 
             def write() -> None:
                 if journal.broken is not None:    # the line would continue a lost autosave
@@ -84,11 +115,11 @@ class Saving:
                     raise
 
             submitted = self._submit(write)
-            self._journal_lines += 1
+            self.journal_lines += 1
         if submitted:
-            self._dirty.clear()
-        self._save_outcomes()
-        return submitted and self._save_failing is None
+            self.dirty.clear()
+        self.outcomes()
+        return submitted and self._failing is None
 
     def _submit(self, write) -> bool:
         try:
@@ -100,49 +131,51 @@ class Saving:
     def _may_write(self) -> bool:
         """Whether this story still holds its slot. Another story opened in this game into the
         same slot (a load) takes it over; this one then stops writing there, and says so once."""
-        if self._claim is None or self._claim.owns:
+        if self.claim is None or self.claim.owns:
             return True
         if not self._slot_lost_told:
             self._slot_lost_told = True
-            self._notice(EventKind.ERROR, f"Not autosaved: slot '{self.slot}' is now written by another "
-                                  f"story opened in this game.")
+            self.session._notice(EventKind.ERROR, f"Not autosaved: slot '{self.session.slot}' "
+                                                  f"is now written by another story opened in "
+                                                  f"this game.")
         return False
 
-    def _save_outcomes(self) -> list[SessionEvent]:
+    def outcomes(self) -> list[SessionEvent]:
         """Report what the saver thread did: each new kind of failure once (the next autosave
         then writes a full snapshot), and once when saving works again."""
         events = []
         for outcome in self._saver.outcomes():
             if outcome is None:
-                if self._save_failing is not None:
-                    self._save_failing = None
-                    events.append(self._notice(EventKind.NOTICE, f"Autosave works again: the story is "
-                                                         f"saved in slot '{self.slot}'."))
+                if self._failing is not None:
+                    self._failing = None
+                    events.append(self.session._notice(
+                        EventKind.NOTICE, f"Autosave works again: the story is saved in slot "
+                                          f"'{self.session.slot}'."))
                 continue
-            self._slot_has_snapshot = False
+            self.has_snapshot = False
             message = str(outcome)
-            if message != self._save_failing:
-                events.append(self._notice(EventKind.ERROR, f"Autosave failed: {message}"))
-            self._save_failing = message
+            if message != self._failing:
+                events.append(self.session._notice(EventKind.ERROR, f"Autosave failed: {message}"))
+            self._failing = message
         return events
 
     @property
-    def save_problem(self) -> str | None:
+    def problem(self) -> str | None:
         """Why autosaving fails now (the last failure reported), or None while it works."""
-        return self._save_failing
+        return self._failing
 
-    def flush_saves(self) -> bool:
+    def flush(self) -> bool:
         """Wait until every autosave is on disk. False (and an error event) if saving fails."""
         self._saver.flush()
-        self._save_outcomes()
-        return self._save_failing is None
+        self.outcomes()
+        return self._failing is None
 
     def _should_compact(self) -> bool:
         """Now and then fold the journal into a new snapshot, which also rotates the backups.
         Small stories do it often (cheap); big ones rarely, so the median autosave stays flat."""
         lines, scenes = COMPACT_SMALL
-        return (self._journal_lines >= lines and len(self.graph) <= scenes) or \
-            self._journal_lines >= COMPACT_LARGE
+        return (self.journal_lines >= lines and len(self.session.graph) <= scenes) or \
+            self.journal_lines >= COMPACT_LARGE
 
     def save(self, name: str, quiet: bool = False) -> str:
         """A full save into a named slot, with a thumbnail. Raises SaveError on failure, and
@@ -151,9 +184,10 @@ class Saving:
         The story's own slot needs this story to hold it (not a read-only copy); another slot
         is claimed for the moment of the save, so a slot another game is playing in is refused
         rather than overwritten."""
+        session = self.session
         name = check_name(name)
         claim = None
-        if name == self.slot:
+        if name == session.slot:
             if self.read_only:
                 raise SaveError(f"This is a read-only copy of slot '{name}' (another game writes "
                                 f"it). Save it under another name: :save NAME.")
@@ -165,23 +199,34 @@ class Saving:
         try:
             self._saver.flush()
             thumb = None
-            image = self.image() if self.painter.id != "none" else None
-            if image is None and self.scene().current and self.scene().current.image_key:
-                image = self.cache.get(self.scene().current.image_key)
+            image = session.picture_for_thumbnail()
             if image is not None:
                 thumb = png_bytes(image)
-            self.store.write_snapshot(name, to_snapshot(self), self.meta(name), thumb)
+            self.store.write_snapshot(name, to_snapshot(session, session.play.to_dict()),
+                                      self.meta(name), thumb)
         finally:
             if claim is not None:
                 claim.release()
-        if name == self.slot:
-            self._slot_has_snapshot = True
-            self._journal_lines = 0
+        if name == session.slot:
+            self.has_snapshot = True
+            self.journal_lines = 0
             self._journal.broken = None
-            self._dirty.clear()
+            self.dirty.clear()
         if not quiet:
-            self._notice(EventKind.NOTICE, f"Saved to slot '{name}'.")
+            session._notice(EventKind.NOTICE, f"Saved to slot '{name}'.")
         return name
+
+    def close(self) -> None:
+        """Write what is queued, end the saver thread, report how it went, free the slot."""
+        self._saver.close()
+        self.outcomes()
+        if self.claim is not None:
+            self.claim.release()
+
+    @property
+    def saver_alive(self) -> bool:
+        """Whether the saver thread runs (it ends with close())."""
+        return self._saver.alive
 
 
 __all__ = ["Saving", "JournalState", "saved_scene"]

@@ -14,6 +14,7 @@ from typing import Iterator
 
 import networkx as nx
 
+from engine.story.records import compact, shape_of
 from engine.story.schema import Effects, SceneDraft
 from engine.story.state import WorldState, apply_effects
 
@@ -53,16 +54,7 @@ class Version:
 
     def to_dict(self) -> dict:
         """Compact form for saves: fields equal to their default are left out."""
-        out = {"title": self.title, "narration": self.narration}
-        for name, default in VERSION_DEFAULTS.items():
-            value = getattr(self, name)
-            if value != default:
-                out[name] = value
-        return out
-
-
-VERSION_DEFAULTS = {"image_prompt": "", "mood": "calm", "effects": {}, "ending": False,
-                    "source": "", "author": "", "seed": 0, "image_key": ""}
+        return compact(self, VERSION_SHAPE)
 
 
 @dataclass(slots=True)
@@ -93,19 +85,13 @@ class Scene:
 
     def to_dict(self) -> dict:
         """Compact form for saves: fields equal to their default are left out."""
-        data = {"id": self.id, "parent": self.parent}
-        for name, default in SCENE_DEFAULTS.items():
-            value = getattr(self, name)
-            if value != default:
-                data[name] = value
-        if self.versions:
-            data["versions"] = [v.to_dict() for v in self.versions]
-        return data
+        return compact(self, SCENE_SHAPE)
 
 
-SCENE_DEFAULTS = {"parent_version": 0, "label": "", "intent": "explore", "goto": "",
-                  "free_text": False, "seed": 0, "status": STUB, "error": "", "active": 0,
-                  "visited": False}
+# The saved forms, derived from the fields above: a new field needs no other edit.
+VERSION_SHAPE = shape_of(Version)
+SCENE_SHAPE = shape_of(Scene)
+
 
 class StoryGraph:
     """The branching story. Mutated only on the main thread (workers hand drafts back)."""
@@ -115,12 +101,14 @@ class StoryGraph:
         self.g = nx.DiGraph()
         self.root: int | None = None
         self.next_id = 0
+        self._by_id: list[Scene | None] = []   # scenes by id, only ever appended to
         self._states: OrderedDict[tuple[int, int], WorldState] = OrderedDict()
 
     # -- building -------------------------------------------------------------------------
     def add_root(self, seed: int, label: str = "Begin") -> Scene:
         scene = Scene(id=self._new_id(), parent=None, label=label, seed=seed)
         self.g.add_node(scene.id, scene=scene)
+        self._index(scene)
         self.root = scene.id
         return scene
 
@@ -131,6 +119,7 @@ class StoryGraph:
                       intent=intent, goto=goto or "", free_text=free_text, seed=seed)
         self.g.add_node(scene.id, scene=scene)
         self.g.add_edge(parent, scene.id)
+        self._index(scene)
         return scene
 
     def add_version(self, node: int, version: Version) -> None:
@@ -149,28 +138,26 @@ class StoryGraph:
 
     def insert(self, scene: Scene) -> None:
         """Add a scene read back from a save (its parent must already be present)."""
-        self.g.add_node(scene.id, scene=scene)
-        if scene.parent is None:
-            self.root = scene.id
-        else:
-            self.g.add_edge(scene.parent, scene.id)
-        self.next_id = max(self.next_id, scene.id + 1)
+        self.insert_many([scene])
 
     def insert_many(self, scenes) -> None:
-        """Add many scenes read back from a save, parents first (fast path for big stories)."""
-        node, succ, pred = self.g._node, self.g._succ, self.g._pred
+        """Add many scenes read back from a save, parents first."""
+        scenes = list(scenes)
+        self.g.add_nodes_from((scene.id, {"scene": scene}) for scene in scenes)
+        self.g.add_edges_from((scene.parent, scene.id) for scene in scenes
+                              if scene.parent is not None)
         for scene in scenes:
-            node[scene.id] = {"scene": scene}
-            succ[scene.id] = {}
-            pred[scene.id] = {}
+            self._index(scene)
             if scene.parent is None:
                 self.root = scene.id
-            else:
-                succ[scene.parent][scene.id] = {}
-                pred[scene.id][scene.parent] = succ[scene.parent][scene.id]
             if scene.id >= self.next_id:
                 self.next_id = scene.id + 1
-        nx._clear_cache(self.g)  # networkx caches its views; let them be rebuilt
+
+    def _index(self, scene: Scene) -> None:
+        by_id = self._by_id
+        if scene.id >= len(by_id):
+            by_id.extend([None] * (scene.id + 1 - len(by_id)))
+        by_id[scene.id] = scene
 
     def _new_id(self) -> int:
         self.next_id += 1
@@ -190,8 +177,18 @@ class StoryGraph:
             raise KeyError(f"no scene {node} in this story") from None
 
     def scenes(self) -> Iterator[Scene]:
-        for _, data in self.g.nodes(data="scene"):
-            yield data
+        """Every scene, in id order (parents before their children).
+
+        Safe to run on another thread while this one adds scenes (a snapshot built on the
+        saver thread): it walks a list that is only ever appended to, and sees the scenes
+        added before it reaches the end."""
+        by_id = self._by_id
+        index = 0
+        while index < len(by_id):
+            scene = by_id[index]
+            if scene is not None:
+                yield scene
+            index += 1
 
     def children(self, node: int) -> list[Scene]:
         return [self.scene(c) for c in self.g.successors(node)]
@@ -263,3 +260,65 @@ class StoryGraph:
         self._states[key] = state
         if len(self._states) > STATE_MEMO_SIZE:
             self._states.popitem(last=False)
+
+    # -- the story map ----------------------------------------------------------------------
+    def explored(self, current: int) -> set[int]:
+        """The scenes the player has been to: the path to `current`, every scene marked
+        visited (kept in saves), and the way to each of those. Scenes told ahead by prefetch
+        but never visited are not explored, so a map can show them as open ends without
+        giving their text away."""
+        seen = set(self.path(current))
+        seen.update(scene.id for scene in self.scenes() if scene.visited)
+        for node in list(seen):       # the way to a visited scene was visited too
+            seen.update(self.path(node))
+        return seen
+
+    def map_view(self, current: int) -> MapView:
+        """What a story map draws, as plain data: the explored scenes and, hanging from them,
+        their choices (the open ends), laid out as a tree. See MapView."""
+        visited = self.explored(current)
+        keep = set(visited)
+        for node in visited:
+            keep.update(self.g.successors(node))
+        tree = self.g.subgraph(keep)
+        positions = _tree_layout(tree, self.root)
+        children = {node: tuple(tree.successors(node)) for node in positions}
+        return MapView(root=self.root, visited=frozenset(visited), positions=positions,
+                       children=children)
+
+
+@dataclass(frozen=True)
+class MapView:
+    """A story map as plain data (StoryGraph.map_view): no graph library needed to draw it.
+
+    positions gives each shown scene its (depth, row): depth is its distance from the root,
+    rows come from a post-order walk so that every parent sits centred over its children and
+    leaves are on consecutive rows. children lists the shown children of each shown scene.
+    """
+
+    root: int | None
+    visited: frozenset[int]                       # the explored scenes (the others: open ends)
+    positions: dict[int, tuple[int, float]]       # scene -> (depth, row)
+    children: dict[int, tuple[int, ...]]          # scene -> its shown children, in story order
+
+    @property
+    def edges(self) -> list[tuple[int, int]]:
+        """(parent, child) for every line the map draws."""
+        return [(parent, child) for parent, kids in self.children.items() for child in kids]
+
+
+def _tree_layout(tree: nx.DiGraph, root: int | None) -> dict[int, tuple[int, float]]:
+    """node -> (depth, row) for a tree: leaves on consecutive rows, parents centred on children."""
+    if root is None or root not in tree:
+        return {}
+    depth = nx.single_source_shortest_path_length(tree, root)
+    rows: dict[int, float] = {}
+    next_row = 0
+    for node in nx.dfs_postorder_nodes(tree, root):
+        children = [c for c in tree.successors(node) if c in rows]
+        if children:
+            rows[node] = (rows[children[0]] + rows[children[-1]]) / 2
+        else:
+            rows[node] = float(next_row)
+            next_row += 1
+    return {node: (depth[node], rows[node]) for node in rows}

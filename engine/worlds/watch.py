@@ -93,17 +93,31 @@ class WorldWatcher:
         """
         return self._poll(self.clock())
 
-    def _poll(self, now: float) -> tuple[World | None, list[str]]:
+    def changed_files(self, now: bool = False) -> set[str] | None:
+        """Poll like check() (or scan at once with `now`), but do not load: the files that
+        changed and have stood still, or None when there is nothing to reload. The caller
+        then calls reload(changed), for instance on a worker thread, since loading a world
+        takes far longer than a frame."""
+        clock = self.clock()
+        if not now and clock < self._next:
+            return None
+        return self._changes(clock)
+
+    def _changes(self, now: float) -> set[str] | None:
         self._next = now + self.interval
         current = self.snapshot()
         settling = self.settle and current != self._seen
         self._seen = current
         if current == self._loaded or settling:
-            return None, []
+            return None
         changed = {path for path in current.keys() | self._loaded.keys()
                    if current.get(path) != self._loaded.get(path)}
         self._loaded = current
-        return self.reload(changed)
+        return changed
+
+    def _poll(self, now: float) -> tuple[World | None, list[str]]:
+        changed = self._changes(now)
+        return (None, []) if changed is None else self.reload(changed)
 
     def reload(self, changed: set[str] | None = None) -> tuple[World | None, list[str]]:
         """Load the world again now, whatever the files look like.

@@ -40,7 +40,7 @@ def test_p_shows_the_exact_prompt_and_its_tokens_and_scrolls(config, tmp_path):
         app.step([key(pygame.K_p, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
         screen = app.top
         assert isinstance(screen, PromptScreen)
-        sent = session.prompts[session.current]["prompt"]
+        sent = session.prompt_for()["prompt"]
         assert screen.entry["prompt"] == sent
         assert "1000 tokens" in screen._summary()        # node 0: 1000 + 0
         assert "    indented   spacing   kept" in screen.lines     # whitespace as sent
@@ -205,7 +205,7 @@ def test_autosave_and_painter_failures_are_toasts_once(config, tmp_path, monkeyp
         monkeypatch.setattr(session.store, "write_snapshot", full)
         read_to_choices(app)
         app.step([key(pygame.K_1, text="1")], dt=0.01, present=False)
-        session._saver.flush()
+        session.flush_saves()
         settle(app, 4)
         assert any("Autosave failed" in m and "disk" in m for m in _messages(app, "error"))
         # the next scene's picture failed too: the same message is not shown twice

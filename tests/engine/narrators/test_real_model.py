@@ -61,7 +61,7 @@ def played(smollm2_narrator, tmp_path_factory):
         scene = session.scene()
         assert scene.status == "ready", scene.error
         labels = [choice.label for choice in session.choices()]
-        scenes.append((scene, session.prompts[scene.id]["prompt"], labels))
+        scenes.append((scene, session.prompt_for(scene.id)["prompt"], labels))
     session.close()
     return session.world, scenes
 

@@ -472,7 +472,7 @@ def test_taking_a_scene_that_nothing_tells_starts_its_telling(session):
     the current one), instead of a wait that spins for ten minutes."""
     target = session.choices()[0]
     target.status = "generating"              # as if its job were lost
-    session._narrating.pop(target.id, None)
+    session.narration.tellings.pop(target.id, None)
     assert session.check_invariants()          # the check sees the stranded scene
     session.choose(0)
     session.wait(timeout=5)
@@ -520,7 +520,7 @@ def test_a_hundred_loads_leave_no_threads_or_open_files_behind(config):
     assert _open_fds() <= fds
     runner = session.runner
     session.close()
-    assert not session._saver.alive
+    assert not session.saving.saver_alive
     assert not any(thread.is_alive() for thread in runner._threads)
 
 

@@ -1,0 +1,71 @@
+"""A story saved by the previous save format (version 1) loads, plays on and is saved anew.
+
+tests/engine/saves/data/v1-lantern_coast is a real slot written by Dreamreel with save version
+1: a full save after seven turns of The Lantern Coast (a typed action and a retelling among
+them) and two autosave journal lines after it, whose play state has no seed (version 1 kept the
+seed at the top of story.json).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import orjson
+
+from engine.session.core import Session
+from engine.session.jobs import InlineRunner
+
+DATA = Path(__file__).parent / "data" / "v1-lantern_coast"
+
+
+def saved_v1(config):
+    slots = config.saves_dir / "slots"
+    slots.mkdir(parents=True)
+    shutil.copytree(DATA, slots / DATA.name)
+    assert orjson.loads((DATA / "story.json").read_bytes())["version"] == 1
+    return slots / DATA.name
+
+
+def test_a_version_1_save_loads_with_its_whole_play_state(config):
+    config = config.with_changes(game={"painter": "none"})
+    saved_v1(config)
+    session = Session.resume(config, DATA.name, runner=InlineRunner())
+    try:
+        events = session.wait()
+        assert session.seed == 20261207          # moved from the top into the play state
+        assert (session.current, session.turn, len(session.graph)) == (33, 7, 39)
+        assert session.author_note == "Keep it quiet and cold."
+        assert set(session.characters) == {"ivy", "silas"}
+        assert any("older Dreamreel" in str(e.payload) for e in events if e.is_message)
+        assert [session.scene(n).title for n in session.path()] == [
+            "The Ferry to Skerrow", "Ivy Marsh", "Skerrow Harbour", "The Harbourmaster's Story",
+            "The Cliff Path", "Search the shore for footprints", "The Keeper's Cottage",
+            "The Keeper's Log"]
+        typed = session.scene(session.path()[5])
+        assert typed.free_text and len(typed.versions) == 2     # the retelling is kept
+        assert session.check_invariants() == []
+    finally:
+        session.close()
+
+
+def test_it_plays_on_and_is_saved_in_the_current_format(config):
+    config = config.with_changes(game={"painter": "none"})
+    folder = saved_v1(config)
+    session = Session.resume(config, DATA.name, runner=InlineRunner())
+    session.wait()
+    path_before = session.path()
+    session.choose(0)
+    session.wait()
+    where, seed = session.current, session.seed
+    assert session.flush_saves()
+    session.close()
+    snapshot = orjson.loads((folder / "story.json").read_bytes())
+    assert snapshot["version"] == 2 and "seed" not in snapshot
+    assert snapshot["play"]["seed"] == seed == 20261207
+    again = Session.resume(config, DATA.name, runner=InlineRunner())
+    try:
+        assert again.current == where and again.path()[:-1] == path_before
+        assert again.seed == seed and again.turn == 8
+    finally:
+        again.close()
