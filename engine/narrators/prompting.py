@@ -26,7 +26,8 @@ from engine.story.schema import INTENTS, MOODS, SceneDraft, llm_scene_json_schem
 from engine.story.state import WorldState
 from engine.text import shorten
 from engine.worlds.templates import Templates
-from engine.worlds.loading import ASSETS, World
+from engine.story.appearance import MAX_IN_PROMPT
+from engine.worlds.loading import ASSETS, World, character_name
 
 PROMPTS = ASSETS / "prompts"
 PROMPT_NAMES = ("system.j2", "summary.j2", "scene.j2", "image.j2")
@@ -252,15 +253,31 @@ class PromptBuilder:
                                 "world's prompts/ overrides.")
         return Prompt(system=system, user=user, lore_ids=tuple(entry.id for entry in lore))
 
-    def image_prompt(self, world: World, draft: SceneDraft, state: WorldState) -> str:
-        """The painter's prompt for a scene, from image.j2 (art style, characters present)."""
-        characters = world.characters
-        present = [characters[c] for c in state.present if c in characters]
+    def image_prompt(self, world: World, scene, state: WorldState,
+                     appearances: dict[str, str] | None = None) -> str:
+        """The painter's prompt for a scene, from image.j2: the one context every caller uses
+        (the game, `worlds validate` and the tests), documented in docs/MODDING.md.
+
+        Args:
+            world: the world played.
+            scene: what was told (a SceneDraft or a saved Version): its title, image_prompt,
+                mood and narration.
+            state: the world state once the scene happened (who is present, where).
+            appearances: the story's recorded appearance of each character met (so they look
+                the same from scene to scene); a character without one is drawn as world.toml
+                describes them.
+        """
+        appearances = appearances or {}
+        present = [c for c in state.present if c in appearances or c in world.characters]
+        characters = [{"name": character_name(world, c),
+                       "appearance": appearances.get(c) or getattr(world.characters.get(c),
+                                                                   "appearance", "")}
+                      for c in present][:MAX_IN_PROMPT]
         return self.render(world, "image.j2", {
             **self._world_context(world, state),
-            "scene": {"title": draft.title, "image_prompt": draft.image_prompt,
-                      "mood": draft.mood, "narration": draft.narration},
-            "characters": [{"name": c.name, "appearance": c.appearance} for c in present],
+            "scene": {"title": scene.title, "image_prompt": scene.image_prompt,
+                      "mood": scene.mood, "narration": scene.narration},
+            "characters": characters,
         }).replace("\n", " ")
 
     # -- contexts ----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
-from engine.story.appearance import MAX_IN_PROMPT, describe
+from engine.story.appearance import describe
 from engine.errors import DreamreelError
 from engine.events import EventKind, SessionEvent
 from engine.narrators.prompting import PromptBuilder
@@ -18,7 +18,6 @@ from engine.painters.imagecache import ImageCache, cache_key
 from engine.worlds.pictures import load_world_picture, picture_version, shipped_picture
 from engine.session.jobs import DONE, FAILED as JOB_FAILED, PAINT_CURRENT, PREFETCH_PAINT, Job
 from engine.story.graph import READY
-from engine.worlds.loading import character_name
 
 IMAGE_MEMORY = 24        # decoded images kept in memory
 
@@ -49,23 +48,19 @@ class Pictures:
         version = scene.current
         if version is None:
             return self.session.world.spec.art_style
+        world = self.session.world
         state = self.session.graph.state_after(scene.id)
-        present = [{"name": character_name(self.session.world, c), "appearance": self.session.characters[c]}
-                   for c in state.present if c in self.session.characters][:MAX_IN_PROMPT]
-        context = {"scene": {"title": version.title, "image_prompt": version.image_prompt,
-                             "mood": version.mood, "narration": version.narration},
-                   "world": {"title": self.session.world.title, "art_style": self.session.world.spec.art_style},
-                   "characters": present, "location": state.location}
-        declared = self.session.world.location_picture(state.location)   # after the scene's own
+        declared = world.location_picture(state.location)   # after the scene's own
         try:
-            prompt = self._prompts.render(self.session.world, "image.j2", context).replace("\n", " ")
+            prompt = self._prompts.image_prompt(world, version, state, self.session.characters)
             return f"{prompt.rstrip()} {declared}" if declared else prompt
         except DreamreelError as err:
             if self._image_template_error != str(err):
                 self._image_template_error = str(err)
                 self.session._notice(EventKind.ERROR, f"{err} Using the default picture prompt.")
-            parts = [self.session.world.spec.art_style, version.image_prompt,
-                     describe(self.session.characters, state.present), f"{version.mood} mood", declared]
+            parts = [world.spec.art_style, version.image_prompt,
+                     describe(self.session.characters, state.present), f"{version.mood} mood",
+                     declared]
             return ", ".join(p for p in parts if p)
 
     def shipped_picture(self, node: int | None = None) -> str | None:
