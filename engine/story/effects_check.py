@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from engine.story.schema import MAX_NAME, Effects, FlagValue
 from engine.story.state import WorldState, as_id
+from engine.text import without_controls
 from engine.worlds.loading import World
 
 MAX_STEP = 3           # a flag moves at most this much in one scene
@@ -246,7 +247,7 @@ def _adjust(deltas: dict[str, int], terms: WorldTerms, state: WorldState,
 def item_name(name: str) -> str | None:
     """A clean item name ("  a rusty KEY. " -> "rusty KEY"), cut to a few words, or None for
     junk (markup, no letters, "nothing")."""
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in name).split())
+    text = " ".join(without_controls(name, keep="").split())
     text = text.strip(_EDGE)
     lowered = text.lower()
     for article in _ARTICLES:

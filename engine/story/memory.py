@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Iterable
 
 from engine.narrators import RecentScene
+from engine.text import shorten
 from engine.worlds.loading import LoreSpec, World
 
 SUMMARY_MAX_CHARS = 560    # the whole rolling summary
@@ -40,10 +41,7 @@ def first_sentence(text: str, limit: int = SENTENCE_MAX_CHARS) -> str:
         return ""
     end = _SENTENCE_END.search(flat)
     sentence = flat[:end.end()] if end else flat
-    if len(sentence) <= limit:
-        return sentence
-    cut = sentence[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:— -")
-    return (cut or sentence[:limit - 1]) + "…"
+    return shorten(sentence, limit)
 
 
 def rolling_summary(older: list[RecentScene], max_chars: int = SUMMARY_MAX_CHARS) -> str:
@@ -80,7 +78,7 @@ def rolling_summary(older: list[RecentScene], max_chars: int = SUMMARY_MAX_CHARS
     if dropped:
         lines.insert(0, f"- Earlier: {dropped} scene{'s' if dropped != 1 else ''} not shown.")
     text = "\n".join(lines)
-    return text if len(text) <= max_chars else text[:max_chars - 1].rstrip() + "…"
+    return shorten(text, max_chars, at_word=False)
 
 
 def _summary_line(scene: RecentScene, with_sentence: bool) -> str:

@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from engine.text import without_controls
+
 INTENTS: tuple[str, ...] = (
     "explore", "talk", "investigate", "fight", "sneak", "help",
     "trade", "rest", "travel", "use", "flee",
@@ -73,7 +75,7 @@ NARRATION_PATTERN = (r'^[A-Za-z\u00c0-\u024f"\u201c\'][^{}<>\[\]*#|=_\\]'
 
 def _clean(text: str) -> str:
     """Collapse control characters a model or a hand-edited file may smuggle in."""
-    return "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text).strip()
+    return without_controls(text).strip()
 
 
 class Effects(BaseModel):
