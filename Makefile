@@ -16,7 +16,7 @@ test: $(VENV)/.test-ready
 	$(PY) -m pytest -q $(ARGS)
 
 bench: $(VENV)/.test-ready
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(ARGS)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

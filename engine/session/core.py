@@ -1,13 +1,14 @@
 """The Session: the one front door to a running story (like ink's Story object).
 
-The pygame game, the terminal mode, the exporters and the benchmarks all drive a Session: it owns
-the story graph, the play state (current scene, turn, seed), the narrator and painter, the job
-runner, the saves and the image cache. Front ends call its actions (choose, act, back, jump,
-regenerate, save) and poll() it every frame; slow work runs on the runner and its results are
-applied here, on the caller's thread. Nothing reaches around it. No pygame, no torch.
+The pygame game, the terminal mode, `dreamreel eval` and the benchmarks all drive a Session: it
+holds the story graph and the play state (engine.story), the narrator and painter and the job
+runner, and is composed of three parts with state of their own: narration, pictures and saving
+(engine.session.narration, .pictures, .saving). Front ends call its actions (choose, act, back,
+jump, regenerate, save) and poll() it every frame; slow work runs on the runner and its results
+are applied here, on the caller's thread. Nothing reaches around it. No pygame, no torch.
 
-A story holds its save slot while it is open (engine.saves.slotlock): a second game on the same slot is
-refused, and may open a read-only copy or fork it into a new slot. Every notice and error goes
+A story holds its save slot while it is open (engine.saves.slotlock): a second game on the same
+slot is refused, and may open a read-only copy or fork it into a new slot. Every notice and error goes
 into the one event stream that poll() returns (engine.events): the terminal prints them, the
 window shows them as toasts. A scene is never left "generating" without a job telling it
 (check_invariants), so no wait can hang on one. close() ends everything the story started.
