@@ -18,11 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.atomic import write_atomic
 from engine.errors import ConfigError
+from engine.paths import ASSETS, PROJECT_ROOT
 from engine.story.seeds import SEED_MAX
 from engine.tomlwrite import dump_toml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-ASSETS = PROJECT_ROOT / "assets"  # shipped, moddable defaults: prompts, worlds, fonts
 DEFAULTS_FILE = ASSETS / "config.toml"
 MAX_CONFIG_BYTES = 1 << 20     # a config file is a few hundred bytes; larger ones are refused
 

@@ -22,7 +22,8 @@ from engine.evaluation.metrics import (WORD_RANGE, longest_shared_run, repeated_
 from engine.story.graph import FAILED, STUB
 from engine.session.jobs import ThreadedRunner
 from engine.session.core import Session
-from engine.worlds.loading import World, default_reactions, load_world, prompt_names
+from engine.worlds.loading import default_reactions, load_world, prompt_names
+from engine.worlds.world import World
 
 DEFAULT_SCRIPT = ("1", "2", "I ask what happened here", "1", "I search the ground for tracks",
                   "3", "2", "I stop and listen carefully", "1", "I ask who I can trust",

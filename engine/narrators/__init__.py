@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from engine.errors import NarratorError
+from engine.story.memory import RecentScene  # noqa: F401  (part of the narrator protocol)
 from engine.story.schema import SceneDraft
 from engine.story.state import WorldState
-from engine.worlds.loading import World
+from engine.worlds.world import World
 
 TokenCallback = Callable[[str], None]
 
@@ -28,16 +29,6 @@ class Action:
     goto: str = ""            # storylet hint of an authored choice
     free_text: bool = False   # True when typed by the player
     opening: bool = False     # True for the first scene of a story
-
-
-@dataclass(frozen=True)
-class RecentScene:
-    """A scene already told on this path, as narrators see it."""
-
-    title: str
-    narration: str
-    action: str       # what the player did to get there
-    source: str = ""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from engine.worlds.loading import World
+from engine.worlds.world import World
 
 # Verbs and the intent each means. The first verb of an action decides its intent.
 INTENT_VERBS: dict[str, tuple[str, ...]] = {

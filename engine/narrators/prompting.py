@@ -27,7 +27,8 @@ from engine.story.state import WorldState
 from engine.text import shorten
 from engine.worlds.templates import Templates
 from engine.story.appearance import MAX_IN_PROMPT
-from engine.worlds.loading import ASSETS, World, character_name
+from engine.worlds.loading import ASSETS
+from engine.worlds.world import World, character_name
 
 PROMPTS = ASSETS / "prompts"
 PROMPT_NAMES = ("system.j2", "summary.j2", "scene.j2", "image.j2")

@@ -13,13 +13,14 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from engine.narrators import RecentScene
+from engine.story.memory import RecentScene
 from engine.narrators.matching import STOP, ParsedAction, stem, tokens
 from engine.story.schema import MAX_TITLE, ChoiceDraft
 from engine.story.seeds import rng_for
 from engine.story.state import WorldState
 from engine.text import shorten
-from engine.worlds.loading import Reaction, Storylet, World, character_name, default_reactions
+from engine.worlds.loading import default_reactions
+from engine.worlds.world import Reaction, Storylet, World, character_name
 
 PREFIX = "reaction:"        # a reaction scene's source: reaction:<reaction id>:<home storylet>
 CONDITIONAL_FACTOR = 3.0    # a reaction whose `when` holds is this much likelier than a general one

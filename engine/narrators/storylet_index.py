@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from engine.narrators.matching import VERB_STEMS, stem, terms, tokens
-from engine.worlds.loading import World
+from engine.worlds.world import World
 
 K1, B = 1.2, 0.75          # BM25 saturation and length normalisation
 FIELD_BOOST = {"title": 3.0, "tags": 3.0, "labels": 2.0, "text": 1.0}

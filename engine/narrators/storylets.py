@@ -27,7 +27,8 @@ from engine.story.schema import INTENTS, MAX_NARRATION, MAX_TITLE, ChoiceDraft, 
 from engine.story.seeds import rng_for
 from engine.story.state import WorldState, apply_effects
 from engine.worlds.templates import Templates
-from engine.worlds.loading import Reaction, Storylet, World, default_reactions
+from engine.worlds.loading import default_reactions
+from engine.worlds.world import Reaction, Storylet, World
 
 INTENT_MATCH = 3.0     # score factor for a storylet that answers the chosen intent
 INTENT_MISS = 0.25     # ... and for one that does not

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -26,8 +26,6 @@ from engine.story.schema import MAX_NAME, Effects
 from engine.story.seeds import SEED_MAX
 from engine.worlds.loading import BUILTIN_WORLDS, load_world
 
-if TYPE_CHECKING:
-    from engine.session.core import Session
 
 TOP_FIELDS = {"format", "version", "saved_at", "world", "narrator", "painter", "play", "next_id",
               "scenes"}
@@ -47,8 +45,9 @@ def saved_scene(scene: Scene) -> dict:
     return data
 
 
-def to_snapshot(session: "Session", play: dict) -> dict:
-    """The whole story of a Session as JSON-ready data, with the play state `play`."""
+def to_snapshot(session: Any, play: dict) -> dict:
+    """The whole story of a Session (engine.session.core) as JSON-ready data, with the play
+    state `play`."""
     return story_snapshot(session.graph, session.world, session.narrator, session.painter, play)
 
 
@@ -152,7 +151,7 @@ def _plain_effects(effects: dict) -> bool:
 
 
 def from_snapshot(cls, config, data: dict, where: str, *, narrator=None, painter=None,
-                  runner=None, slot: str = "autosave", **options) -> "Session":
+                  runner=None, slot: str = "autosave", **options) -> Any:
     """Build a Session from a snapshot. Raises SaveError (or WorldError) with the file named.
 
     Everything is checked before the Session is made, so a damaged save starts no threads;

@@ -39,7 +39,8 @@ from engine.story.graph import FAILED, GENERATING, READY, STUB, Scene, StoryGrap
 from engine.story.playstate import PlayState
 from engine.story.seeds import derive_seed, fresh_seed, story_seed
 from engine.story.state import WorldState
-from engine.worlds.loading import World, load_world
+from engine.worlds.loading import load_world
+from engine.worlds.world import World
 
 MAX_ACTION_CHARS = 300   # a typed action is cut to this length
 AUTOSAVE_SLOT = "autosave"

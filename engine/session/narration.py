@@ -27,7 +27,8 @@ from engine.story.graph import FAILED, GENERATING, READY, STUB, Scene, Version
 from engine.session.jobs import (CANCELLED, FAILED as JOB_FAILED, NARRATE_CURRENT,
                          PREFETCH_NARRATE, Job)
 from engine.story.memory import rolling_summary
-from engine.narrators import Action, NarrationRequest, RecentScene
+from engine.narrators import Action, NarrationRequest
+from engine.story.memory import RecentScene
 from engine.narrators.storylets import StoryletNarrator
 from engine.story.schema import SceneDraft
 from engine.story.seeds import derive_seed

@@ -15,8 +15,8 @@ often a compaction of the journal) is built on the saver thread from the story g
 
 from __future__ import annotations
 
-import weakref
 import time
+import weakref
 from typing import TYPE_CHECKING
 
 from engine.errors import SaveError
@@ -27,7 +27,6 @@ from engine.saves.store import COMPACT_LARGE, COMPACT_SMALL, SaveStore, SlotMeta
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.saves.slotlock import SlotClaim
-    from engine.session.core import Session
 
 
 class JournalState:
@@ -42,8 +41,8 @@ class JournalState:
 class Saving:
     """Autosaves and named saves of one Session, and what the player is told about them."""
 
-    def __init__(self, session: "Session", store: SaveStore, claim: "SlotClaim | None",
-                 read_only: bool):
+    def __init__(self, session, store: SaveStore, claim: "SlotClaim | None", read_only: bool):
+        """session: the Session this part saves (engine.session.core; held weakly)."""
         self.session = weakref.proxy(session)   # no cycle: a dropped story is freed at once
         self.store = store
         self.claim = claim               # the slot's lock, None for a read-only copy

@@ -8,7 +8,7 @@ Records are kept in the story (saved with it) and never change afterwards. No I/
 from __future__ import annotations
 
 from engine.story.seeds import rng_for
-from engine.worlds.loading import World
+from engine.worlds.world import World
 
 MAX_RECORDS = 200          # characters remembered per story
 MAX_IN_PROMPT = 3          # characters described in one image prompt

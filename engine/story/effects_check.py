@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from engine.story.schema import MAX_NAME, Effects, FlagValue
 from engine.story.state import WorldState, as_id
 from engine.text import without_controls
-from engine.worlds.loading import World
+from engine.worlds.world import World
 
 MAX_STEP = 3           # a flag moves at most this much in one scene
 MAX_CHANGES = 3        # flags set, flags adjusted, items added or removed, people moving

@@ -11,12 +11,13 @@ the data it is given: no I/O, no model, no templates.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable
 
-from engine.narrators import RecentScene
 from engine.text import shorten
-from engine.worlds.loading import LoreSpec, World
+from engine.worlds.spec import LoreSpec
+from engine.worlds.world import World
 
 SUMMARY_MAX_CHARS = 560    # the whole rolling summary
 SENTENCE_MAX_CHARS = 160   # one scene's first sentence in the summary
@@ -24,6 +25,16 @@ KEEP_FULL = 3              # the newest lines keep their sentence; older ones go
 LORE_BUDGET_CHARS = 1200   # default room for triggered lore in one prompt
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[A-Z0-9\"'“‘(\[]|\s*$)")
 _SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class RecentScene:
+    """A scene already told on this path, as narrators see it."""
+
+    title: str
+    narration: str
+    action: str       # what the player did to get there
+    source: str = ""
 
 
 def first_sentence(text: str, limit: int = SENTENCE_MAX_CHARS) -> str:

@@ -20,7 +20,8 @@ from engine.errors import WorldError
 from engine.story.state import as_id
 from engine.text import shorten
 from engine.tomlwrite import toml_table
-from engine.worlds.loading import MAX_FILE_BYTES, confined
+from engine.worlds.loading import MAX_FILE_BYTES
+from engine.worlds.world import confined
 from engine.worlds.spec import ID_PATTERN, LoreSpec, WorldSpec
 
 

@@ -22,7 +22,7 @@ from engine.errors import WorldError
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image as PILImage
 
-    from engine.worlds.loading import Problem, World
+    from engine.worlds.world import Problem, World
 
 MAX_IMAGE_BYTES = 10_000_000        # one picture file on disk
 MAX_IMAGE_PIXELS = 4096 * 4096      # width x height; larger pictures are refused undecoded
@@ -55,7 +55,7 @@ def check_image(root: Path, relative: str, file: str = "", label: str = "") -> P
     Returns:
         None when the picture may be used, otherwise a Problem that says what and where.
     """
-    from engine.worlds.loading import Problem, confined
+    from engine.worlds.world import Problem, confined
 
     file = file or relative
     subject = "" if file == relative else f"{label} '{relative}' ".lstrip()   # say what is named
@@ -111,7 +111,7 @@ def check_world_images(world: World) -> list[Problem]:
     Called by load_world, so a refused picture is a Problem like any other: the world still
     loads, and the picture is never decoded.
     """
-    from engine.worlds.loading import Problem, confined
+    from engine.worlds.world import Problem, confined
 
     problems: list[Problem] = []
     root = world.root
@@ -224,7 +224,7 @@ def fill(image: PILImage.Image, size: tuple[int, int]) -> PILImage.Image:
 
 
 def confined(root: Path, relative: str) -> Path | None:
-    from engine.worlds.loading import confined as _confined
+    from engine.worlds.world import confined as _confined
     return _confined(root, relative)
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 from jinja2 import TemplateSyntaxError, meta
 
 from engine.errors import TemplateError
-from engine.narrators import RecentScene
+from engine.story.memory import RecentScene
 from engine.narrators.reactions import ACTION_NAMES, action_context
 from engine.narrators.storylets import StoryletNarrator
 from engine.worlds.template_checks import (SourceLines, check_names, parse_part, template_problem,
                                     world_facts)
 from engine.worlds.templates import Templates
-from engine.worlds.loading import Problem, World
+from engine.worlds.world import Problem, World
 
 SAY_ACTION = ("words", "you", "action", "object", "thing", "verb")   # names that tell it
 SAMPLE_ACTIONS = ("light the lamp", "xyzzy", "hello?", "look around")

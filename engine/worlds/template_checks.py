@@ -17,12 +17,13 @@ from jinja2 import TemplateSyntaxError, meta, nodes
 from engine.worlds import loading as w
 from engine.errors import DreamreelError, TemplateError
 from engine.story.memory import rolling_summary
-from engine.narrators import Action, NarrationRequest, RecentScene
+from engine.narrators import Action, NarrationRequest
+from engine.story.memory import RecentScene
 from engine.narrators.storylets import StoryletNarrator
 from engine.story.schema import MAX_NAME, SceneDraft
 from engine.story.state import WorldState, apply_effects, as_id
 from engine.worlds.templates import Templates
-from engine.worlds.loading import Problem, World
+from engine.worlds.world import Problem, World
 
 PROMPT_TOKENS_WARN = 3000   # a longer narrator prompt crowds small models' 4096-token context
 SAMPLE_SCENES = 12          # scenes played (first choice each time) for the sample prompt

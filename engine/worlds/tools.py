@@ -17,7 +17,8 @@ from engine.errors import WorldError
 from engine.story.state import as_id
 from engine.worlds.validate import format_report, validate_world
 from engine.worlds.append import write_import
-from engine.worlds.loading import ASSETS, BUILTIN_WORLDS, Problem, _read_toml
+from engine.worlds.loading import ASSETS, BUILTIN_WORLDS, _read_toml
+from engine.worlds.world import Problem
 
 
 def run(action: str, target: str | None, args, config, stream: TextIO) -> int:

@@ -28,7 +28,7 @@ from engine.story.state import as_id
 from engine.worlds.template_checks import (SourceLines, check_prompts, check_storylet_templates,
                                     key_of, world_facts)
 from engine.worlds.templates import Templates
-from engine.worlds.loading import Problem, World
+from engine.worlds.world import Problem, World
 
 TOP_LEVEL = {"world.toml", "lore.toml", "reactions.toml", "storylets", "images", "prompts"}
 

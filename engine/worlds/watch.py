@@ -34,7 +34,8 @@ import time
 from pathlib import Path
 
 from engine.errors import DreamreelError
-from engine.worlds.loading import World, load_world
+from engine.worlds.loading import load_world
+from engine.worlds.world import World
 
 POLL_INTERVAL_S = 0.3     # at most this often a real scan of the folder
 MAX_MESSAGES = 20         # messages returned after one reload
