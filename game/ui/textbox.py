@@ -19,7 +19,7 @@ import pygame
 from game.ui.render import TextCache
 
 if TYPE_CHECKING:
-    from game.ui.widgets import Ctx
+    from game.ui.theme import Ctx
 
 
 class TextBox:

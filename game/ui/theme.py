@@ -1,4 +1,5 @@
-"""The look of the game: colours, fonts and the layout scale, for normal and high-contrast play.
+"""The look of the game: colours, fonts and the layout scale, for normal and high-contrast play,
+and Ctx, what widgets draw with (the theme and the shared text cache).
 
 Everything is measured at a 1280x720 reference and multiplied by `Theme.scale`, so one layout
 reads the same from 720p to 4K. Fonts are the DejaVu TTFs shipped in assets/fonts (read into
@@ -13,11 +14,15 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pygame
 
 from engine.config import ASSETS
 from game.ui.fonts import FontChain
+
+if TYPE_CHECKING:  # pragma: no cover
+    from game.ui.render import TextCache
 
 FONTS_DIR = ASSETS / "fonts"
 REFERENCE = (1280, 720)   # the layout is designed at this size and scaled from it
@@ -141,6 +146,14 @@ class Theme:
         for role in FONT_FILES:
             self._load_bytes(role)
         self.glyphs.fallbacks   # find the fallback fonts and read which characters they have
+
+
+@dataclass
+class Ctx:
+    """What widgets draw with: the theme (palette, fonts, scale) and the text cache."""
+
+    theme: Theme
+    text: TextCache
 
 
 def rect_scaled(theme: Theme, x: float, y: float, w: float, h: float) -> pygame.Rect:

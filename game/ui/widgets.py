@@ -1,6 +1,7 @@
 """Widgets: buttons and menus, a text field and progress bars.
 
-The typewriter text box lives in textbox.py and the toasts in toasts.py (both re-exported here).
+The typewriter text box lives in textbox.py and the toasts in toasts.py, the drawing context Ctx
+in theme.py (all re-exported here).
 
 Widgets hold layout and input state only; they draw with the Theme's fonts through the shared
 TextCache (so unchanged text is never re-rendered) and call back into screens for actions.
@@ -10,23 +11,14 @@ Every widget works with the mouse and the keyboard. No engine calls, no file I/O
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Callable
 
 import pygame
 
-from game.ui.render import TextCache, panel
+from game.ui.render import panel
 from game.ui.textbox import TextBox
-from game.ui.theme import Theme
+from game.ui.theme import Ctx  # Ctx is re-exported: screens take it from here
 from game.ui.toasts import Toast, Toasts
-
-
-@dataclass
-class Ctx:
-    """What widgets draw with: the theme (palette, fonts, scale) and the text cache."""
-
-    theme: Theme
-    text: TextCache
 
 
 # -- buttons --------------------------------------------------------------------------------
