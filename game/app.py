@@ -6,16 +6,16 @@ reading the save list), updates and draws the screens, and presents the frame. N
 waits on a model, a painter or the disk. Sessions themselves are created and loaded on a
 background job, so even a large save never freezes the window.
 
-`App.step(events)` runs one frame and is what the tests drive; `run_window()` (game/window.py,
-also importable from here) is what `dreamreel play` calls. pygame is initialised by `App.open()`,
-never at import; opening the window also keeps a CPU core free of model threads (engine.compute)
-so the frame loop stays smooth, and names the window "Dreamreel" for the desktop. A size the
-player drags the window to is remembered in the user config once it stands still.
+`App.step(events)` runs one frame and is what the tests drive; `run_window()` (game/launch.py)
+is what `dreamreel play` calls. pygame is initialised by `App.open()`, never at import; opening
+the window also keeps a CPU core free of model threads (engine.reserve_cores_for_ui) so the frame
+loop stays smooth, and names the window "Dreamreel" for the desktop. A size the player drags the
+window to is remembered in the user config once it stands still. The App builds screens and
+pushes them; screens never import this module (they see the App as their Host, game.screens.base).
 """
 
 from __future__ import annotations
 
-import gc
 import sys
 import time
 import traceback
@@ -24,69 +24,26 @@ from typing import Any, Callable
 
 import pygame
 
-from engine.compute import reserve_cores_for_ui
+from engine import JOB_DONE, JOB_FAILED, Library, ThreadedRunner, reserve_cores_for_ui
 from engine.config import Config, save_user_settings
 from engine.errors import DreamreelError
 from engine.events import EventKind
-from engine.session.jobs import DONE, FAILED, ThreadedRunner
-from game.play import Stories
+from game.play import Stories, settle_heap
+from game.screens.base import Screen
 from game.ui.render import SceneImage, TextCache, clear_caches, shade
 from game.ui.theme import Theme
 from game.ui.widgets import Ctx, Toasts
-from game.window import (SizeMemory, enforce_minimum, grow_to_minimum, make_icon,  # noqa: F401
-                         name_window,
-                         run_window, window_size)   # run_window is re-exported for game.cli.main
+from game.window import (SizeMemory, enforce_minimum, grow_to_minimum, make_icon, name_window,
+                         window_size)
 
 FPS = 60
 IDLE_REDRAW = 0.25   # seconds: a still screen is redrawn at least this often anyway
 
 
-def settle_heap(collect: bool = True) -> None:
-    """Move what is alive now (modules, fonts, a loaded story) out of the collector's way, so
-    its full passes during play stay short (gc.freeze: those objects are never scanned again).
-    Inside a frame, `collect=False` skips the collection itself (it may take tens of ms)."""
-    if collect:
-        gc.unfreeze()    # a story closed since the last freeze can be collected now
-        gc.collect()
-    gc.freeze()
-
-
-class Screen:
-    """One screen on the app's stack. Overlays draw over the screen below them, which the app
-    draws once (dimmed by the overlay's tint) and then reuses while the overlay is open."""
-
-    overlay = False
-
-    def tint(self, palette):
-        """The colour laid over the screens below this overlay: a strong dim, so nothing under
-        it competes with the overlay's own text."""
-        return palette.shade
-
-    def __init__(self, app: "App"):
-        self.app = app
-
-    def enter(self) -> None:
-        """Became the top screen (pushed, or the one above was popped)."""
-
-    def layout(self, size: tuple[int, int]) -> None:
-        """The window changed size (also called once before the first draw)."""
-
-    def handle(self, event: pygame.event.Event) -> None:
-        """One input event, only while this screen is on top."""
-
-    def update(self, dt: float) -> None:
-        """Advance animations by dt seconds, only while on top."""
-
-    def animating(self) -> bool:
-        """True while something moves on its own, so every frame must be drawn."""
-        return False
-
-    def draw(self, surface: pygame.Surface) -> None:
-        """Draw the whole screen (overlays: draw over what is already there)."""
-
-
 class App(Stories):
-    """The game window. Owns the display, the theme, the screens and the current Session.
+    """The game window. Owns the display, the theme, the screens, the current Session and the
+    Library (engine.library) that screens ask for worlds, covers, save slots and thumbnails.
+    Screens see it as their Host (game.screens.base).
 
     Args:
         config: settings (display settings are changed in the game and written back).
@@ -108,7 +65,8 @@ class App(Stories):
         self.slot = slot
         self.settings_file = settings_file
         self.session = None
-        self.deleted_slots: list = []   # engine.saves.store.Deleted, newest last: undone from Load/Save
+        self.library = Library(config)   # worlds, covers, save slots, thumbnails, the image cache
+        self.covers: dict[str, pygame.Surface | None] = {}   # world id -> cover (None: painting)
         self.screens: list[Screen] = []
         self.running = True
         self.loading = ""            # what is being loaded, shown while no session is ready
@@ -276,9 +234,9 @@ class App(Stories):
         for event in self._jobs.poll():
             self._changes += 1
             on_done, on_error = event.job.key
-            if event.kind == DONE:
+            if event.kind == JOB_DONE:
                 self.guard(on_done, event.payload)
-            elif event.kind == FAILED:
+            elif event.kind == JOB_FAILED:
                 if on_error is not None:
                     self.guard(on_error, event.payload)
                 else:

@@ -11,14 +11,10 @@ App; draws nothing.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from engine.errors import DreamreelError
-
-
-def settle_heap() -> None:
-    from game.app import settle_heap as settle
-    settle(collect=False)
 
 QUICK_SUFFIX = "-quicksave"   # each story has its own quicksave: its slot's name and this
 
@@ -27,6 +23,16 @@ def quick_slot(story_slot: str) -> str:
     """The quicksave slot of the story in `story_slot` (F5 and F9 never cross stories)."""
     return story_slot[:48 - len(QUICK_SUFFIX)] + QUICK_SUFFIX
 PROBLEMS_SHOWN = 3      # world problems shown as toasts (then a count of the rest)
+
+
+def settle_heap(collect: bool = True) -> None:
+    """Move what is alive now (modules, fonts, a loaded story) out of the collector's way, so
+    its full passes during play stay short (gc.freeze: those objects are never scanned again).
+    Inside a frame, `collect=False` skips the collection itself (it may take tens of ms)."""
+    if collect:
+        gc.unfreeze()    # a story closed since the last freeze can be collected now
+        gc.collect()
+    gc.freeze()
 
 
 class Stories:
@@ -81,7 +87,7 @@ class Stories:
 
     def new_game(self, world=None) -> None:
         """Start a new story (in the background) and show the story screen."""
-        from engine.session.core import Session
+        from engine import Session
         config, options = self.config, self._session_options()
         self._begin_loading(f"Opening {world.title if world else 'the story'}...")
         self.background(lambda: Session.new(config, world=world, **options),
@@ -90,7 +96,7 @@ class Stories:
     def load_game(self, name: str | None = None, slot: str | None = None) -> None:
         """Load a slot (default: the newest) in the background and go on from there, writing
         into that slot (or `slot`: quickload goes on in the story's own slot)."""
-        from engine.session.core import Session
+        from engine import Session
         config, options = self.config, self._session_options()
         if slot is not None:
             options["slot"] = slot
@@ -112,7 +118,7 @@ class Stories:
         self.loading = ""
         self._show_world_problems(session.world)
         self._story.attach(session, resumed)
-        settle_heap()                  # a large story's objects: out of the collector's way
+        settle_heap(collect=False)     # a large story's objects: out of the collector's way
         if self.narrator is None:      # build models once: later stories reuse them
             self.narrator = session.narrator
         if self.painter is None:
@@ -135,12 +141,11 @@ class Stories:
 
     def quickload(self) -> None:
         """Go back to this story's quicksave, going on in the story's own slot."""
-        from engine.saves.store import SaveStore
         if self.session is None:
             self.error("There is no story to quickload into: Continue or Load one.")
             return
         name = quick_slot(self.session.slot)
-        if not SaveStore(self.config.saves_dir).exists(name):
+        if not self.library.slot_exists(name):
             self.error("No quicksave of this story yet: press F5 to make one.")
             return
         self.load_game(name, slot=self.session.slot)

@@ -1,4 +1,4 @@
-"""The game window: opening it (run_window), its name, class and icon, and its remembered size.
+"""The game window: its name, class and icon, its smallest size, and its remembered size.
 
 Desktops group and label windows by their X11 WM_CLASS (Wayland: app id), not by the caption.
 pygame sets WM_CLASS to the script's file name when it is imported (so `dreamreel` or `python`);
@@ -9,21 +9,17 @@ The window cannot be made smaller than MIN_WINDOW (SDL's minimum size, which win
 honour; a smaller size in the config opens at the minimum): every screen is laid out to hold
 there at every text size. When the player resizes the window, the new size is written to the user config once it has stood
 still for SAVE_AFTER seconds (a drag sends dozens of resize events; none of them writes a file).
-run_window() is what `dreamreel play` calls: it opens the App and runs its loop. Nothing happens at
-import; only name_window() touches the environment.
+game/launch.py opens the window (what `dreamreel play` runs). Nothing happens at import; only
+name_window() touches the environment.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import warnings
-from pathlib import Path
 
 import pygame
-
-from engine.config import Config
 
 APP_NAME = "Dreamreel"
 SAVE_AFTER = 1.0                   # seconds a new window size must stand still before it is saved
@@ -119,55 +115,5 @@ class SizeMemory:
         return size
 
 
-def run_window(config: Config, resume: bool = False, slot: str | None = None,
-               frames: int | None = None, screenshot: Path | None = None, **options) -> int:
-    """Open the game window (what `dreamreel play` runs); returns the exit code.
-
-    With `resume` the given slot (any, the autosave too; None: the latest save) is loaded at once.
-    With `frames` (a smoke run, e.g. for a screenshot) a new story starts at once instead of the
-    title screen, the loop stops after that many frames and the last one is saved to `screenshot`.
-    """
-    from game.app import App
-    app = App(config, slot=slot, **options).open()
-    if frames is None and _headless():
-        app.close()
-        print(f"dreamreel: no display to open a window on (SDL found none). {text_mode_hint()}",
-              file=sys.stderr)
-        return 2
-    from game.screens.title import TitleScreen
-    if resume:
-        app.load_game(slot)
-    elif frames is not None:
-        app.new_game()
-    else:
-        app.replace_all(TitleScreen(app))
-    return app.run(frames=frames, screenshot=screenshot)
-
-
-def text_mode_hint() -> str:
-    """How to play in the terminal, as a command that works from here: `dreamreel` only when
-    that is what is on PATH, else the script's own path (e.g. .venv/bin/dreamreel after
-    `make play`), and the make target."""
-    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
-    command = ".venv/bin/dreamreel"
-    if script is not None and script.name == "dreamreel":
-        found = shutil.which("dreamreel")
-        if found and Path(found).resolve() == script.resolve():
-            command = "dreamreel"
-        else:
-            relative = os.path.relpath(script.resolve())
-            command = str(script.resolve()) if relative.startswith("..") else relative
-            if os.sep not in command:
-                command = f".{os.sep}{command}"
-    return f"Play in the terminal instead: {command} play --text (or: make play ARGS=--text)"
-
-
-def _headless() -> bool:
-    """True when SDL has no real display (no X11/Wayland/...): a window would be invisible."""
-    import pygame
-    return pygame.display.get_driver() in ("offscreen", "dummy")
-
-
 __all__ = ["APP_NAME", "MIN_WINDOW", "SAVE_AFTER", "SizeMemory", "enforce_minimum",
-           "grow_to_minimum", "make_icon",
-           "name_window", "run_window", "text_mode_hint", "window_size"]
+           "grow_to_minimum", "make_icon", "name_window", "window_size"]

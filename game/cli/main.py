@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.config import Config, load_config
 from engine.errors import DreamreelError
+from engine.library import Library
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def seed_number(text: str) -> int:
     """--seed: a whole number a save can hold (0 to 2^63-1), checked before anything starts."""
-    from engine.story.seeds import SEED_MAX
+    from engine import SEED_MAX
     try:
         value = int(text.strip()) if len(text) <= 30 else -1
     except ValueError:
@@ -132,7 +133,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     if args.read_only or args.fork:
         raise ConfigError("--read-only and --fork are for terminal play (--text); the window's "
                           "Load screen opens any slot.")
-    from game.app import run_window
+    from game.launch import run_window
     return run_window(config, resume=args.resume, slot=args.slot, frames=args.frames,
                       screenshot=args.screenshot, settings_file=settings_file(args))
 
@@ -141,12 +142,11 @@ def _refuse_taken_slot(config: Config, name: str) -> None:
     """A new story never writes over another story's slot: --slot naming a saved story is
     refused (unless a game has it open: then the lock refuses it and says by whom)."""
     from engine.errors import SaveError
-    from engine.saves.store import SaveStore, check_name
-    store = SaveStore(config.saves_dir)
-    name = check_name(name)
-    if store.exists(name) and store.holder(name) is None:
+    library = Library(config)
+    name = library.check_slot_name(name)
+    if library.slot_exists(name) and library.slot_holder(name) is None:
         try:
-            meta = store.meta(name)
+            meta = library.slot_meta(name)
             what = f" ({meta.world_title or meta.world}, turn {meta.turn})"
         except SaveError:
             what = ""
@@ -158,12 +158,11 @@ def _refuse_taken_slot(config: Config, name: str) -> None:
 def _open_story(config: Config, args: argparse.Namespace):
     """The Session for terminal play. A slot another game has open is refused, with the ways
     to play on anyway."""
-    from engine.saves.store import SaveStore, check_name
-    from engine.session.core import Session
-    from engine.saves.slotlock import SlotBusy
+    from engine import Session, SlotBusy
 
+    library = Library(config)
     slot = args.fork or args.slot      # None: a new story makes its own, a resumed one keeps its
-    if args.fork and SaveStore(config.saves_dir).exists(check_name(args.fork)):
+    if args.fork and library.slot_exists(library.check_slot_name(args.fork)):
         from engine.errors import SaveError
         raise SaveError(f"Slot '{args.fork}' already holds a story; fork into a new name.")
     try:
@@ -171,7 +170,8 @@ def _open_story(config: Config, args: argparse.Namespace):
             return Session.resume(config, args.slot, slot=slot, read_only=args.read_only)
         return Session.new(config, slot=slot, read_only=args.read_only)
     except SlotBusy as err:
-        shown = args.slot or SaveStore(config.saves_dir).latest() or "NAME"
+        newest = library.newest_slot()
+        shown = args.slot or (newest[0] if newest else None) or "NAME"
         if args.resume:
             hint = (f"To play it anyway: `dreamreel play --text --continue --slot {shown} "
                     f"--read-only` (nothing is saved), or `... --slot {shown} --fork NEW` "
@@ -182,19 +182,17 @@ def _open_story(config: Config, args: argparse.Namespace):
 
 
 def cmd_saves(args: argparse.Namespace) -> int:
-    from engine.saves.store import SaveStore
-    config = make_config(args)
-    store = SaveStore(config.saves_dir)
-    slots = store.list()
+    library = Library(make_config(args))
+    slots = library.slots()
     if not slots:
-        print(f"No saves in {store.slots_dir}.")
+        print(f"No saves in {library.slots_dir}.")
         return 0
     print(f"{'slot':<30} {'saved':<17} {'turn':>5} {'scenes':>7}  world / scene")
     for meta, name, problem in slots:
         if meta is None:
             print(f"{name:<30} DAMAGED: {problem}")
             continue
-        holder = store.holder(name)
+        holder = library.slot_holder(name)
         in_use = f"  (open in process {holder.pid})" if holder is not None else ""
         print(f"{name:<30} {meta.when:<17} {meta.turn:>5} {meta.scenes:>7}  "
               f"{meta.world_title} / {meta.scene_title}{in_use}")
@@ -202,45 +200,29 @@ def cmd_saves(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from engine import models
     if args.action == "list":
-        return models.list_models(sys.stdout)
+        return Library.list_models(sys.stdout)
     if not args.model:
         print("Name the model to download: dreamreel models pull <hub id>", file=sys.stderr)
         return 2
-    return models.pull_model(args.model, sys.stdout, kind="painter" if args.painter else None)
+    return Library.pull_model(args.model, sys.stdout, kind="painter" if args.painter else None)
 
 
 def cmd_worlds(args: argparse.Namespace) -> int:
-    from engine.worlds import tools as worldtools
-    return worldtools.run(args.action, args.target, args, make_config(args), sys.stdout)
+    library = Library(make_config(args))
+    return library.world_tool(args.action, args.target, sys.stdout, into=args.into)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from engine import evaluation
-    from engine.atomic import write_atomic
-
-    config = make_config(args)
-    script = evaluation.read_script(args.script) if args.script else evaluation.DEFAULT_SCRIPT
-    turns = args.turns if args.turns is not None else (
-        len(script) if args.script else evaluation.DEFAULT_TURNS)
-    settings = evaluation.EvalSettings(
-        narrator=config.game.narrator, world=config.game.world, turns=turns, script=script,
-        seed=config.game.seed or 1, prompts=tuple(args.prompts or ()),
-        word_range=evaluation.parse_word_range(args.words))
-    results = evaluation.evaluate(config, settings)
-    print(evaluation.printed(settings, results))
-    transcript = args.transcript or (config.saves_dir / "eval" /
-                                     f"{results[0].world_id}-seed{settings.seed}.md")
-    outputs = [(transcript, evaluation.transcripts(settings, results), "Transcript")]
+    library = Library(make_config(args))
+    report = library.evaluate(script=args.script, turns=args.turns,
+                              prompts=tuple(args.prompts or ()), words=args.words)
+    print(report.printed())
+    outputs = [(args.transcript or report.default_transcript, report.transcript, "Transcript")]
     if args.json:
-        outputs.append((args.json, evaluation.as_json(settings, results), "JSON"))
+        outputs.append((args.json, report.as_json, "JSON"))
     for path, text, what in outputs:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, text.encode("utf-8"), durable=False)
-        except OSError as err:
-            raise evaluation.EvalError(f"Cannot write {path}: {err.strerror or err}.") from None
+        library.write_report(path, text())
         print(f"{what}: {path}")
     return 0
 

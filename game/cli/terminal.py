@@ -17,10 +17,9 @@ import sys
 import textwrap
 from typing import TextIO
 
+from engine import InlineRunner, Session
 from engine.errors import DreamreelError
 from engine.events import EventKind
-from engine.session.jobs import InlineRunner
-from engine.session.core import Session
 
 MAX_LINE = 4096   # characters read from one input line; the rest of a longer line is dropped
 WIDTH = 78

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pygame
 
-from game.app import Screen
+from game.screens.base import Screen
 from game.ui.render import panel
 
 

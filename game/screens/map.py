@@ -1,65 +1,26 @@
 """The story map: the explored graph as a tree, the current path lit, open ends for untaken choices.
 
-The tree is laid out from the networkx graph (depth by shortest path from the root, rows by a
-post-order walk so every parent sits centred over its children) and drawn left to right. Click a
-told scene (its dot or anywhere on its label) to jump there; click an open end to go to its scene
-and take that choice, whichever telling of the scene offered it: a scene told more than once is
-marked with its number of versions, and the choices of each version carry its number. Drag or use
-the wheel to pan, +/- to zoom; the keyboard walks the tree (arrows) and Enter jumps. Esc or M
-returns to the story. Told scenes are those the player has been to (Scene.visited, recorded by
-the engine and kept in saves); scenes told ahead by prefetch stay open ends, their text unseen.
+The engine lays the tree out (StoryGraph.map_view: depth from the root, rows by a post-order walk
+so every parent sits centred over its children) and says which scenes are explored; this screen
+draws it left to right. Click a told scene (its dot or anywhere on its label) to jump there;
+click an open end to go to its scene and take that choice, whichever telling of the scene
+offered it: a scene told more than once is marked with its number of versions, and the choices
+of each version carry its number. Drag or use the wheel to pan, +/- to zoom; the keyboard walks
+the tree (arrows) and Enter jumps. Esc or M returns to the story. Told scenes are those the
+player has been to (StoryGraph.explored: visited scenes, recorded by the engine and kept in
+saves); scenes told ahead by prefetch stay open ends, their text unseen.
 """
 
 from __future__ import annotations
 
-import networkx as nx
 import pygame
 
-from engine.story.graph import FAILED, READY
-from game.app import Screen
+from engine import SCENE_FAILED, SCENE_READY
+from game.screens.base import Screen
 from game.ui.render import gradient, panel
 
 COLUMN = 230     # pixels between depths at zoom 1 (at 720p)
 ROW = 46         # pixels between rows
-
-
-def tree_layout(graph: nx.DiGraph, root) -> dict:
-    """node -> (depth, row) for a tree: leaves on consecutive rows, parents centred on children."""
-    if root is None or root not in graph:
-        return {}
-    depth = nx.single_source_shortest_path_length(graph, root)
-    rows: dict = {}
-    next_row = 0
-    for node in nx.dfs_postorder_nodes(graph, root):
-        children = [c for c in graph.successors(node) if c in rows]
-        if children:
-            rows[node] = (rows[children[0]] + rows[children[-1]]) / 2
-        else:
-            rows[node] = float(next_row)
-            next_row += 1
-    return {node: (depth[node], rows[node]) for node in rows}
-
-
-def explored(session) -> set:
-    """The scenes the player has been to: those the engine marked visited (kept in saves), and
-    the current path. Scenes narrated ahead by prefetch but never visited are not explored: the
-    map shows them as open ends, so their text is not given away."""
-    graph = session.graph
-    visited = set(session.path())
-    visited.update(scene.id for scene in graph.scenes() if scene.visited)
-    for node in list(visited):       # the way to a visited scene was visited too
-        visited.update(graph.path(node))
-    return visited
-
-
-def map_tree(session, visited: set | None = None) -> nx.DiGraph:
-    """The explored scenes and, hanging from them, their choices (the open ends)."""
-    visited = explored(session) if visited is None else visited
-    graph = session.graph.g
-    keep = set(visited)
-    for node in visited:
-        keep.update(graph.successors(node))
-    return graph.subgraph(keep)
 
 
 class MapScreen(Screen):
@@ -70,9 +31,10 @@ class MapScreen(Screen):
 
     def __init__(self, app):
         super().__init__(app)
-        self.positions: dict = {}
-        self.visited: set = set()
-        self.tree = nx.DiGraph()
+        self.positions: dict = {}   # scene -> (depth, row), from the engine's MapView
+        self.visited: frozenset = frozenset()
+        self.children: dict = {}    # scene -> its children shown on the map
+        self.edges: list = []       # (parent, child) lines
         self.zoom = 1.0
         self.camera = [0.0, 0.0]    # map point at the window centre
         self.selected = None
@@ -97,9 +59,9 @@ class MapScreen(Screen):
             return
         if len(session.graph) != self._size_seen:
             self._size_seen = len(session.graph)
-            self.visited = explored(session)
-            self.tree = map_tree(session, self.visited)
-            self.positions = tree_layout(self.tree, session.graph.root)
+            view = session.graph.map_view(session.current)
+            self.visited, self.positions = view.visited, view.positions
+            self.children, self.edges = view.children, view.edges
 
     def point(self, node) -> tuple[float, float]:
         """A node's position in map units (pixels at zoom 1, before the camera)."""
@@ -161,7 +123,7 @@ class MapScreen(Screen):
         ids = [c.id for c in session.choices()]
         if node in ids:
             session.choose(ids.index(node))
-        elif scene.status == READY:                    # a typed action told before
+        elif scene.status == SCENE_READY:                    # a typed action told before
             session.jump(node)
         self.app.pop()
 
@@ -173,7 +135,7 @@ class MapScreen(Screen):
         if key == pygame.K_LEFT:
             target = scene.parent
         elif key == pygame.K_RIGHT:
-            children = list(self.tree.successors(node))
+            children = list(self.children.get(node, ()))
             path = set(session.path())
             target = next((c for c in children if c in path), children[0] if children else None)
         elif key in (pygame.K_UP, pygame.K_DOWN):
@@ -249,7 +211,7 @@ class MapScreen(Screen):
         screen = {node: self.to_screen(node) for node in self.positions}
         view = surface.get_rect().inflate(theme.px(300), theme.px(100))
         thin, thick = max(1, theme.px(1.5)), max(2, theme.px(4))
-        for parent, child in self.tree.edges:
+        for parent, child in self.edges:
             a, b = screen.get(parent), screen.get(child)
             if a is None or b is None or not (view.collidepoint(a) or view.collidepoint(b)):
                 continue
@@ -279,7 +241,7 @@ class MapScreen(Screen):
                 image = ctx.text.render(label_font, label, colour)
                 at = (x - image.get_width() // 2, y + radius + theme.px(3))
             else:
-                colour = (220, 90, 90) if scene.status == FAILED else pal.map_open
+                colour = (220, 90, 90) if scene.status == SCENE_FAILED else pal.map_open
                 pygame.draw.circle(surface, colour, (x, y), max(3, radius * 2 // 3), max(1, theme.px(2)))
                 label = _clip(ctx, open_font, mark + scene.label, round(width_limit * 1.3))
                 image = ctx.text.render(open_font, label, pal.dim)
@@ -324,7 +286,7 @@ class MapScreen(Screen):
             if len(scene.versions) > 1:
                 lines.append(f"{len(scene.versions)} versions")
         else:
-            lines = [scene.label, "not yet explored" if scene.status != FAILED else
+            lines = [scene.label, "not yet explored" if scene.status != SCENE_FAILED else
                      f"failed: {scene.error[:80]}"]
         font = theme.ui_font(0.66)
         images = [ctx.text.render(font, line, pal.text if i == 0 else pal.dim) for i, line in enumerate(lines)]

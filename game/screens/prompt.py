@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pygame
 
-from engine.story.graph import FAILED
-from game.app import Screen
+from engine import SCENE_FAILED
+from game.screens.base import Screen
 from game.ui.render import panel
 
 STORYLET_MESSAGE = ("The storylet narrator tells this scene from the world's storylets; there is "
@@ -62,7 +62,7 @@ def describe_prompt(session) -> tuple[str, dict | None]:
                 f"here as soon as it is done."), None
     if told_by == "storylets":
         return STORYLET_MESSAGE, None
-    if scene.status == FAILED:
+    if scene.status == SCENE_FAILED:
         return (f"The {session.narrator.id} narrator failed before it built a prompt for this "
                 f"scene: {scene.error}"), None
     return ("No prompt is recorded for this scene. Prompts are kept for the scenes an LLM "

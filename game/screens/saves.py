@@ -1,11 +1,12 @@
 """Save and load: slots with a thumbnail, name, world, turn and time, six to a page.
 
-The slot list and the thumbnails are read on background jobs (the thumbnail is the slot's
-thumb.png, or the live picture of its current scene from the image cache), so opening the screen
-never stalls a frame. Saving over a slot asks for a second click; a damaged slot says why.
-Deleting the selected slot (Delete key or button) asks for a second press; it goes to a trash and
-Undo (button or Ctrl+Z) brings it back for as long as the game runs. Errors (a full disk, a bad
-name, a slot a game has open) are toasts and the screen stays open.
+The slot list and the thumbnails come from the app's Library, read on background jobs (the
+thumbnail is the slot's thumb.png, or the picture of its current scene from the image cache; the
+story being played shows what is on screen), so opening the screen never stalls a frame. Saving
+over a slot asks for a second click; a damaged slot says why. Deleting the selected slot (Delete
+key or button) asks for a second press; it goes to a trash and Undo (button or Ctrl+Z) brings it
+back for as long as the game runs (the Library keeps the deletes, so Load and Save share them).
+Errors (a full disk, a bad name, a slot a game has open) are toasts and the screen stays open.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from __future__ import annotations
 import pygame
 
 from engine.errors import DreamreelError
-from engine.saves.store import SaveStore
-from game.app import Screen
+from game.screens.base import Screen
 from game.ui.render import fit, panel, pixels_to_surface, to_pixels
 from game.ui.widgets import Button, TextInput
 
@@ -47,8 +47,7 @@ class SavesScreen(Screen):
 
     # -- data -------------------------------------------------------------------------------
     def enter(self) -> None:
-        store = SaveStore(self.app.config.saves_dir)
-        self.app.background(store.list, self._listed)
+        self.app.background(self.app.library.slots, self._listed)
 
     def _listed(self, slots) -> None:
         self.slots = slots
@@ -67,26 +66,16 @@ class SavesScreen(Screen):
 
     def _load_thumb(self, meta, name: str) -> None:
         self.thumbs[name] = None
-        session, config = self.app.session, self.app.config
+        session, library = self.app.session, self.app.library
         if session is not None and name == session.slot and self.app.image.current is not None:
             live = self.app.image.current          # the running story's slot: what is on screen
             scale = THUMB[1] / live.get_height()
             self.thumbs[name] = pygame.transform.smoothscale(
                 live, (round(live.get_width() * scale), THUMB[1]))
             return
-        store = SaveStore(config.saves_dir)
 
         def work():
-            from PIL import Image
-            path = store.thumbnail_path(name)
-            image = None
-            if path is not None:
-                with Image.open(path) as handle:
-                    image = handle.convert("RGB")
-            elif meta is not None and meta.image_key:
-                from engine.painters.imagecache import ImageCache
-                cache = ImageCache(config.saves_dir / "cache", max_bytes=config.images.cache_mb << 20)
-                image = cache.get(meta.image_key)
+            image = library.thumbnail(name, meta)
             return to_pixels(fit(image, THUMB)) if image is not None else None
 
         def done(pixels):
@@ -142,27 +131,24 @@ class SavesScreen(Screen):
             return
         self.armed_delete = ""
         try:
-            deleted = SaveStore(self.app.config.saves_dir).delete(name)
+            self.app.library.delete_slot(name)
         except DreamreelError as err:
             self.app.error(err)
             return
-        self.app.deleted_slots.append(deleted)
         self.thumbs.pop(name, None)
         self.app.notice(f"Deleted '{name}'. Undo delete (Ctrl+Z) brings it back.")
         self.enter()
 
     def undo_delete(self) -> None:
         """Bring back the slot deleted last."""
-        if not self.app.deleted_slots:
+        if not self.app.library.can_undo_delete:
             return
-        deleted = self.app.deleted_slots[-1]
         try:
-            SaveStore(self.app.config.saves_dir).restore(deleted)
+            name = self.app.library.undo_delete()
         except DreamreelError as err:
             self.app.error(err)
             return
-        self.app.deleted_slots.pop()
-        self.app.notice(f"Restored '{deleted.name}'.")
+        self.app.notice(f"Restored '{name}'.")
         self.enter()
 
     def activate(self, entry: str | None) -> None:
@@ -192,7 +178,7 @@ class SavesScreen(Screen):
         if self.mode == "save" and self.name.focused:
             if self.name.handle(event):
                 return
-        self.undo.enabled = bool(self.app.deleted_slots)
+        self.undo.enabled = self.app.library.can_undo_delete
         self.delete.enabled = self.selected() is not None
         for button in (self.prev, self.next, self.close, self.delete, self.undo):
             if button.handle(event):
@@ -309,7 +295,7 @@ class SavesScreen(Screen):
         surface.blit(page, (self.prev.rect.right + (self.next.rect.x - self.prev.rect.right
                                                     - page.get_width()) // 2,
                             self.prev.rect.centery - page.get_height() // 2))
-        self.undo.enabled = bool(self.app.deleted_slots)
+        self.undo.enabled = self.app.library.can_undo_delete
         self.delete.enabled = self.selected() is not None
         for button in (self.prev, self.next, self.close, self.delete, self.undo):
             button.draw(surface, ctx)

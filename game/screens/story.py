@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import pygame
 
-from engine.story.graph import FAILED, READY
-from engine.session.core import MAX_ACTION_CHARS
-from game.app import Screen
+from engine import MAX_ACTION_CHARS, SCENE_FAILED, SCENE_READY
+from game.screens.base import Screen
 from game.screens.story_input import StoryInput
 from game.screens.story_view import StoryView
 from game.ui.widgets import Button, Menu, TextBox, TextInput
@@ -123,7 +122,7 @@ class StoryScreen(StoryInput, StoryView, Screen):
             self.choices.set_buttons([])
             return
         scene = session.scene()
-        if scene.status == READY:
+        if scene.status == SCENE_READY:
             self.box.set_text(scene.current.narration)
             key = (scene.id, scene.active)
             if self.rollback:
@@ -139,7 +138,7 @@ class StoryScreen(StoryInput, StoryView, Screen):
                                       hint=str(len(buttons) + 1), align="left"))
             self.choices.set_buttons(buttons)
             self._request_image()
-        elif scene.status == FAILED:
+        elif scene.status == SCENE_FAILED:
             self._show_failure(scene)
         else:
             self.box.set_text(session.stream_text())
@@ -172,11 +171,11 @@ class StoryScreen(StoryInput, StoryView, Screen):
         session = self.session
         scene = session.scene()
         return [c for c in session.graph.children(scene.id)
-                if c.free_text and c.parent_version == scene.active and c.status == READY]
+                if c.free_text and c.parent_version == scene.active and c.status == SCENE_READY]
 
     def _request_image(self) -> None:
         session = self.session
-        if session is None or session.scene().status != READY:
+        if session is None or session.scene().status != SCENE_READY:
             return
         image = session.image()
         if image is not None:
@@ -220,7 +219,7 @@ class StoryScreen(StoryInput, StoryView, Screen):
         if session.current in trail:
             index = trail.index(session.current)
             if index + 1 < len(trail) and trail[index + 1] in session.graph \
-                    and session.scene(trail[index + 1]).status == READY:
+                    and session.scene(trail[index + 1]).status == SCENE_READY:
                 session.jump(trail[index + 1])
                 self.sync()
 
@@ -330,7 +329,8 @@ class StoryScreen(StoryInput, StoryView, Screen):
     @property
     def can_act(self) -> bool:
         session = self.session
-        return (self.choices_visible and session.scene().status == READY and not session.ended)
+        return (self.choices_visible and session.scene().status == SCENE_READY
+                and not session.ended)
 
     @property
     def turn(self) -> int:

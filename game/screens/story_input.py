@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pygame
 
-from engine.story.graph import FAILED
+from engine import SCENE_FAILED
 from game.ui.widgets import HOTKEY_MODS, is_paste
 
 
@@ -103,7 +103,7 @@ class StoryInput:
         elif key == pygame.K_r:
             self.regenerate()
         elif key == pygame.K_n and self.session is not None \
-                and self.session.scene().status == FAILED:
+                and self.session.scene().status == SCENE_FAILED:
             self.use_builtin_narrator()
         elif key in (pygame.K_LEFTBRACKET, pygame.K_LEFT):
             self._version(-1)

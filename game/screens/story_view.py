@@ -14,7 +14,7 @@ import time
 
 import pygame
 
-from engine.story.graph import READY
+from engine import SCENE_READY
 from game.ui.render import crossfade, gradient, panel
 from game.ui.widgets import Button, progress_bar, pulse_dots
 
@@ -126,7 +126,7 @@ class StoryView:
 
     def _wants_field(self) -> bool:
         session = self.session
-        return session is not None and session.scene().status == READY and not session.ended
+        return session is not None and session.scene().status == SCENE_READY and not session.ended
 
     def _version_buttons(self) -> list[Button]:
         session = self.session
@@ -265,7 +265,7 @@ class StoryView:
         if session is None or session.painter.id == "none":
             return
         scene = session.scene()
-        if scene.status != READY or scene.id in self.failed_images:
+        if scene.status != SCENE_READY or scene.id in self.failed_images:
             return
         key = scene.current.image_key
         if key and self.app.image.key == key:

@@ -4,22 +4,19 @@ Title: continue, new game, load, settings, quit; in a game it opens over the sto
 to the story" first. New game lists the installed worlds with their title, premise and cover (the
 cover is painted from the world's `cover` prompt in the background and cached like any image, or
 read from the world's images/ when `cover` names a picture file).
-Worlds, covers and the save list are read on background jobs; a broken world file shows its
-message and the others stay playable.
+Worlds, covers and the save list come from the app's Library (engine.library), read on
+background jobs; a broken world file shows its message and the others stay playable.
 """
 
 from __future__ import annotations
 
-import zlib
-
 import pygame
 
-from engine.errors import DreamreelError
-from game.app import Screen
+from engine.library import COVER_SIZE
+from game.screens.base import Screen
 from game.ui.render import gradient, panel, pixels_to_surface, to_pixels
 from game.ui.widgets import Button, Menu
 
-COVER_SIZE = (768, 432)   # painted covers (cached on disk with the scene images)
 KEYS_HELP = ("Space or click: next  ·  1-9 or arrows + Enter: choose  ·  just type: an action of "
              "your own (while choices show, hotkeys need Ctrl)  ·  wheel up or Ctrl+Z: back  ·  "
              "wheel down: forward  ·  R: retell  ·  [ ] or Left / Right: versions  ·  M: map  ·  "
@@ -29,60 +26,27 @@ KEYS_HELP = ("Space or click: next  ·  1-9 or arrows + Enter: choose  ·  just 
 
 # -- shared background work: the world list and covers --------------------------------------
 def request_worlds(app, on_ready) -> None:
-    """Load every installed world once (in the background); on_ready([(id, World|None, error)])."""
-    cached = getattr(app, "_worlds", None)
-    if cached is not None:
-        on_ready(cached)
+    """The installed worlds from the Library, loaded once in the background;
+    on_ready([(id, World|None, error)]), at once when they are known already."""
+    known = app.library.known_worlds
+    if known is not None:
+        on_ready(known)
         return
-    config = app.config
-
-    def work():
-        from engine.worlds.loading import list_world_ids, load_world
-        found = []
-        ids = sorted(list_world_ids(config.worlds_dir))
-        if config.game.world and config.game.world not in ids:
-            ids.insert(0, config.game.world)     # a world folder given by path (--world ./w)
-        for world_id in ids:
-            try:
-                found.append((world_id, load_world(world_id, config.worlds_dir), ""))
-            except DreamreelError as err:
-                found.append((world_id, None, str(err)))
-        return found
-
-    def done(found):
-        app._worlds = found
-        on_ready(found)
-
-    app.background(work, done)
+    app.background(app.library.worlds, on_ready)
 
 
 def request_cover(app, world) -> pygame.Surface | None:
-    """The world's cover as a Surface, or None while it is painted (asked for once)."""
-    covers = app.__dict__.setdefault("_covers", {})
+    """The world's cover as a Surface, or None while the Library reads or paints it (asked for
+    once; the Surfaces are kept in app.covers for the title and the world picker alike)."""
+    covers = app.covers
     if world.id in covers:
         return covers[world.id]
     covers[world.id] = None
-    prompt = ", ".join(p for p in (world.spec.art_style, world.spec.cover or world.spec.premise) if p)
-    seed = zlib.crc32(world.id.encode("utf-8"))
-    config, painter = app.config, app.painter
+    library, painter = app.library, app.painter
 
     def work():
-        from engine.painters.imagecache import ImageCache, cache_key
-        from engine.worlds.pictures import load_world_picture, shipped_picture
-        from engine.painters import make_painter
-        shipped = shipped_picture(world, world.spec.cover)
-        if shipped is not None:                   # the world's own cover picture
-            return to_pixels(load_world_picture(world, shipped, COVER_SIZE))
-        use = painter or make_painter(config.game.painter)
-        if use.id == "none":
-            return None
-        cache = ImageCache(config.saves_dir / "cache", max_bytes=config.images.cache_mb << 20)
-        key = cache_key(use.id, use.model, prompt, "", seed, COVER_SIZE, use.steps)
-        image = cache.get(key)
-        if image is None:
-            image = use.paint(prompt, seed, COVER_SIZE)
-            cache.put(key, image)
-        return to_pixels(image)
+        image = library.cover(world, COVER_SIZE, painter)
+        return to_pixels(image) if image is not None else None
 
     def done(pixels):
         if pixels is not None:
@@ -135,22 +99,13 @@ class TitleScreen(Screen):
         self._build()
 
     def enter(self) -> None:
-        config = self.app.config
-
-        def work():
-            from engine.saves.store import SaveStore
-            for meta, name, _ in SaveStore(config.saves_dir).list():
-                if meta is not None:
-                    return name, meta
-            return None
-
         def done(latest):
             self.latest = latest
             if latest is not None and not self.in_game:
                 self.menu.index = -1          # a story to go on with: Continue is highlighted
             self._build()
 
-        self.app.background(work, done)
+        self.app.background(self.app.library.newest_slot, done)
         request_worlds(self.app, self._worlds_ready)
 
     def _worlds_ready(self, worlds) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import pygame
 from PIL import Image
 
-from engine.worlds.pictures import fill as cover   # scale and centre-crop to fill a size
+from engine.library import fill_picture as cover   # scale and centre-crop to fill a size
 
 FADE_SECONDS = 0.6      # crossfade between scene images
 SURFACE_MEMORY = 6      # window-sized image surfaces kept (about 3.7 MB each at 720p)

@@ -9,16 +9,16 @@ import pygame
 import pytest
 from tests.support.game_helpers import FakePainter, frame, settle, start
 
-from game.app import run_window
+from game.launch import run_window
 from game.ui.render import TextCache
 from game.ui.textbox import TextBox, paginate
 
 
 def test_import_has_no_side_effects():
     code = ("import os, pygame, game.app, game.ui.render, game.ui.widgets, game.ui.theme, game.ui.toasts, "
-            "game.window, game.screens.story, game.screens.map, game.screens.title, "
-            "game.screens.saves, game.screens.settings, game.screens.history, game.screens.prompt, "
-            "game.screens.status, game.screens.story_input, game.ui.fonts; "
+            "game.window, game.launch, game.screens.base, game.screens.story, game.screens.map, "
+            "game.screens.title, game.screens.saves, game.screens.settings, game.screens.history, "
+            "game.screens.prompt, game.screens.status, game.screens.story_input, game.ui.fonts; "
             "assert not pygame.display.get_init(); assert not pygame.font.get_init(); "
             "assert os.environ.get('SDL_VIDEO_X11_WMCLASS') != 'Dreamreel'; "
             "from engine import compute; assert compute._reserved == 0")

@@ -99,7 +99,7 @@ def test_deleting_a_slot_asks_first_and_undo_brings_it_back(app, tmp_path):
     app.step(click(saves.undo.rect.center), dt=0.01, present=False)
     settle(app, 4)
     assert store.exists("keepsake") and "keepsake" in [name for _, name, _ in saves.slots]
-    assert not app.deleted_slots
+    assert not app.library.can_undo_delete
 
 
 def test_the_story_being_played_is_not_deleted(app):

@@ -13,7 +13,7 @@ from engine.config import load_config
 from engine.errors import SaveError
 from engine.saves.store import SaveStore
 from game.screens.history import HistoryScreen
-from game.screens.map import MapScreen, explored, tree_layout
+from game.screens.map import MapScreen
 from game.screens.saves import SavesScreen
 from game.screens.settings import SettingsScreen
 from game.screens.title import TitleScreen, WorldPicker
@@ -83,8 +83,10 @@ def test_map_shows_the_tree_and_jumps(app, tmp_path):
     app.step([key(pygame.K_m, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
     screen = app.top
     assert isinstance(screen, MapScreen)
-    positions = tree_layout(session.graph.g, session.graph.root)
-    assert set(positions) == set(session.graph.g.nodes)
+    view = session.graph.map_view(session.current)
+    positions = view.positions
+    assert set(positions) == set(screen.positions) and session.current in positions
+    assert set(positions) == set(view.visited).union(*view.children.values())
     for node, (depth, _) in positions.items():    # depth is the distance from the root
         assert depth == len(session.graph.path(node)) - 1
     shot = frame(app, tmp_path / "map.png")
@@ -299,7 +301,7 @@ def test_map_hides_prefetched_scenes_behind_open_ends(app):
     read_to_choices(app)
     ahead = [c for c in session.choices() if c.status == "ready"]
     assert ahead, "prefetch should have told the scenes behind the choices"
-    visited = explored(session)
+    visited = session.graph.explored(session.current)
     assert session.current in visited and not any(c.id in visited for c in ahead)
     app.step([key(pygame.K_m, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
     screen = app.top
@@ -361,7 +363,7 @@ def test_map_shows_visited_scenes_even_after_a_load(app, tmp_path):
     settle(app)
     second = session.current
     assert session.scene(second).parent == root
-    visited = explored(session)
+    visited = session.graph.explored(session.current)
     assert {root, first, second} <= visited                # the branch left behind counts
     assert not set(first_ahead) & visited                  # told ahead, never seen: open ends
     app.step([key(pygame.K_m, mod=pygame.KMOD_CTRL)], dt=0.01, present=False)
@@ -380,7 +382,8 @@ def test_map_shows_visited_scenes_even_after_a_load(app, tmp_path):
     settle(app, 8)
     loaded = app.session
     assert loaded is not session and loaded.current == second
-    assert {root, first, second} <= explored(loaded) and not set(first_ahead) & explored(loaded)
+    explored = loaded.graph.explored(loaded.current)
+    assert {root, first, second} <= explored and not set(first_ahead) & explored
 
 
 def copy_world(world_dir: Path) -> Path:

@@ -118,7 +118,7 @@ def test_the_window_has_a_minimum_size(config, tmp_path):
 
 def test_without_a_display_the_hint_names_a_command_that_runs(config, tmp_path, monkeypatch,
                                                               capsys):
-    from game.window import run_window, text_mode_hint
+    from game.launch import run_window, text_mode_hint
     script = tmp_path / ".venv" / "bin" / "dreamreel"
     script.parent.mkdir(parents=True)
     script.write_text("#!/bin/sh\n")
