@@ -4,7 +4,8 @@ list: the built-in and installed worlds with their titles. validate: every probl
 once (engine.worlds.validate). new: a small world that validates cleanly and plays, to start from.
 import: SillyTavern cards and lorebooks into a world folder (engine.worlds.cards parses them,
 engine.worlds.append writes them), making a new world from the scaffold when the folder has
-none. Writes only inside the world folder it is given or creates; never into the shipped worlds.
+none; a Twine story (.twee, .tw) goes to engine.worlds.twine. Writes only inside the world
+folder it is given or creates; never into the shipped worlds.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from engine.story.state import as_id
 from engine.worlds.validate import format_report, validate_world
 from engine.worlds.append import write_import
 from engine.worlds.loading import ASSETS, BUILTIN_WORLDS, _read_toml
+from engine.worlds.twee import TWEE_SUFFIXES
+from engine.worlds.twine import import_twee
 from engine.worlds.world import Problem
 
 
@@ -108,6 +111,8 @@ def import_file(file: Path, into: Path | None, config, stream: TextIO) -> int:
     if into.resolve().is_relative_to(BUILTIN_WORLDS.resolve()):
         raise WorldError(f"{into} is a shipped world; copy it into your worlds folder "
                          f"({config.worlds_dir}) and import into the copy.")
+    if file.suffix.lower() in TWEE_SUFFIXES:   # a Twine story: its passages become storylets
+        return import_twee(file, into, config, stream)
     created = not (into / "world.toml").exists()
     imported = read_import(file, player=_player_name(into) if not created else "Rowan")
     if created:
