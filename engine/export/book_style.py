@@ -169,8 +169,8 @@ h1,h2{{font-family:{sans};font-weight:700;line-height:1.2;letter-spacing:.01em;}
 .heading::after{{content:"";display:block;width:4.5em;border-top:3px solid {palette.accent};
   margin:.8em 0 1.4em;}}
 {moods}.narration p{{margin:0 0 .9em;orphans:2;widows:2;}}
-.narration p:first-child::first-letter{{font-family:{sans};font-weight:700;float:left;
-  font-size:3.1em;line-height:.9;margin:.06em .1em 0 0;color:{palette.accent};}}
+.narration p:first-child::first-letter{{font-family:{serif};float:left;
+  font-size:3.3em;line-height:.85;margin:.05em .08em 0 0;color:{palette.accent};}}
 .action{{font-style:italic;color:{palette.quiet};text-align:center;margin:2.2em 0;
   text-wrap:balance;}}
 .action::before,.action::after{{content:"\\2014";margin:0 .6em;color:{palette.accent};}}
@@ -183,7 +183,7 @@ h1,h2{{font-family:{sans};font-weight:700;line-height:1.2;letter-spacing:.01em;}
     return css + f"""html{{background:{palette.paper};}}
 body{{margin:0;padding:0 1.5rem;font-size:1.13rem;}}
 main{{max-width:40rem;margin:0 auto;}}
-.title-page{{padding:12vh 0 4vh;}}
+.title-page{{padding:clamp(4rem,12vh,8rem) 0 2rem;}}
 .chapter{{padding-top:3.5rem;}}
 .picture{{margin:0 -6rem 2rem;}}
 .picture img{{border-radius:3px;box-shadow:0 .6rem 2rem rgba(0,0,0,.18);}}
