@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote
 
 from engine.errors import DreamreelError
-from engine.export.story import Progress, read_story, scene_picture
+from engine.export.story import Progress, scene_picture
 from engine.story.schema import MOODS
 from engine.text import shorten, without_controls
 from engine.worlds.twee import escape, escape_text
@@ -147,7 +147,6 @@ def export_twee(session: "Session", out: Path, *, story_format: StoryFormat = "h
 def plan_passages(session: "Session") -> list[PlannedPassage]:
     """The passages of the story's whole graph, in map order (each before what it leads to)."""
     graph = session.graph
-    shown = {scene.id: scene for scene in read_story(session, "all").scenes}
     taken: set[str] = set()
     passages: dict[tuple[int, int], PlannedPassage] = {}
     children: dict[tuple[int, int], list[tuple[int, int]]] = {}
@@ -161,24 +160,19 @@ def plan_passages(session: "Session") -> list[PlannedPassage]:
                                                             f"Unwritten {scene.id}"),
                                            ["unwritten"], narration=UNWRITTEN_TEXT)
         else:
-            exported = shown.get(scene.id)
-            kind = _kind(scene, scene.current.ending)
             base = unique_name(scene.current.title, taken, f"Scene {scene.id}")
-            passages[key] = PlannedPassage(
-                key, base, _tags(kind, scene.current.mood,
-                                 exported.location if exported else ""),
-                scene.current.title, scene.current.narration)
             for index, version in enumerate(scene.versions):
-                if index == scene.active:
-                    continue
-                other = (scene.id, index)
-                passages[other] = PlannedPassage(
-                    other, unique_name(f"{base} (telling {index + 1})", taken, base),
-                    _tags(_kind(scene, version.ending), version.mood,
-                          graph.state_after(scene.id, index).location or "") + ["retelling"],
-                    version.title, version.narration)
-                children.setdefault(key, []).append(other)
-                depth[other] = level
+                main = index == scene.active
+                here = key if main else (scene.id, index)
+                tags = _tags(_kind(scene, version.ending), version.mood,
+                             graph.state_after(scene.id, index).location or "")
+                passages[here] = PlannedPassage(
+                    here, base if main else unique_name(f"{base} (telling {index + 1})",
+                                                        taken, base),
+                    tags if main else tags + ["retelling"], version.title, version.narration)
+                if not main:
+                    children.setdefault(key, []).append(here)
+                    depth[here] = level
         depth[key] = level
         if scene.parent is not None:
             children.setdefault(_owner(graph, scene), []).append(key)

@@ -13,7 +13,7 @@ from engine.errors import DreamreelError, JobCancelled
 from engine.export.story import open_story
 from engine.export.twee import (PlannedPassage, export_twee, link_label, plan_passages, prose,
                                 render_passage, unique_name)
-from engine.worlds.twee import parse_links, parse_twee, read_twee
+from engine.worlds.twee import parse_twee, read_twee
 from engine.worlds.twine import plain_text
 from tests.support.stories import play_a_story
 
