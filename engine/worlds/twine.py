@@ -272,7 +272,7 @@ def _take_pictures(scenes: list[Passage], ids: dict[str, str], result: TwineImpo
         found = _IMG.search(passage.text) or _SUGAR_IMG.search(passage.text)
         if found is None:
             continue
-        reference = html.unescape(unquote(found.group(1).strip()))
+        reference = html.unescape(unquote(found.group(1).split("|")[-1].strip()))
         path = confined(source_dir, reference) \
             if "://" not in reference and not reference.startswith(("/", "\\")) else None
         problem = check_image(source_dir, reference) \
