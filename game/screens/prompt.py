@@ -1,7 +1,7 @@
 """The prompt inspector: the exact prompt the narrator was given for the current scene.
 
 Opens over the story with P. LLM narrators (transformers, openai) record the prompt they sent,
-template markup and all, with its token count (Session.prompts); it is shown line for line, with
+template markup and all, with its token count (Session.prompt_for); it is shown line for line, with
 its whitespace, wrapped only where a line is wider than the panel. The storylet narrator has no
 prompt, and the inspector says so plainly. The wheel, arrows, Page Up/Down and Home/End scroll;
 Esc, P or a right click closes. Reads the Session only; changes nothing.

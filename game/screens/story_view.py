@@ -271,7 +271,8 @@ class StoryView:
         if key and self.app.image.key == key:
             return
         self._painting_shown = True
-        fraction = session.progress.get(scene.id, -1.0)
+        fraction = session.painting_progress(scene.id)
+        fraction = -1.0 if fraction is None else fraction
         label = ctx.text.render(theme.ui_font(0.62), "painting the scene", theme.palette.dim)
         right = surface.get_width() - theme.px(36)
         y = theme.px(44)
