@@ -7,22 +7,26 @@ any escaped character decodes to itself. Two passages are special to every compi
 StoryTitle (the story's name) and StoryData (JSON: ifid, format, format-version, start, ...).
 Links are the Twine editor's: `[[text]]`, `[[text->target]]`, `[[target<-text]]`,
 `[[text|target]]` (the rightmost `->`, the leftmost `<-`, the last `|`), and a SugarCube setter
-(`[[text|target][$x to 1]]`) is dropped.
+(`[[text|target][$x to 1]]`) is dropped. plain_text reads a passage's prose out of what Harlowe
+and SugarCube would run or style (macros, HTML, variables, markup), and out of template syntax.
 
 .twee files come from strangers: the file is capped in size, passages and header lines in
 number and length, reading is linear in the file's size, and anything that is not Twee is
-refused with the file and line named. This module only reads and parses (and escapes names for
-engine.export.twee): it never writes a file and knows nothing of worlds or storylets.
+refused with the file and line named; every pattern is linear or bounded in what it scans.
+This module only reads and parses (and escapes names for engine.export.twee): it never writes
+a file and knows nothing of worlds or storylets.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import WorldError
+from engine.text import without_controls
 
 MAX_TWEE_BYTES = 10_000_000   # a whole .twee file
 MAX_PASSAGES = 10_000         # passages in one file
@@ -32,6 +36,11 @@ TWEE_SUFFIXES = (".twee", ".tw")
 SPECIAL = ("StoryTitle", "StoryData")
 _METACHARACTERS = re.compile(r"([\\\[\]{}])")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_GONE = "\ue000"          # marks where plain_text removed something, until it tidies up
+_TEMPLATE_TAG = re.compile(r"\{\{[^{}\n]{0,500}\}\}|\{%[^{}\n]{0,500}%\}|\{#[^{}\n]{0,500}#\}")
+_TEMPLATE = re.compile(r"\{[{%#]|[}%#]\}")
+_HARLOWE_MACRO = re.compile(r"\([\w-]{1,60}:(?:[^()\"'\n]|\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'"
+                            r"|\([^()\n]{0,500}\))*\)")
 
 
 class TweeError(WorldError):
@@ -149,6 +158,80 @@ def link_of(body: str) -> Link | None:
         text = target = body
     text, target = text.strip(), target.strip()
     return Link(text or target, target) if target else None
+
+
+# -- prose ------------------------------------------------------------------------------------
+def plain_text(text: str, drop_link_lines: bool = False) -> str:
+    """Prose from a passage's text: what a story format would run or style is removed.
+
+    Lines holding only links go (drop_link_lines) and other links keep their text; comments,
+    `<script>`/`<style>` blocks, HTML tags (a line break for <br> and </p>), SugarCube
+    `<<macros>>`, Harlowe `(macros:)` with their hook brackets, `$variables`, emphasis marks
+    and template tags ({{ }}, {% %}, {# #}) go, and a line left empty by that goes too;
+    entities are decoded, and template syntax is removed again until none is left, so the text
+    can never act as a template; control characters go and blank runs are tidied.
+    """
+    text = text.replace(_GONE, "")
+    text = _between(text, "<!--", "-->")
+    text = _between(_between(text, "/*", "*/"), "/%", "%/")
+    for tag in ("script", "style"):
+        text = _between(text, f"<{tag}", f"</{tag}>")
+    text = _between(text, "<<", ">>")
+    lines = []
+    for line in text.split("\n"):
+        shown, bare = _without_links(line)
+        if drop_link_lines and bare != line and not re.search(r"\w", bare):
+            continue
+        lines.append(shown)
+    text = "\n".join(lines)
+    for _ in range(4):                                  # nested macros, innermost first
+        text = _HARLOWE_MACRO.sub(_GONE, text)
+    text = _TEMPLATE_TAG.sub(_GONE, text)
+    text = re.sub(r"\|[\w-]{1,60}>|<[\w-]{1,60}\||[\[\]]", _GONE, text)
+    text = re.sub(r"<\s*br\s*/?>|<\s*/\s*(p|div|li|h\d)\s*>", "\n", text, flags=re.I)
+    text = re.sub(r"<[^<>\n]{0,1000}>", _GONE, text)
+    text = re.sub(r"\$[A-Za-z_][\w.]*", _GONE, text)
+    text = re.sub(r"''|//|\*\*|~~|\^\^|@@|__", _GONE, text)
+    text = html.unescape(text)
+    while _TEMPLATE.search(text):
+        text = _TEMPLATE.sub("", text)
+    text = "\n".join(line for line in text.split("\n")
+                     if _GONE not in line or line.replace(_GONE, "").strip())
+    text = without_controls(text.replace(_GONE, ""), replacement="")
+    text = re.sub(r"[ \t]+", " ", text)
+    text = re.sub(r" *\n *", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _without_links(line: str) -> tuple[str, str]:
+    """(the line with each link as its text, the line without its links), found as
+    parse_links finds them (linear in the line's length)."""
+    shown, bare, index = [], [], 0
+    start = line.find("[[")
+    while start != -1:
+        end = line.find("]]", start + 2)
+        if end == -1:
+            break
+        link = link_of(line[start + 2:end])
+        shown += [line[index:start], link.text if link is not None else ""]
+        bare.append(line[index:start])
+        index = end + 2
+        start = line.find("[[", index)
+    return "".join(shown) + line[index:], "".join(bare) + line[index:]
+
+
+def _between(text: str, opener: str, closer: str) -> str:
+    """text with every opener ... closer span marked gone (linear: an opener never closed
+    stays)."""
+    out, index = [], 0
+    while True:
+        start = text.find(opener, index)
+        end = text.find(closer, start + len(opener)) if start != -1 else -1
+        if end == -1:
+            out.append(text[index:])
+            return "".join(out)
+        out.append(text[index:start] + _GONE)
+        index = end + len(closer)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -305,5 +388,5 @@ def _special(story: TweeStory) -> None:
 
 
 __all__ = ["TweeError", "Link", "Passage", "TweeStory", "read_twee", "parse_twee",
-           "parse_links", "link_of", "escape", "unescape", "escape_text", "MAX_TWEE_BYTES",
-           "MAX_PASSAGES", "TWEE_SUFFIXES"]
+           "parse_links", "link_of", "plain_text", "escape", "unescape", "escape_text",
+           "MAX_TWEE_BYTES", "MAX_PASSAGES", "TWEE_SUFFIXES"]

@@ -2,9 +2,9 @@
 
 engine.worlds.twee parses the file; this module turns it into [[storylet]] tables and writes
 them into a world. Each passage with text becomes a storylet: its id from the name, its title the
-name, its text the passage's prose (links, HTML, comments, Harlowe and SugarCube macros,
-variables and markup removed, and any template syntax too: imported text never acts as a
-template), its mood and location from its tags (`tense`, `location:harbour`), other tags as the
+name, its text the passage's prose (twee.plain_text: links, HTML, comments, Harlowe and SugarCube
+macros, variables and markup removed, and any template syntax too: imported text never acts as
+a template), its mood and location from its tags (`tense`, `location:harbour`), other tags as the
 words typed actions find it by, and one choice per link (at most four), leading by `goto` to the
 storylet of the linked passage. A passage without links is an ending. Passages tagged
 `unwritten`, empty ones and missing ones become no storylet: the links to them stay choices
@@ -34,13 +34,13 @@ from engine.errors import WorldError
 from engine.narrators.matching import infer_intent
 from engine.story.schema import MOODS
 from engine.story.state import as_id
-from engine.text import shorten, without_controls
+from engine.text import shorten
 from engine.tomlwrite import toml_key, toml_value
 from engine.worlds.cards import ascii_fold
 from engine.worlds.loading import MAX_FILE_BYTES, MAX_STORYLETS, _read_toml
 from engine.worlds.pictures import IMAGE_SUFFIXES, MAX_IMAGE_FILES, check_image
 from engine.worlds.spec import ID_PATTERN, StoryletSpec
-from engine.worlds.twee import Passage, TweeStory, parse_links, read_twee
+from engine.worlds.twee import Passage, TweeStory, parse_links, plain_text, read_twee
 from engine.worlds.validate import validate_world
 from engine.worlds.world import confined
 
@@ -48,6 +48,14 @@ MARKER = "# Made from a Twine story by `dreamreel worlds import`"
 MAX_CHOICES = 4           # always-visible choices a storylet offers (the narrator shows 4)
 MAX_RAW_TEXT = 40_000     # of a passage's text, read before cleaning (a storylet keeps 8,000)
 GAP_CHOICE = {"label": "Look around", "intent": "explore"}   # a one-link passage's second way
+FINDINGS = {   # what the import changed in passages' links, said once for all passages
+    "missing": "links to passages that do not exist, left to the narrator",
+    "ending": "passages tagged ending, whose links are left out",
+    "many": f"passages with more than {MAX_CHOICES} links (the first {MAX_CHOICES} became "
+            "choices)",
+    "one": f"passages with one link (a second choice, '{GAP_CHOICE['label']}', is left to "
+           "the narrator)",
+}
 KIND_TAGS = {"opening", "scene", "ending", "typed", "unwritten", "retelling"}
 # Passages and tags that are code or layout to a story format, never scenes.
 SKIPPED_NAMES = {"StoryTitle", "StoryData", "StoryInit", "StoryCaption", "StoryMenu",
@@ -57,10 +65,6 @@ SKIPPED_NAMES = {"StoryTitle", "StoryData", "StoryInit", "StoryCaption", "StoryM
 SKIPPED_TAGS = {"script", "stylesheet", "widget", "init", "header", "footer", "startup",
                 "debug-header", "debug-footer", "debug-startup", "Twine.image", "Twine.audio",
                 "Twine.video", "Twine.vtt"}
-_GONE = "\ue000"          # marks where plain_text removed something, until it tidies up
-_TEMPLATE = re.compile(r"\{[{%#]|[}%#]\}")
-_HARLOWE_MACRO = re.compile(r"\([\w-]{1,60}:(?:[^()\"'\n]|\"[^\"\n]{0,500}\"|'[^'\n]{0,500}'"
-                            r"|\([^()\n]{0,500}\))*\)")
 _IMG = re.compile(r"<img\b[^<>]{0,1000}?\bsrc\s*=\s*[\"']([^\"'<>]{1,400})[\"']", re.I)
 _SUGAR_IMG = re.compile(r"\[img\[([^\[\]\n]{1,400})\]")
 
@@ -106,8 +110,14 @@ def storylets_from_twee(story: TweeStory, source_dir: Path | None = None,
     used, ids = set(taken), {}
     for passage in scenes:
         ids[passage.name] = _new_id(passage.name, used)
+    findings: dict[str, list[str]] = {}
     for passage in scenes:
-        result.storylets.append(_storylet(passage, ids, gaps, retold, story, result.notes))
+        result.storylets.append(_storylet(passage, ids, gaps, retold, story, findings))
+    for kind, what in FINDINGS.items():
+        found = findings.get(kind, [])
+        if found:
+            more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+            result.notes.append(f"{what}: {', '.join(found[:5])}{more}")
     start = story.start
     result.start = ids.get(start, "")
     if start and not result.start:
@@ -116,8 +126,8 @@ def storylets_from_twee(story: TweeStory, source_dir: Path | None = None,
     if source_dir is not None:
         _take_pictures(scenes, ids, result, source_dir, images_dir)
     if skipped:
-        result.notes.append(f"skipped {_count(skipped)} that are code or layout to a story "
-                            "format (StoryInit, script, stylesheet, header, ...)")
+        result.notes.append(f"skipped {_count(skipped)} of code or layout for a story format "
+                            "(StoryInit, script, stylesheet, header, ...)")
     if retold:
         result.notes.append(f"skipped {_count(len(retold))} tagged 'retelling' (other "
                             "tellings of a scene) and the links to them")
@@ -133,7 +143,7 @@ def _count(number: int) -> str:
 
 
 def _storylet(passage: Passage, ids: dict[str, str], gaps: set[str], retold: set[str],
-              story: TweeStory, notes: list[str]) -> dict:
+              story: TweeStory, findings: dict[str, list[str]]) -> dict:
     raw = passage.text[:MAX_RAW_TEXT]
     tags = set(passage.tags)
     mood = next((t for t in passage.tags if t in MOODS), None) or \
@@ -156,20 +166,19 @@ def _storylet(passage: Passage, ids: dict[str, str], gaps: set[str], retold: set
             continue
         seen.add((label, goto))
         if not goto and link.target not in gaps:
-            notes.append(f"line {passage.line}: '{passage.name}' links to '{link.target}', "
-                         "which no passage has; left to the narrator")
+            findings.setdefault("missing", []).append(
+                f"'{passage.name}' (line {passage.line}) to '{shorten(link.target, 60)}'")
         choices.append({"label": label, "intent": infer_intent(label), "goto": goto})
     ending = not choices or "ending" in tags
+    name = f"'{shorten(passage.name, 60)}'"
     if ending and choices:
-        notes.append(f"'{passage.name}' is tagged ending: its links are left out")
+        findings.setdefault("ending", []).append(name)
         choices = []
     if len(choices) > MAX_CHOICES:
-        notes.append(f"'{passage.name}' has {len(choices)} links; the first {MAX_CHOICES} "
-                     "became choices")
+        findings.setdefault("many", []).append(name)
         choices = choices[:MAX_CHOICES]
     if len(choices) == 1:
-        notes.append(f"'{passage.name}' has one link; a second choice, "
-                     f"'{GAP_CHOICE['label']}', is left to the narrator")
+        findings.setdefault("one", []).append(name)
         choices.append(dict(GAP_CHOICE))
     title = shorten(plain_text(passage.name), 120) or ids[passage.name]
     table = {"id": ids[passage.name], "title": title,
@@ -193,69 +202,6 @@ def _new_id(name: str, used: set[str]) -> str:
         ident, number = f"{base}_{number}", number + 1
     used.add(ident)
     return ident
-
-
-def plain_text(text: str, drop_link_lines: bool = False) -> str:
-    """Prose from a passage's text: what a story format would run or style is removed.
-
-    Lines holding only links go (drop_link_lines) and other links keep their text; comments,
-    `<script>`/`<style>` blocks, HTML tags (a line break for <br> and </p>), SugarCube
-    `<<macros>>`, Harlowe `(macros:)` with their hook brackets, `$variables`, emphasis marks
-    and template tags ({{ }}, {% %}, {# #}) go, and a line left empty by that goes too;
-    entities are decoded, and template syntax is removed again until none is left, so the text
-    can never act as a template; control characters go and blank runs are tidied.
-    """
-    text = text.replace(_GONE, "")
-    text = _between(text, "<!--", "-->")
-    text = _between(_between(text, "/*", "*/"), "/%", "%/")
-    for tag in ("script", "style"):
-        text = _between(text, f"<{tag}", f"</{tag}>")
-    text = _between(text, "<<", ">>")
-    lines = []
-    for line in text.split("\n"):
-        links = parse_links(line)
-        bare = re.sub(r"\[\[.*?\]\]", "", line) if links else line
-        if drop_link_lines and links and not re.search(r"\w", bare):
-            continue
-        lines.append(re.sub(r"\[\[(.*?)\]\]", lambda m: _link_text(m.group(1)), line)
-                     if links else line)
-    text = "\n".join(lines)
-    for _ in range(4):                                  # nested macros, innermost first
-        text = _HARLOWE_MACRO.sub(_GONE, text)
-    text = re.sub(r"\{\{[^\n]{0,500}?\}\}|\{%[^\n]{0,500}?%\}|\{#[^\n]{0,500}?#\}", _GONE, text)
-    text = re.sub(r"\|[\w-]{1,60}>|<[\w-]{1,60}\||[\[\]]", _GONE, text)
-    text = re.sub(r"<\s*br\s*/?>|<\s*/\s*(p|div|li|h\d)\s*>", "\n", text, flags=re.I)
-    text = re.sub(r"<[^<>\n]{0,1000}>", _GONE, text)
-    text = re.sub(r"\$[A-Za-z_][\w.]*", _GONE, text)
-    text = re.sub(r"''|//|\*\*|~~|\^\^|@@|__", _GONE, text)
-    text = html.unescape(text)
-    while _TEMPLATE.search(text):
-        text = _TEMPLATE.sub("", text)
-    text = "\n".join(line for line in text.split("\n")
-                     if _GONE not in line or line.replace(_GONE, "").strip())
-    text = without_controls(text.replace(_GONE, ""), replacement="")
-    text = re.sub(r"[ \t]+", " ", text)
-    text = re.sub(r" *\n *", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-def _link_text(body: str) -> str:
-    link = parse_links(f"[[{body}]]")
-    return link[0].text if link else body
-
-
-def _between(text: str, opener: str, closer: str) -> str:
-    """text with every opener ... closer span marked gone (linear: an opener never closed
-    stays)."""
-    out, index = [], 0
-    while True:
-        start = text.find(opener, index)
-        end = text.find(closer, start + len(opener)) if start != -1 else -1
-        if end == -1:
-            out.append(text[index:])
-            return "".join(out)
-        out.append(text[index:start] + _GONE)
-        index = end + len(closer)
 
 
 def _take_pictures(scenes: list[Passage], ids: dict[str, str], result: TwineImport,
@@ -423,5 +369,4 @@ def _write(root: Path, relative: str, text: str) -> None:
     write_atomic(target, text.encode("utf-8"))
 
 
-__all__ = ["TwineImport", "storylets_from_twee", "plain_text", "storylet_toml", "import_twee",
-           "MARKER"]
+__all__ = ["TwineImport", "storylets_from_twee", "storylet_toml", "import_twee", "MARKER"]

@@ -14,7 +14,7 @@ from engine.export.story import open_story
 from engine.export.twee import (PlannedPassage, export_twee, link_label, plan_passages, prose,
                                 render_passage, unique_name)
 from engine.worlds.twee import parse_twee, read_twee
-from engine.worlds.twine import plain_text
+from engine.worlds.twee import plain_text
 from tests.support.stories import play_a_story
 
 IFID = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-4[0-9A-F]{3}-[89AB][0-9A-F]{3}-[0-9A-F]{12}$")

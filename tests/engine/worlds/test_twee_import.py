@@ -17,8 +17,9 @@ from engine.session.core import Session
 from engine.session.jobs import InlineRunner
 from engine.worlds.spec import ID_PATTERN
 from engine.worlds.tools import run
-from engine.worlds.twee import TweeError, escape, parse_links, parse_twee, read_twee, unescape
-from engine.worlds.twine import MARKER, plain_text
+from engine.worlds.twee import (TweeError, escape, parse_links, parse_twee, plain_text, read_twee,
+                                unescape)
+from engine.worlds.twine import MARKER
 from engine.worlds.validate import validate_world
 from tests.support.stories import play_a_story
 
@@ -216,7 +217,8 @@ def test_a_hand_written_twine_story_imports_cleanly(config, tmp_path):
     assert head["tags"] == ["dark tunnels"] and head["image"] == "images/shaft.png"
     assert [(c["label"], c.get("goto")) for c in head["choices"]] == [
         ("Ride the cage down", "gallery_four"), ("Ask the winchman", None), ("Leave", None)]
-    assert tables["gallery_four"]["text"] == "Salt glitters on every wall. You hear water somewhere."
+    assert tables["gallery_four"]["text"] == \
+        "Salt glitters on every wall. You hear water somewhere."
     assert [(c["label"], c["goto"]) for c in tables["gallery_four"]["choices"]] == [
         ("water", "water"), ("Follow the sound", "gallery_four"), ("Climb back up", "back_up")]
     assert tables["water"]["ending"] is True and "choices" not in tables["water"]
@@ -224,7 +226,10 @@ def test_a_hand_written_twine_story_imports_cleanly(config, tmp_path):
     assert re.match(ID_PATTERN, "x") and (folder / "storylets" / "the_salt_mine.toml").is_file()
     assert sorted(p.name for p in (folder / "images").iterdir()) == ["shaft.png"]
     assert "outside.png' is not a PNG, JPEG or WebP file in the story's folder" in printed
-    assert "'Leave' " not in printed and "'Nowhere Yet', which no passage has" in printed
+    assert "links to passages that do not exist, left to the narrator: 'The Shaft Head' " \
+        "(line 13) to 'Nowhere Yet'\n" in printed
+    assert "passages with one link (a second choice, 'Look around', is left to the narrator): " \
+        "'Back up'\n" in printed
     world = tomllib.loads((folder / "world.toml").read_text())
     assert world == {"title": "The Salt Mine", "start": "the_shaft_head"}
     assert validate_world(folder).ok
