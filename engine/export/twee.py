@@ -129,8 +129,10 @@ def export_twee(session: "Session", out: Path, *, story_format: StoryFormat = "h
                 stream.write(render_passage(passage, folder_name))
             stream.flush()
             os.fsync(stream.fileno())
-        if temp_pictures is not None:
+        if temp_pictures is not None and any(temp_pictures.iterdir()):
             _move_folder(temp_pictures, out.parent / folder_name)
+        elif temp_pictures is not None:            # no scene had a picture (painter "none")
+            temp_pictures.rmdir()
         os.replace(temp, out)
     except BaseException as err:
         Path(temp).unlink(missing_ok=True)

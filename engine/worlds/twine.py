@@ -325,7 +325,7 @@ def _world_contents(root: Path, slug: str) -> tuple[list[str], set[str]]:
 def _storylet_files(imported: TwineImport, source: str, slug: str) -> dict[str, str]:
     """The storylet tables as TOML text, in files kept under the size limit of one."""
     head = (f"{MARKER} from {source}.\n# Importing it again replaces this file: edit the "
-            "story in Twine, or rename this file to keep your edits here.\n")
+            "story in Twine,\n# or rename this file to keep your edits here.\n")
     files, parts = {}, [head]
     for table in imported.storylets:
         text = storylet_toml(table)

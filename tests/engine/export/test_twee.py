@@ -187,3 +187,14 @@ def test_export_reads_only(story, tmp_path, config):
     before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
     export_twee(story, tmp_path / "tale.twee")
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
+
+
+def test_without_a_painter_there_is_no_pictures_folder(config, tmp_path):
+    config = play_a_story(config)
+    session = open_story(config.with_changes(game={"painter": "none"}), "tale")
+    try:
+        out = export_twee(session, tmp_path / "out" / "tale.twee")
+    finally:
+        session.close()
+    assert [p.name for p in out.parent.iterdir()] == ["tale.twee"]
+    assert "<img" not in out.read_text()
