@@ -3,8 +3,8 @@ problems, and a narrator that fails (with the built-in narrator offered, never a
 
 from __future__ import annotations
 
+import os
 import shutil
-import time
 from pathlib import Path
 
 import pygame
@@ -145,17 +145,33 @@ def test_every_message_is_shown_once_and_none_is_lost():
     assert seen == {f"message {i}" for i in range(7)} and not toasts.items
 
 
-def _wait_for(app, condition, seconds=6.0):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
+def _frames_until(app, clock, condition, frames=40):
+    """Play frames, the world watcher's clock a scan interval on each, until `condition`."""
+    from engine.worlds.watch import POLL_INTERVAL_S
+    for _ in range(frames):
+        clock[0] += POLL_INTERVAL_S
         app.step([], dt=0.05, present=False)
         if condition():
             return True
-        time.sleep(0.05)
     return False
 
 
-def test_hot_reload_and_a_broken_edit_are_toasts(config, tmp_path):
+def _write(path, text: str, mode: str = "w") -> None:
+    """Write (or append to) a file and move its modification time a second forward, so the
+    watcher sees the change without waiting for the file system's clock to tick."""
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    with path.open(mode) as handle:
+        handle.write(text)
+    after = path.stat()
+    os.utime(path, ns=(after.st_atime_ns, max(after.st_mtime_ns, before) + 1_000_000_000))
+
+
+def test_hot_reload_and_a_broken_edit_are_toasts(config, tmp_path, monkeypatch):
+    import functools
+    from engine.worlds import watch
+    clock = [0.0]                     # the world watcher's clock, moved by _frames_until
+    monkeypatch.setattr(watch, "WorldWatcher",
+                        functools.partial(watch.WorldWatcher, clock=lambda: clock[0]))
     world_dir = tmp_path / "w"
     shutil.copytree(WORLDS / "hollow_orbit", world_dir)
     app = make_app(config, tmp_path)
@@ -164,16 +180,17 @@ def test_hot_reload_and_a_broken_edit_are_toasts(config, tmp_path):
         read_to_choices(app)
         app.toasts.items.clear()
         storylets = world_dir / "storylets" / "bridge_airlock.toml"
-        storylets.write_text(storylets.read_text().replace('title = "The Bridge"',
-                                                           'title = "The Green Bridge"'))
-        assert _wait_for(app, lambda: any("World reloaded" in m for m in _messages(app)))
+        _write(storylets, storylets.read_text().replace('title = "The Bridge"',
+                                                        'title = "The Green Bridge"'))
+        assert _frames_until(app, clock,
+                             lambda: any("World reloaded" in m for m in _messages(app)))
         assert session.world.storylets["arrive_bridge"].spec.title == "The Green Bridge"
         # a storylet file broken: its storylets are left out, and every goto to them is a
         # problem too; a few are shown, then how many more
         app.toasts.items.clear()
-        with (world_dir / "storylets" / "reactor.toml").open("a") as handle:
-            handle.write("[[storylet]] id = oops\n")
-        assert _wait_for(app, lambda: any(m.startswith("...and") for m in _messages(app)))
+        _write(world_dir / "storylets" / "reactor.toml", "[[storylet]] id = oops\n", mode="a")
+        assert _frames_until(app, clock,
+                             lambda: any(m.startswith("...and") for m in _messages(app)))
         problems = [m for m in _messages(app, "error") if m.startswith("World problem")]
         assert len(problems) == 3 and "storylets/reactor.toml" in problems[0]
         assert len(session.world.problems) > 3
@@ -181,9 +198,9 @@ def test_hot_reload_and_a_broken_edit_are_toasts(config, tmp_path):
                    for m in _messages(app))
         assert any(m.startswith("World reloaded") for m in _messages(app))
         assert len(_messages(app)) == 5
-        (world_dir / "world.toml").write_text('title = "Broken\n')     # unterminated string
-        assert _wait_for(app, lambda: any("World not reloaded" in m
-                                          for m in _messages(app, "error")))
+        _write(world_dir / "world.toml", 'title = "Broken\n')      # unterminated string
+        assert _frames_until(app, clock, lambda: any("World not reloaded" in m
+                                                     for m in _messages(app, "error")))
         assert session.world.storylets["arrive_bridge"].spec.title == "The Green Bridge"
         assert app.running
     finally:
