@@ -83,6 +83,7 @@ class Stories:
             options["painter"] = self.painter
         if self.runner_factory is not None:
             options["runner"] = self.runner_factory()
+        options["images"] = self.library.images     # one image cache for the whole window
         return options
 
     def new_game(self, world=None) -> None:

@@ -69,11 +69,14 @@ class Session:
 
     def __init__(self, config: Config, world: World, narrator, painter, runner=None,
                  seed: int | None = None, slot: str = AUTOSAVE_SLOT, read_only: bool = False,
-                 claim=None, graph: StoryGraph | None = None, play: PlayState | None = None):
+                 claim=None, graph: StoryGraph | None = None, play: PlayState | None = None,
+                 images: ImageCache | None = None):
         """Args (besides the obvious): slot: the slot this story writes; read_only: write no
         slot (a copy of a story another game is playing); claim: the slot's claim when the
         caller took it already (engine.saves.slotlock), else it is taken here (SlotBusy if
-        held); graph and play: a story read from a save (default: a new, empty story)."""
+        held); graph and play: a story read from a save (default: a new, empty story);
+        images: the image cache to paint into (a front end's Library shares its own; default:
+        the one in the saves folder)."""
         self.config = config
         self.slot = check_name(slot)
         store = SaveStore(config.saves_dir)
@@ -90,8 +93,8 @@ class Session:
             seed=story_seed(seed) if seed else fresh_seed(), author_note=config.game.author_note)
         self.saving = Saving(self, store, claim, read_only)
         self.narration = Narration(self)
-        self.pictures = Pictures(self, ImageCache(config.saves_dir / "cache",
-                                                  max_bytes=config.images.cache_mb << 20))
+        self.pictures = Pictures(self, images if images is not None else ImageCache(
+            config.saves_dir / "cache", max_bytes=config.images.cache_mb << 20))
         self._outbox: deque[SessionEvent] = deque(maxlen=OUTBOX_KEPT)   # for the next poll()
         self._dropped = 0                        # messages lost because nobody polled
         self._watcher = None                     # hot reload of the world's files
@@ -156,7 +159,7 @@ class Session:
     @classmethod
     def new(cls, config: Config, *, world: World | None = None, narrator=None, painter=None,
             runner=None, seed: int | None = None, slot: str | None = None,
-            read_only: bool = False) -> "Session":
+            read_only: bool = False, images: ImageCache | None = None) -> "Session":
         """Start a new story: the opening scene is narrated at once (poll to receive it).
 
         Every story keeps its own slot: with no `slot`, a new one named after the world and
@@ -193,7 +196,7 @@ class Session:
             painter = painter or painter_from_config(config)
             session = cls(config, world, narrator, painter, runner,
                           seed=seed or config.game.seed or None, slot=slot, read_only=read_only,
-                          claim=claim)
+                          claim=claim, images=images)
         except BaseException:
             if claim is not None:
                 claim.release()
@@ -207,7 +210,8 @@ class Session:
 
     @classmethod
     def resume(cls, config: Config, name: str | None = None, *, narrator=None, painter=None,
-               runner=None, slot: str | None = None, read_only: bool = False) -> "Session":
+               runner=None, slot: str | None = None, read_only: bool = False,
+               images: ImageCache | None = None) -> "Session":
         """Load a slot (default: the newest) and go on from where it stopped, writing into
         `slot` (default: the slot it was loaded from: every story keeps its own). Raises SlotBusy when another game is playing in `slot` (nothing is read then);
         with read_only the story is read and played but never saved into any slot but one the
@@ -223,7 +227,7 @@ class Session:
             loaded = store.read(name)
             session = from_snapshot(cls, config, loaded.snapshot, f"{store.slot_dir(name)}",
                                     narrator=narrator, painter=painter, runner=runner, slot=slot,
-                                    read_only=read_only, claim=claim)
+                                    read_only=read_only, claim=claim, images=images)
         except BaseException:
             if claim is not None:
                 claim.release()
@@ -297,6 +301,28 @@ class Session:
     def path(self) -> list[int]:
         """Scene ids from the opening to the current scene: the path the player took."""
         return self.graph.path(self.current)
+
+    @property
+    def scene_count(self) -> int:
+        """How many scenes the story holds, told or not (it grows as the story does)."""
+        return len(self.graph)
+
+    def knows(self, node: int) -> bool:
+        """Whether a scene id belongs to this story (told or not)."""
+        return node in self.graph
+
+    def typed_actions(self) -> list[Scene]:
+        """The typed actions taken from the current scene (its shown version) that were told:
+        they stay reachable, as choices of the player's own making."""
+        scene = self.scene()
+        return [child for child in self.graph.children(scene.id)
+                if child.free_text and child.parent_version == scene.active
+                and child.status == READY]
+
+    def map_view(self):
+        """What a story map draws, as plain data (engine.story.graph.MapView): the scenes the
+        player has been to and the choices hanging from them, laid out as a tree."""
+        return self.graph.map_view(self.current)
 
     # -- pictures (engine.session.pictures) -------------------------------------------------
     def image(self, node: int | None = None):

@@ -57,9 +57,9 @@ class MapScreen(Screen):
         if session is None:
             self.positions = {}
             return
-        if len(session.graph) != self._size_seen:
-            self._size_seen = len(session.graph)
-            view = session.graph.map_view(session.current)
+        if session.scene_count != self._size_seen:
+            self._size_seen = session.scene_count
+            view = session.map_view()
             self.visited, self.positions = view.visited, view.positions
             self.children, self.edges = view.children, view.edges
 
@@ -207,7 +207,6 @@ class MapScreen(Screen):
         path = session.path()
         on_path = set(path)
         path_edges = set(zip(path, path[1:]))
-        graph = session.graph
         screen = {node: self.to_screen(node) for node in self.positions}
         view = surface.get_rect().inflate(theme.px(300), theme.px(100))
         thin, thick = max(1, theme.px(1.5)), max(2, theme.px(4))
@@ -229,7 +228,7 @@ class MapScreen(Screen):
         for node, (x, y) in screen.items():
             if not view.collidepoint((x, y)):
                 continue
-            scene = graph.scene(node)
+            scene = session.scene(node)
             mark = self.version_mark(node)
             if node in self.visited:
                 fill = pal.accent if node in on_path else pal.map_node

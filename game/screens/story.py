@@ -168,10 +168,7 @@ class StoryScreen(StoryInput, StoryView, Screen):
 
     def _typed_branches(self) -> list:
         """Typed actions from this scene (this version) that were told: they stay reachable."""
-        session = self.session
-        scene = session.scene()
-        return [c for c in session.graph.children(scene.id)
-                if c.free_text and c.parent_version == scene.active and c.status == SCENE_READY]
+        return self.session.typed_actions()
 
     def _request_image(self) -> None:
         session = self.session
@@ -218,7 +215,7 @@ class StoryScreen(StoryInput, StoryView, Screen):
         session, trail = self.session, self.trail
         if session.current in trail:
             index = trail.index(session.current)
-            if index + 1 < len(trail) and trail[index + 1] in session.graph \
+            if index + 1 < len(trail) and session.knows(trail[index + 1]) \
                     and session.scene(trail[index + 1]).status == SCENE_READY:
                 session.jump(trail[index + 1])
                 self.sync()
