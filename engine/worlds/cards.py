@@ -291,7 +291,8 @@ def clean_text(text: str, char: str, player: str, limit: int) -> str:
     text = re.sub(r"\{\{[^{}]{0,500}\}\}", "", text)
     text = re.sub(r"<\s*br\s*/?>|<\s*/\s*(p|div|li|h\d)\s*>", "\n", text, flags=re.I)
     text = html.unescape(re.sub(r"<[^<>]{0,500}>", "", text))
-    text = re.sub(r"\{[{%#]|[}%#]\}", "", text)
+    while (cleaned := re.sub(r"\{[{%#]|[}%#]\}", "", text)) != text:   # '{}}{' must not
+        text = cleaned                                                # leave a new '{{'
     text = without_controls(text, replacement="")
     text = re.sub(r"[ \t]+", " ", re.sub(r"\n\s*\n\s*\n+", "\n\n", text))
     return shorten(text.strip(), limit)

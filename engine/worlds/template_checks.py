@@ -229,12 +229,15 @@ def check_storylet_templates(world: World, templates: Templates | None = None,
     start = world.initial_state()
     before = StoryletNarrator.context(world, start)
     sources: dict[str, SourceLines] = {}
+    heads_of: dict[str, list[int]] = {}
     for storylet in world.storylets.values():
         spec, file = storylet.spec, storylet.file
         if files is not None and file not in files:
             continue
-        source = sources.setdefault(file, SourceLines(world.root, file))
-        heads = source.headers("storylet")
+        if file not in sources:        # read each file once, however many storylets it holds
+            sources[file] = SourceLines(world.root, file)
+            heads_of[file] = sources[file].headers("storylet")
+        source, heads = sources[file], heads_of[file]
         first, end = source.span(heads, storylet.line)
         after = StoryletNarrator.context(world, apply_effects(start, spec.effects, storylet.id))
         parts = [("title", spec.title), ("text", spec.text)]

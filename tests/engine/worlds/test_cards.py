@@ -220,3 +220,10 @@ def test_card_text_never_carries_templates_or_markup():
     assert "{{" not in text and "{%" not in text and "<script>" not in text
     assert text.startswith("Ann") and "Rowan" in text and "\x07" not in text
     assert len(clean_text("word " * 1000, "A", "B", 50)) <= 50
+
+
+@pytest.mark.parametrize("text", ["{}}{ x", "{%%} y", "{{{}}}} z", "{#}#}{#{##}", "{{%}%}}"])
+def test_cleaning_never_leaves_template_syntax_behind(text):
+    from engine.worlds.cards import clean_text
+    cleaned = clean_text(text, "Ada", "Rowan", 200)
+    assert not any(mark in cleaned for mark in ("{{", "{%", "{#", "}}", "%}", "#}")), cleaned
