@@ -389,7 +389,7 @@ def test_map_shows_visited_scenes_even_after_a_load(app, tmp_path):
 def copy_world(world_dir: Path) -> Path:
     """A copy of the shipped Hollow Orbit world to change in a test."""
     import shutil
-    shutil.copytree(Path(__file__).resolve().parents[2] / "assets" / "worlds" / "hollow_orbit",
+    shutil.copytree(Path(__file__).resolve().parents[3] / "assets" / "worlds" / "hollow_orbit",
                     world_dir)
     return world_dir
 

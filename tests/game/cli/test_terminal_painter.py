@@ -10,7 +10,7 @@ import pytest
 # Starts the game in a process of its own: `pytest -m "not slow"` leaves it out.
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_twenty_turns_fill_the_cache_with_every_scene(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 # Starts the game in a process of its own: `pytest -m "not slow"` leaves it out.
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 LINES = ["1", "2", "I search the shore for footprints", "1", ":back", "2", ":regen", "3",
          "ask about the bell", "1"] * 3

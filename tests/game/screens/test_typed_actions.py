@@ -21,7 +21,7 @@ from engine.worlds.loading import load_world
 # Starts the game in a process of its own: `pytest -m "not slow"` leaves it out.
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 LANTERN_COAST = [
     "Kiss Ivy", "Light the lamp", "Jump into the sea", "xyzzy", "ask Ivy about her brother",

@@ -11,7 +11,7 @@ import pytest
 
 from engine.saves.store import story_slot_base
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def run(saves: Path, lines: list[str] | bytes, *extra: str, timeout: float = 120):
