@@ -360,6 +360,28 @@ class Library:
                       f"{results[0].world_id}-seed{settings.seed}.md")
         return EvalReport(settings, results, transcript)
 
+    # -- exports ----------------------------------------------------------------------------
+    @property
+    def exports_dir(self) -> Path:
+        """Where the window puts films, books and Twine stories: `exports/` beside the slots."""
+        return self.config.saves_dir / "exports"
+
+    def export(self, kind: str, slot: str | None = None, out: Path | None = None, *,
+               folder: Path | None = None, path: str = "current", story_format: str = "harlowe",
+               film_size: str = "720p", on_progress=None) -> list[Path]:
+        """Make a film, a book or a Twine story of a saved story (engine.export.export_story):
+        the save is only read. Slow (it may paint missing pictures, and encodes a film), so a
+        window runs it on a background thread; on_progress(fraction, what) reports, and
+        raising engine.errors.JobCancelled from it cancels, leaving no file behind.
+
+        Returns:
+            The files written, the main one first.
+        """
+        from engine.export import export_story
+        return export_story(self.config, kind, slot, out, folder=folder, path=path,
+                            story_format=story_format, film_size=film_size,
+                            on_progress=on_progress)
+
     @staticmethod
     def write_report(path: Path, text: str) -> None:
         """Write a report file (an eval transcript or JSON) whole or not at all, making its

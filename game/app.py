@@ -28,6 +28,7 @@ from engine import JOB_DONE, JOB_FAILED, Library, ThreadedRunner, reserve_cores_
 from engine.config import Config, save_user_settings
 from engine.errors import DreamreelError
 from engine.events import EventKind
+from game.exports import Exports
 from game.play import Stories, settle_heap
 from game.screens.base import Screen
 from game.ui.render import SceneImage, TextCache, clear_caches, shade
@@ -66,6 +67,7 @@ class App(Stories):
         self.settings_file = settings_file
         self.session = None
         self.library = Library(config)   # worlds, covers, save slots, thumbnails, the image cache
+        self.exports = Exports(self)     # a film, book or Twine story being made, if any
         self.covers: dict[str, pygame.Surface | None] = {}   # world id -> cover (None: painting)
         self.screens: list[Screen] = []
         self.running = True

@@ -78,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", type=Path, metavar="OUT", help="write every figure as JSON")
     evaluate.add_argument("--transcript", type=Path, metavar="OUT",
                           help="the transcript's file (default: saves/eval/WORLD-seedN.md)")
+    export = commands.add_parser("export", help="make a film, a book or a Twine story of a "
+                                                 "saved story (the save is only read)")
+    export.add_argument("kind", choices=["film", "book", "twee"])
+    export.add_argument("slot", nargs="?", help="the save slot (default: the newest)")
+    export.add_argument("--out", type=Path, help="the file to write (default: SLOT.mp4, "
+                                                 "SLOT.html and SLOT.epub, or SLOT.twee here)")
+    export.add_argument("--path", choices=["current", "longest", "all"], default="current",
+                        help="film and book: the path played to the end (current), the "
+                             "deepest branch, or every scene told")
+    export.add_argument("--format", dest="story_format", choices=["harlowe", "sugarcube"],
+                        default="harlowe", help="twee: the Twine story format")
+    export.add_argument("--size", choices=["720p", "1080p"], default="720p", help="film size")
+    export.add_argument("--saves-dir", type=Path)
     return parser
 
 
@@ -227,13 +240,45 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    library = Library(make_config(args))
+    progress = ProgressLine(sys.stderr)
+    files = library.export(args.kind, args.slot, args.out, path=args.path,
+                           story_format=args.story_format, film_size=args.size,
+                           on_progress=progress)
+    progress.done()
+    for file in files:
+        print(file)
+    return 0
+
+
+class ProgressLine:
+    """An export's progress on one terminal line (a new line each step when not a terminal)."""
+
+    def __init__(self, stream):
+        self.stream, self.shown = stream, ""
+        self.live = getattr(stream, "isatty", lambda: False)()
+
+    def __call__(self, fraction: float, what: str) -> None:
+        line = f"{round(fraction * 100):3d}%  {what}"[:78]
+        if line == self.shown:
+            return
+        self.shown = line
+        self.stream.write(f"\r{line:<78}" if self.live else line + "\n")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.live:
+            self.stream.write("\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["play", *(argv or sys.argv[1:])])
     handlers = {"play": cmd_play, "saves": cmd_saves, "models": cmd_models,
-                "worlds": cmd_worlds, "eval": cmd_eval}
+                "worlds": cmd_worlds, "eval": cmd_eval, "export": cmd_export}
     try:
         code = handlers[args.command](args)
     except DreamreelError as err:

@@ -32,6 +32,7 @@ class Host(Protocol):
     surface: pygame.Surface
     image: SceneImage            # the scene picture shown behind the story
     covers: dict                 # world id -> its cover Surface (None while painted)
+    exports: Any                 # game.exports.Exports: the film, book or Twine story being made
     narrator: Any                # the narrator and painter stories use, once built
     painter: Any
     loading: str                 # what is being loaded, while no story is ready

@@ -79,6 +79,7 @@ class StoryScreen(StoryInput, StoryView, Screen):
         from game.screens.history import HistoryScreen
         from game.screens.map import MapScreen
         from game.screens.saves import SavesScreen
+        from game.screens.export import ExportScreen
         from game.screens.settings import SettingsScreen
         from game.screens.title import TitleScreen
         items = [
@@ -91,6 +92,7 @@ class StoryScreen(StoryInput, StoryView, Screen):
             ("Load", lambda: app.push(SavesScreen(app, "load"))),
             ("Q.Save", app.quicksave), ("Q.Load", app.quickload),
             ("Prompt", self.open_prompt),
+            ("Export", lambda: app.push(ExportScreen(app))),
             ("Settings", lambda: app.push(SettingsScreen(app))),
             ("Menu", lambda: app.push(TitleScreen(app))),
         ]
@@ -315,7 +317,7 @@ class StoryScreen(StoryInput, StoryView, Screen):
         auto_counting = self.app.config.display.auto_advance and not self.box.at_end
         return (session is None or session.waiting or not self.box.page_done
                 or self.action.focused or self._painting_shown or bool(self.app.loading)
-                or auto_counting)
+                or auto_counting or self.app.exports.running)
 
     @property
     def choices_visible(self) -> bool:

@@ -129,5 +129,8 @@ class StoryInput:
             app.push(SettingsScreen(app))
         elif key == pygame.K_p:
             self.open_prompt()
+        elif key == pygame.K_e:
+            from game.screens.export import ExportScreen
+            app.push(ExportScreen(app))
         elif key in (pygame.K_ESCAPE, pygame.K_F1):
             app.push(TitleScreen(app))

@@ -155,6 +155,7 @@ class StoryView:
             surface.blit(self._backdrop, (0, 0))
         self._draw_title(surface)
         self._draw_painting(surface)
+        self._draw_export(surface)
         font = theme.font("text")
         self._layout_box()
         self.box.draw(surface, app.ctx, font, self.line_height, pal.text)
@@ -280,6 +281,19 @@ class StoryView:
         bar = pygame.Rect(right - theme.px(160), y + label.get_height() + theme.px(4),
                           theme.px(160), theme.px(5))
         progress_bar(surface, ctx, bar, fraction)
+
+    def _draw_export(self, surface: pygame.Surface) -> None:
+        """While a film, book or Twine story is made: a bar under the top-left corner."""
+        task = self.app.exports.task
+        if task is None:
+            return
+        theme, ctx = self.app.theme, self.app.ctx
+        text = f"making the {task.label.lower()}  {round(task.fraction * 100)}%  (E: cancel)"
+        label = ctx.text.render(theme.ui_font(0.62), text, theme.palette.dim)
+        x, y = theme.px(36), theme.px(44)
+        surface.blit(label, (x, y))
+        bar = pygame.Rect(x, y + label.get_height() + theme.px(4), theme.px(160), theme.px(5))
+        progress_bar(surface, ctx, bar, task.fraction)
 
     def status_message(self) -> str:
         """What the status line says while the story is being told: what is loading, or 'the
