@@ -1,0 +1,277 @@
+"""A played story as a film: an MP4 (H.264 and AAC) with burned-in subtitles and an .srt beside it.
+
+A title card (the world's name, "starring" the player) opens the film; every scene of the path
+is a shot over its picture, the camera moving slowly as the scene's mood and the picture's
+composition suggest (engine.export.film_frames); cuts are cross-fades; the narration runs as
+subtitles, each shot lasting as long as its text takes to read (engine.export.film_plan); an
+ending card ("The End", or "To be continued") closes it. Under it all lies a quiet bed of pads
+in each scene's mood (engine.audio.bed), so a film made without any sound backend has sound.
+
+Nothing is held whole: pictures are loaded a shot ahead (two at a time), frames stream to
+FFmpeg as they are drawn (engine.export.film_encoder), the sound is written to a file a chunk
+at a time. A frame the camera has not moved is not drawn again. Pictures missing from the image
+cache are painted first, with the story's painter, with progress.
+
+The story is read through engine.export.story (a read-only copy of a slot) and never changed.
+Everything is written in a working folder beside the film and renamed into place at the end:
+a cancelled (JobCancelled from on_progress or from a painter) or failed export leaves no file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.errors import DreamreelError
+from engine.export.film_plan import (FADE_FROM_BLACK, FADE_TO_BLACK, FilmPlan, plan_shots,
+                                     srt_text)
+from engine.export.story import PathKind, Progress, read_story, scene_picture
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL import Image as PILImage
+
+    from engine.export.story import ExportedStory
+    from engine.session.core import Session
+
+SIZES: tuple[tuple[int, int], ...] = ((1280, 720), (1920, 1080))   # the usual; any even size works
+FPS = 30
+PAINT_SHARE = 0.5       # of the progress bar, when every picture must be painted first
+SOUND_SHARE = 0.02      # ... for the sound bed
+FINISH_SHARE = 0.03     # ... for FFmpeg's last frames and moving the index to the front
+
+
+@dataclass(frozen=True)
+class FilmResult:
+    """A written film."""
+
+    path: Path              # the MP4
+    subtitles: Path         # the .srt beside it
+    plan: FilmPlan          # its shots and cues, frame by frame
+    size: tuple[int, int]
+    fps: int
+    frames: int             # frames in the film
+    drawn: int              # of which drawn (the rest repeat a frame the camera had not moved)
+    painted: int            # pictures painted for it (missing from the image cache)
+    seconds: float          # how long the export took
+
+    @property
+    def duration(self) -> float:
+        return self.plan.duration
+
+
+def _check(size: tuple[int, int], fps: int) -> tuple[int, int]:
+    width, height = int(size[0]), int(size[1])
+    if width % 2 or height % 2 or not (64 <= width <= 3840 and 36 <= height <= 2160):
+        raise DreamreelError(f"A film's frame must be even, 64x36 to 3840x2160, not "
+                             f"{width}x{height} (use 1280x720 or 1920x1080).")
+    if not 1 <= fps <= 60:
+        raise DreamreelError(f"A film runs at 1 to 60 frames a second, not {fps}.")
+    return width, height
+
+
+def subtitles_path(out: Path) -> Path:
+    """Where a film's .srt goes: beside it, with its stem."""
+    return Path(out).with_suffix(".srt")
+
+
+def export_film(session: "Session", out: Path, *, size: tuple[int, int] = SIZES[0],
+                fps: int = FPS, path: PathKind = "current",
+                on_progress: Progress | None = None) -> FilmResult:
+    """Film the story's `path` to the MP4 `out` (and its subtitles to out.srt).
+
+    Args:
+        session: a story, normally opened with engine.export.story.open_story; only read
+            (pictures missing from the cache are painted and cached, as in play).
+        out: the .mp4 to write (its folder is made if needed; a file there is replaced).
+        size: the frame, 1280x720 or 1920x1080 normally (any even size from 64x36).
+        fps: frames a second.
+        path: which scenes ("current", "longest" or "all"; see engine.export.story).
+        on_progress: called with (fraction done, what); JobCancelled raised from it (or from
+            a painter) stops the export and removes everything it wrote.
+
+    Returns:
+        FilmResult: where the film and its subtitles are, its plan, and what it took.
+
+    Raises:
+        DreamreelError: a bad argument, a story with no told scene, or FFmpeg failing.
+        PainterError, OSError: a picture could not be painted, or a file written.
+    """
+    from engine.audio.bed import write_bed
+    from engine.export.film_encoder import Encoder
+
+    started = time.perf_counter()
+    size = _check(size, fps)
+    report = on_progress or (lambda fraction, what: None)
+    story = read_story(session, path)
+    if not story.scenes:
+        raise DreamreelError("This story has no told scene yet: there is no film to make.")
+    plan = plan_shots(story, fps=fps)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    encoder = None
+    try:
+        painted = _paint_missing(session, story, report)
+        start = PAINT_SHARE * painted / len(story.scenes)
+        report(start, "Composing the sound")
+        write_bed(work / "sound.wav", _sections(plan))
+        (work / "film.srt").write_text(srt_text(plan), "utf-8")
+        start += SOUND_SHARE
+        encoder = Encoder(work / "film.mp4", size, fps, work / "sound.wav", work / "ffmpeg.log")
+        reel = _Reel(session, story, plan, size)
+        share = 1.0 - FINISH_SHARE - start
+        drawn = reel.run(encoder.write,
+                         lambda done, what: report(start + share * done / plan.frames, what))
+        report(1.0 - FINISH_SHARE, "Finishing the film")
+        encoder.finish()
+        encoder = None
+        srt = subtitles_path(out)
+        os.replace(work / "film.srt", srt)
+        os.replace(work / "film.mp4", out)
+    except BaseException:
+        if encoder is not None:
+            encoder.abort()
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report(1.0, "Film written")
+    return FilmResult(path=out, subtitles=srt, plan=plan, size=size, fps=fps,
+                      frames=plan.frames, drawn=drawn, painted=painted,
+                      seconds=time.perf_counter() - started)
+
+
+def _paint_missing(session: "Session", story: "ExportedStory", report: Progress) -> int:
+    """Paint (and cache) the pictures the image cache lacks, before any frame is drawn, so the
+    encoder never waits on a painter. Returns how many were painted."""
+    missing = [scene for scene in story.scenes
+               if session.shipped_picture(scene.id) is None
+               and not session.cache.contains(scene.image_key)]
+    share = PAINT_SHARE / len(story.scenes)
+    for number, scene in enumerate(missing):
+        what = f"Painting scene {number + 1} of {len(missing)}"
+        report(share * number, what)
+        scene_picture(session, scene.id, (64, 36),
+                      on_progress=lambda f, n=number, w=what: report(share * (n + f), w))
+    return len(missing)
+
+
+def _sections(plan: FilmPlan) -> list[tuple[str, float]]:
+    """The sound bed's sections: each shot's mood for its length; the cards take the mood of
+    the shot beside them."""
+    first, last = plan.shots[0].mood, plan.shots[-1].mood
+    return ([(first, plan.title_frames / plan.fps)]
+            + [(shot.mood, shot.duration) for shot in plan.shots]
+            + [(last, plan.ending_frames / plan.fps)])
+
+
+class _Reel:
+    """Draws the film's frames in order and hands each to `write` (bytes), drawing a frame only
+    when what it shows has changed: the camera's view, a dissolve's step or the subtitle."""
+
+    def __init__(self, session: "Session", story: "ExportedStory", plan: FilmPlan,
+                 size: tuple[int, int]):
+        from engine.export.film_frames import Subtitler
+        self.session, self.story, self.plan, self.size = session, story, plan, size
+        self.subtitler = Subtitler(size)
+        self._cameras: dict[int, object] = {}
+        self._last_key: object = None
+        self._last_bytes = b""
+        self.drawn = 0
+
+    def camera(self, index: int):
+        """Shot `index`'s camera (its picture loaded); only this shot's and the next are kept."""
+        from engine.export.film_frames import Camera, choose_move, picture_size
+        if index not in self._cameras:
+            shot = self.plan.shots[index]
+            picture = scene_picture(self.session, shot.scene_id, picture_size(self.size))
+            self._cameras[index] = Camera(picture, choose_move(shot.mood, picture), shot.frames,
+                                          self.size)
+        for old in [key for key in self._cameras if key < index - 1]:
+            del self._cameras[old]
+        return self._cameras[index]
+
+    def _emit(self, write, key, draw) -> None:
+        from engine.export.film_encoder import pack
+        if key != self._last_key:
+            image: PILImage.Image = draw()
+            self._last_key, self._last_bytes = key, pack(image)
+            self.drawn += 1
+        write(self._last_bytes)
+
+    def run(self, write, progress) -> int:
+        """Write every frame; progress(frames done, what) about once a second of film.
+        Returns how many frames were drawn."""
+        from engine.export.film_frames import black, blend, card
+        plan, size, fade = self.plan, self.size, self.plan.crossfade_frames
+        done, shots = 0, len(plan.shots)
+
+        def tick(what: str) -> None:
+            nonlocal done
+            done += 1
+            if done % plan.fps == 0:
+                progress(done, what)
+
+        # title card: in from black, then dissolving into the first shot
+        first = self.camera(0)
+        title = card(first.view(0), size, plan.title, plan.starring)
+        fade_in = min(plan.title_frames - fade, round(FADE_FROM_BLACK * plan.fps))
+        for step in range(plan.title_frames):
+            into = step - (plan.title_frames - fade)
+            if into >= 0:
+                amount = (into + 1) / (fade + 1)
+                self._emit(write, ("title>", step), lambda a=amount: blend(title, first.view(0), a))
+            elif step < fade_in:
+                amount = (step + 1) / (fade_in + 1)
+                self._emit(write, ("title<", step), lambda a=amount: blend(black(size), title, a))
+            else:
+                self._emit(write, ("title",), lambda: title)
+            tick("Filming the title")
+        ending = None
+        for index, shot in enumerate(plan.shots):
+            camera = self.camera(index)
+            if index + 1 < shots:
+                following = self.camera(index + 1).view(0)
+            else:
+                ending = card(camera.view(shot.frames - 1), size, plan.ending)
+                following = ending
+            cues, cue = list(shot.cues), 0
+            what = f"Filming scene {index + 1} of {shots}"
+            for step in range(shot.frames):
+                frame = shot.first_frame + step
+                while cue < len(cues) and cues[cue].end_frame <= frame:
+                    cue += 1
+                text = cues[cue].text if cue < len(cues) and cues[cue].first_frame <= frame else ""
+                into = step - (shot.frames - fade)
+                box = camera.box(step)
+                key = ("shot", index, box, into if into >= 0 else None, text)
+                self._emit(write, key, lambda s=step, i=into, t=text, f=following:
+                           self._shot_frame(camera, s, i, t, f))
+                tick(what)
+        # ending card: held, then out to black
+        fade_out = min(plan.ending_frames, round(FADE_TO_BLACK * plan.fps))
+        for step in range(plan.ending_frames):
+            out_step = step - (plan.ending_frames - fade_out)
+            if out_step >= 0:
+                amount = (out_step + 1) / fade_out
+                self._emit(write, ("end>", step), lambda a=amount: blend(ending, black(size), a))
+            else:
+                self._emit(write, ("end",), lambda: ending)
+            tick("Filming the ending")
+        return self.drawn
+
+    def _shot_frame(self, camera, step: int, into: int, text: str, following):
+        from engine.export.film_frames import blend
+        image = camera.view(step)
+        if into >= 0:
+            image = blend(image, following, (into + 1) / (self.plan.crossfade_frames + 1))
+        if text:
+            image = self.subtitler.over(image, text)
+        return image
+
+
+__all__ = ["FilmResult", "SIZES", "export_film", "plan_shots", "subtitles_path"]
