@@ -175,9 +175,11 @@ class _Reel:
 
     def __init__(self, session: "Session", story: "ExportedStory", plan: FilmPlan,
                  size: tuple[int, int]):
+        from engine.export.film_encoder import pack
         from engine.export.film_frames import Subtitler
         self.session, self.story, self.plan, self.size = session, story, plan, size
         self.subtitler = Subtitler(size)
+        self._pack = pack
         self._cameras: dict[int, object] = {}
         self._last_key: object = None
         self._last_bytes = b""
@@ -196,10 +198,9 @@ class _Reel:
         return self._cameras[index]
 
     def _emit(self, write, key, draw) -> None:
-        from engine.export.film_encoder import pack
         if key != self._last_key:
             image: PILImage.Image = draw()
-            self._last_key, self._last_bytes = key, pack(image)
+            self._last_key, self._last_bytes = key, self._pack(image)
             self.drawn += 1
         write(self._last_bytes)
 
