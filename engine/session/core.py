@@ -2,8 +2,9 @@
 
 The pygame game, the terminal mode, `dreamreel eval` and the benchmarks all drive a Session: it
 holds the story graph and the play state (engine.story), the narrator and painter and the job
-runner, and is composed of three parts with state of their own: narration, pictures and saving
-(engine.session.narration, .pictures, .saving). Front ends call its actions (choose, act, back,
+runner, and is composed of parts with state of their own: narration, pictures, saving, hot
+reload and the outbox of events (engine.session.narration, .pictures, .saving, .reload,
+.outbox). Front ends call its actions (choose, act, back,
 jump, regenerate, save) and poll() it every frame; slow work runs on the runner and its results
 are applied here, on the caller's thread. Nothing reaches around it. No pygame, no torch.
 
@@ -18,8 +19,6 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections import OrderedDict, deque
-from typing import Any
 
 from engine.config import Config
 from engine.errors import DreamreelError, SaveError
@@ -30,10 +29,11 @@ from engine.painters.imagecache import ImageCache
 from engine.saves.saver import give_memory_back
 from engine.saves.snapshot import from_snapshot
 from engine.saves.store import SaveStore, check_name
-from engine.session.jobs import (DONE, FAILED as JOB_FAILED, NARRATE_CURRENT, PREFETCH_NARRATE,
-                                 InlineRunner, ThreadedRunner)
+from engine.session.jobs import NARRATE_CURRENT, InlineRunner, ThreadedRunner
 from engine.session.narration import Narration, NarrationTiming
+from engine.session.outbox import Outbox
 from engine.session.pictures import Pictures
+from engine.session.reload import WorldReload
 from engine.session.saving import Saving
 from engine.story.graph import FAILED, GENERATING, READY, STUB, Scene, StoryGraph
 from engine.story.playstate import PlayState
@@ -44,17 +44,16 @@ from engine.worlds.world import World
 
 MAX_ACTION_CHARS = 300   # a typed action is cut to this length
 AUTOSAVE_SLOT = "autosave"
-OUTBOX_KEPT = 2000       # events kept for a front end that has not polled for a long time
 WAIT_STEP_S = 0.1        # a wait looks at the story at least this often (it never spins)
-RELOAD_WORLD = NARRATE_CURRENT   # a world reload goes before the scenes it should change
 
 
 class Session:
     """A story being played. Create with Session.new() or Session.resume().
 
     It is composed of parts, each holding its own state: `narration` (telling scenes, prefetch,
-    timings, prompts), `pictures` (painting jobs, pictures in memory, the image cache) and
-    `saving` (autosave, named saves, the slot). The story itself is `graph` (what was told)
+    timings, prompts), `pictures` (painting jobs, pictures in memory, the image cache),
+    `saving` (autosave, named saves, the slot), `reload` (hot reload of the world) and
+    `outbox` (the events the next poll() returns). The story itself is `graph` (what was told)
     and `play` (the player's place in it: engine.story.playstate.PlayState).
 
     One turn, top to bottom (each step is a method below, in this order):
@@ -95,10 +94,8 @@ class Session:
         self.narration = Narration(self)
         self.pictures = Pictures(self, images if images is not None else ImageCache(
             config.saves_dir / "cache", max_bytes=config.images.cache_mb << 20))
-        self._outbox: deque[SessionEvent] = deque(maxlen=OUTBOX_KEPT)   # for the next poll()
-        self._dropped = 0                        # messages lost because nobody polled
-        self._watcher = None                     # hot reload of the world's files
-        self._reloading = None                   # the job loading the world again, if any
+        self.outbox = Outbox()                   # events for the next poll()
+        self.reload = WorldReload(self)          # hot reload of the world's files
         self._closed = False
 
     # -- the play state, for reading (and for tools that set up a story) -------------------
@@ -474,74 +471,23 @@ class Session:
         frame. Notices made by the player's actions (a save, a failed autosave) come here too.
         Step 2 of the turn (apply) happens here."""
         if self._closed:
-            return self._take_outbox()
-        self.check_world()
+            return self.outbox.take()
+        self.reload.check()
         self.saving.outcomes()
         for event in self.runner.poll():
             job = event.job
             if job.kind == "narrate":
-                self._post(self.narration.on_job_event(job, event.kind, event.payload))
+                self.outbox.post(self.narration.on_job_event(job, event.kind, event.payload))
             elif job.kind in ("paint", "load"):
-                self._post(self.pictures.on_job_event(job, event.kind, event.payload))
+                self.outbox.post(self.pictures.on_job_event(job, event.kind, event.payload))
             elif job.kind == "reload":
-                self._reloaded(job, event.kind, event.payload)
-        return self._take_outbox()
-
-    def _post(self, events: list[SessionEvent]) -> None:
-        """Queue events for the next poll(); notices and errors are queued when made."""
-        self._outbox.extend(event for event in events if not event.is_message)
-
-    def _take_outbox(self) -> list[SessionEvent]:
-        events = list(self._outbox)
-        self._outbox.clear()
-        if self._dropped:
-            events.insert(0, SessionEvent(EventKind.ERROR, None, f"({self._dropped} earlier "
-                                                                 f"messages were not shown.)"))
-            self._dropped = 0
-        return events
+                self.reload.on_job_event(job, event.kind, event.payload)
+        return self.outbox.take()
 
     def check_world(self, now: bool = False) -> None:
-        """Hot reload: notice edits to the world's files (a throttled scan of their sizes and
-        times, cheap enough per frame; `now` scans at once) and load the world again on the
-        runner, off the caller's thread. Its notices come from poll(); a broken edit is
-        reported and play goes on with the last good version."""
-        if self._watcher is None:
-            from engine.worlds.watch import WorldWatcher
-            self._watcher = WorldWatcher(self.world)
-        if self._reloading is not None:
-            return
-        changed = self._watcher.changed_files(now=now)
-        if changed is not None:
-            watcher = self._watcher
-            self._reloading = self.runner.submit(lambda job: watcher.reload(changed),
-                                                 RELOAD_WORLD, "reload")
-
-    def _reloaded(self, job, kind: str, payload) -> None:
-        """A reload job finished: play the new world from the next scene told."""
-        if job is not self._reloading or kind not in (DONE, JOB_FAILED):
-            return
-        self._reloading = None
-        if kind == JOB_FAILED:
-            self._notice(EventKind.ERROR, f"World not reloaded, still playing the last good "
-                                          f"version: {payload}")
-            return
-        world, messages = payload
-        if world is not None:
-            self.world = world   # the next scene told uses it
-            self._retell_prefetched()
-        kind = EventKind.NOTICE if world is not None else EventKind.ERROR
-        for message in messages:
-            self._notice(kind, message)
-
-    def _retell_prefetched(self) -> None:
-        """After a reload, tell again the scenes prefetched from the old world but not yet seen,
-        so the edit shows in the very next scene (the old telling stays as an alternative)."""
-        if self.waiting:
-            return
-        for child in self.graph.choices(self.current):
-            if child.status == READY and not child.visited \
-                    and child.id not in self.narration.tellings:
-                self.narration.narrate(child.id, PREFETCH_NARRATE, retell=False)
+        """Hot reload (engine.session.reload): notice edits to the world's files and load them
+        on the runner; poll() does it every frame, `now` scans at once."""
+        self.reload.check(now)
 
     def wait(self, timeout: float = 600.0, images: bool = False) -> list[SessionEvent]:
         """Block until the current scene is told, and painted if `images` (terminal, scripts).
@@ -595,12 +541,7 @@ class Session:
 
     def _notice(self, kind: EventKind, message: str, node: int | None = None) -> SessionEvent:
         """Tell the front ends something (a NOTICE or an ERROR) at their next poll()."""
-        event = SessionEvent(kind, node, message)
-        if len(self._outbox) == self._outbox.maxlen:   # nobody polls: say how much was lost
-            self._outbox.popleft()
-            self._dropped += 1
-        self._outbox.append(event)
-        return event
+        return self.outbox.notice(kind, message, node)
 
     def close(self) -> None:
         """End everything the story started: its jobs and workers, the saver thread (after the
@@ -611,7 +552,7 @@ class Session:
         self.runner.shutdown()
         self.saving.close()
         self._closed = True
-        self._watcher = None
+        self.reload.stop()
         self.pictures.forget()
         give_memory_back()
 
