@@ -66,6 +66,16 @@ class PrefetchSettings(_Section):
     images: bool = True                           # paint prefetched scenes too
 
 
+class AudioSettings(_Section):
+    music: str = "procedural"          # procedural | musicgen:<id or path> | none
+    voice: str = "espeak"              # espeak | transformers:<id or path> | none
+    read_aloud: bool = False           # self-voicing: the narration read aloud as it appears
+    muted: bool = False                # U in the game
+    music_volume: float = Field(default=0.6, ge=0.0, le=1.0)
+    voice_volume: float = Field(default=1.0, ge=0.0, le=1.0)
+    effects_volume: float = Field(default=0.8, ge=0.0, le=1.0)
+
+
 NarratorOption = bool | int | float | str
 
 
@@ -77,6 +87,7 @@ class Config(_Section):
     display: DisplaySettings = Field(default_factory=DisplaySettings)
     images: ImageSettings = Field(default_factory=ImageSettings)
     prefetch: PrefetchSettings = Field(default_factory=PrefetchSettings)
+    audio: AudioSettings = Field(default_factory=AudioSettings)
 
     @property
     def saves_dir(self) -> Path:

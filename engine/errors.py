@@ -35,6 +35,10 @@ class PainterError(DreamreelError):
     """The painter could not produce an image."""
 
 
+class AudioError(DreamreelError):
+    """Music or voice could not be made or played (a missing backend, a bad clip, a full disk)."""
+
+
 class JobCancelled(Exception):
     """Raised inside a job (from on_token / on_progress) when its job was cancelled.
 
