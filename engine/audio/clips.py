@@ -76,7 +76,7 @@ class Clip:
         if width == 1:
             data = (np.frombuffer(frames, np.uint8).astype(np.float32) - 128.0) / 128.0
         elif width == 2:
-            data = np.frombuffer(frames, "<i2").astype(np.float32) / 32768.0
+            data = np.maximum(np.frombuffer(frames, "<i2").astype(np.float32) / 32767.0, -1.0)
         elif width == 3:
             raw = np.frombuffer(frames, np.uint8).reshape(-1, 3).astype(np.int32)
             value = raw[:, 0] | (raw[:, 1] << 8) | (raw[:, 2] << 16)
