@@ -43,7 +43,7 @@ class Voice(Protocol):
     def speak(self, text: str, voice: str = "") -> Clip:
         """text read aloud in voice ("" = the backend's default), as a mono clip.
 
-        Same inputs, same clip. Raises AudioError (a missing backend or model, an unknown
+        Same inputs, the same speech. Raises AudioError (a missing backend or model, an unknown
         voice) with a message a player can act on.
         """
         ...

@@ -10,7 +10,9 @@ m1-m7, f1-f5, croak, klatt, whisper...). `espeak_voices()` lists the languages i
 
 espeak-ng is one global C library with one current voice, so calls are serialized by a lock and
 the library is initialized once, lazily, by the first call that needs it (in synchronous mode:
-espeak_Synth returns when the text is spoken, and a callback collects the 16-bit samples). This
+espeak_Synth returns when the text is spoken, and a callback collects the 16-bit samples). Its
+oscillator's phase carries over from one call to the next, so the same text spoken twice may
+differ by a few samples; the clip cache is what makes a replay exact. This
 module loads nothing at import; a platform the wheel does not support is an AudioError that says
 how to play without this voice.
 """
