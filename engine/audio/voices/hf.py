@@ -114,7 +114,7 @@ class TransformersVoice:
         except ValueError as err:
             raise AudioError(str(err)) from None
         torch.set_num_threads(torch_threads())
-        options: dict = {"model_kwargs": {"local_files_only": True}}
+        options: dict = {}   # the folder is local: nothing below reaches the network
         try:
             from transformers import AutoConfig  # noqa: PLC0415
             kind = AutoConfig.from_pretrained(folder, local_files_only=True).model_type
