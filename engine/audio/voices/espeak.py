@@ -161,7 +161,7 @@ class EspeakVoice:
 
     Attributes:
         id: "espeak".
-        model: "espeak-ng <wheel version>" (part of every clip key).
+        model: "espeakng-loader <wheel version>" (part of every clip key).
         default_voice: the voice for speak(text, "") ("en" unless made with another).
         speed: 1.0 is espeak-ng's normal 175 words a minute.
         seed: always 0 (espeak-ng is deterministic).
@@ -172,7 +172,7 @@ class EspeakVoice:
     speaks = True
 
     def __init__(self, default_voice: str = "", speed: float = 1.0):
-        self.model = f"espeak-ng {espeak_version()}"
+        self.model = f"espeakng-loader {espeak_version()}"
         self.default_voice = default_voice.strip() or DEFAULT_VOICE
         self.speed = float(speed)
         if not self.speed > 0:
