@@ -37,6 +37,7 @@ class CharacterSpec(_Strict):
     name: str = Field(min_length=1, max_length=60)
     appearance: str = Field(default="", max_length=400)
     description: str = Field(default="", max_length=1000)
+    voice: str = Field(default="", max_length=200)   # the voice of their quoted speech; "": narrator's
 
 
 PicturePlace = Literal["moor", "harbour", "town", "lighthouse", "cliffs", "caves", "flats", "sea",
@@ -92,6 +93,36 @@ class PlayerSpec(_Strict):
     name: str = Field(default="Traveller", max_length=40)
 
 
+# The modes and instruments of the procedural score (engine.audio.music), which a world's
+# [audio.moods.<mood>] tables may choose from.
+MUSIC_MODES: tuple[str, ...] = ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian",
+                                "locrian", "harmonic_minor", "whole_tone")
+MusicMode = Literal["major", "minor", "dorian", "phrygian", "lydian", "mixolydian", "locrian",
+                    "harmonic_minor", "whole_tone"]
+MUSIC_INSTRUMENTS: tuple[str, ...] = ("pad", "strings", "pluck", "bell", "brass", "bass", "drums")
+MusicInstrument = Literal["pad", "strings", "pluck", "bell", "brass", "bass", "drums"]
+NOTE_NAME = r"^[A-G](#|b)?$"   # a key's tonic: C, F#, Bb
+
+
+class MoodMusicSpec(_Strict):
+    """One [audio.moods.<mood>] table of world.toml: how the procedural score plays a mood in
+    this world. Every field left out keeps the engine's choice for that mood."""
+
+    root: str | None = Field(default=None, pattern=NOTE_NAME)     # the key's tonic: "D", "F#"
+    mode: MusicMode | None = None                                  # the scale: "minor", "dorian"
+    tempo: int | None = Field(default=None, ge=40, le=200)        # beats a minute
+    instruments: list[MusicInstrument] | None = Field(default=None, min_length=1, max_length=7)
+    density: float | None = Field(default=None, ge=0.0, le=1.0)  # 0 sparse .. 1 busy
+
+
+class AudioSpec(_Strict):
+    """world.toml [audio]: what the world sounds like."""
+
+    music_style: str = Field(default="", max_length=300)   # words for the music model's prompt
+    narrator_voice: str = Field(default="", max_length=200)   # "": the voice backend's default
+    moods: dict[Mood, MoodMusicSpec] = Field(default_factory=dict)   # [audio.moods.<mood>]
+
+
 class WorldSpec(_Strict):
     """world.toml: the world bible (title, premise, tone, art style), characters and start."""
 
@@ -109,6 +140,7 @@ class WorldSpec(_Strict):
     state: StateSpec = Field(default_factory=StateSpec)
     # What each location's pictures show, by the location id that effects set: [locations.moor].
     locations: dict[str, PictureSpec] = Field(default_factory=dict, max_length=100)
+    audio: AudioSpec = Field(default_factory=AudioSpec)   # [audio]: music style, voice, moods
 
 
     @field_validator("narration_words")
@@ -171,5 +203,6 @@ class ReactionSpec(_Strict):
     mood: Mood | None = None                           # None: the mood of the scene it answers
 
 
-__all__ = ["ID_PATTERN", "REACTION_KINDS", "CharacterSpec", "StateSpec", "PlayerSpec",
+__all__ = ["ID_PATTERN", "REACTION_KINDS", "MUSIC_MODES", "MUSIC_INSTRUMENTS", "MoodMusicSpec",
+           "AudioSpec", "CharacterSpec", "StateSpec", "PlayerSpec",
            "WorldSpec", "LoreSpec", "PictureSpec", "ChoiceSpec", "StoryletSpec", "ReactionSpec"]
