@@ -7,7 +7,9 @@ text-to-speech model transformers' pipeline loads) or "none" (no reading aloud).
 
 What the game calls, from a background job, never the frame loop:
 - `lines(text, narrator_voice, character_voices)` (engine.audio.voices.reading): a scene's
-  narration as lines, each with the voice that reads it;
+  narration as lines, each with the voice that reads it; with complete=False while the text
+  still streams in, only the lines that the finished text will have too, so reading can start
+  before the narrator is done;
 - `voice_key(voice, text, voice_name)`: which clip a line is, without speaking (cheap); a scene
   version's audio is the list of its lines' keys, so rollback replays from the cache at once;
 - `speak_cached(voice, cache, text, voice_name)`: the clip's file in a ClipCache, spoken first

@@ -80,7 +80,7 @@ def sentences(text: str) -> list[str]:
 
 
 def lines(text: str, narrator_voice: str = "",
-          character_voices: dict[str, str] | None = None) -> list[Line]:
+          character_voices: dict[str, str] | None = None, complete: bool = True) -> list[Line]:
     """The narration as lines to read, each with its voice, in order.
 
     Args:
@@ -89,6 +89,10 @@ def lines(text: str, narrator_voice: str = "",
             ("" = the backend's default).
         character_voices: {character name: voice}; a character with "" (or not listed) is
             read in the narrator's voice.
+        complete: False while the narration is still streaming in: the lines of the last
+            sentence (perhaps unfinished) and of the one before it (a quote there may yet be
+            given to a name in the next sentence) are left out, so that every line returned
+            is one that the finished text will have too, in the same place.
 
     Returns:
         Lines in reading order: a sentence is one line unless a quote in it is read in another
@@ -96,12 +100,13 @@ def lines(text: str, narrator_voice: str = "",
     """
     voices = {name: voice for name, voice in (character_voices or {}).items() if name.strip()}
     spans = _sentence_spans(text)
+    said = spans if complete else spans[:-2]
     if not voices:
-        return [Line(_clean(text[start:end]), narrator_voice) for start, end in spans]
+        return [Line(_clean(text[start:end]), narrator_voice) for start, end in said]
     quotes = _quote_spans(text)
     speakers = _attribute(text, spans, quotes, _name_finder(voices))
     result: list[Line] = []
-    for start, end in spans:
+    for start, end in said:
         pieces: list[tuple[int, int, str, str, bool]] = []   # start, end, voice, speaker, quoted
         cursor = start
         for (q_start, q_end), speaker in zip(quotes, speakers):

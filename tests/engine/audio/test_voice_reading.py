@@ -95,3 +95,18 @@ def test_every_word_is_read_once_in_order():
     spoken = " ".join(line.text for line in lines(text, "en", VOICES))
     words = [word.strip('".,') for word in text.split()]
     assert [word.strip('".,') for word in spoken.split()] == words
+
+
+def test_lines_of_streaming_text_are_never_taken_back():
+    text = ('Ivy hauls the boat up the slip.\n\n"Five ships since spring," she says. "The Anna '
+            'Lisle. The Merrow." Her thumb goes still. "Jory went the next night," Ivy says. '
+            '"Left his tea on the table." Silas laughs. "Never."\n\nThe wind drops. "Keep the '
+            'light lit." Ivy turns away. "Every night."')
+    final = lines(text, "en", VOICES)
+    seen = 0
+    for end in range(1, len(text) + 1):
+        partial = lines(text[:end], "en", VOICES, complete=False)
+        assert partial == final[:len(partial)], text[:end]
+        assert len(partial) >= seen
+        seen = len(partial)
+    assert len(final) - 4 <= seen < len(final)    # all but the last two sentences' lines
