@@ -144,10 +144,9 @@ class TransformersVoice:
             AudioError: the model cannot load, the voice does not fit the model, or the
                 model failed.
         """
-        import torch  # noqa: PLC0415  (only reached once a model is asked to speak)
-
         with self._lock:
-            pipe = self._load()
+            pipe = self._load()     # AudioError here when torch or transformers is missing
+            import torch  # noqa: PLC0415
             if not text.strip():
                 return Clip(np.zeros(0, np.float32), int(pipe.sampling_rate or 16000))
             params = self._forward_params(pipe, voice.strip())
