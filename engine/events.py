@@ -24,6 +24,29 @@ class EventKind(StrEnum):
     IMAGE = "image"            # a scene's picture is ready in memory; payload its cache key
     NOTICE = "notice"          # something the player should know; payload the message
     ERROR = "error"            # something went wrong and play goes on; payload the message
+    MUSIC = "music"            # the scene's music is ready to play; payload a SoundCue
+    VOICE = "voice"            # a line of the scene's narration is ready to be read; payload a SoundCue
+
+
+@dataclass(frozen=True)
+class SoundCue:
+    """A clip for the front end's mixer to play (engine.session.sound makes them).
+
+    path: the WAV or OGG file (in the clip cache, or a world's own track); key: what it is (two
+    cues with one key are the same sound); mood: the scene's mood (music); text: the words it
+    says (voice); index: a voice line's place in its scene (lines play in index order, and
+    `last` marks the scene's final line once the narration is whole); loop: music loops;
+    bar_seconds: the length of a bar of the music (0: unknown), so a new mood can come in on a
+    bar line."""
+
+    path: str
+    key: str
+    mood: str = ""
+    text: str = ""
+    index: int = 0
+    last: bool = False
+    loop: bool = False
+    bar_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -41,4 +64,4 @@ class SessionEvent:
         return self.kind in (EventKind.NOTICE, EventKind.ERROR)
 
 
-__all__ = ["EventKind", "SessionEvent"]
+__all__ = ["EventKind", "SessionEvent", "SoundCue"]

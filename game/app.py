@@ -31,6 +31,7 @@ from engine.events import EventKind
 from game.exports import Exports
 from game.play import Stories, settle_heap
 from game.screens.base import Screen
+from game.sound import Mixer
 from game.ui.render import SceneImage, TextCache, clear_caches, shade
 from game.ui.theme import Theme
 from game.ui.widgets import Ctx, Toasts
@@ -68,6 +69,7 @@ class App(Stories):
         self.session = None
         self.library = Library(config)   # worlds, covers, save slots, thumbnails, the image cache
         self.exports = Exports(self)     # a film, book or Twine story being made, if any
+        self.mixer = Mixer(config.audio, self.background, self.notice)   # opened with the window
         self.covers: dict[str, pygame.Surface | None] = {}   # world id -> cover (None: painting)
         self.screens: list[Screen] = []
         self.running = True
@@ -113,6 +115,7 @@ class App(Stories):
         self._set_mode(display.fullscreen)
         self.clock = pygame.time.Clock()
         self._jobs = self._runner()
+        self.mixer.open()
         self.image = SceneImage(self.background)
         self.image.resize(self.surface.get_size())
         from game.screens.story import StoryScreen
@@ -194,6 +197,7 @@ class App(Stories):
         if self.top is not None:
             self.top.update(dt)
         self.image.update(dt)
+        self.mixer.update(dt)
         self.toasts.update(dt)
         self._remember_size()
         # a still screen is not redrawn (nor sent to the display) until something changes
@@ -245,6 +249,7 @@ class App(Stories):
                     self.error(event.payload)
         if self.session is not None:
             events = self.session.poll()
+            self.mixer.on_session_events(events, self.session.current)
             if events:
                 self._story.on_session_events(events)
                 if any(event.kind != EventKind.TOKEN for event in events):
@@ -345,6 +350,24 @@ class App(Stories):
         except DreamreelError as err:
             self.error(f"{err} The setting applies to this game only.")
 
+    def set_audio(self, **changes) -> None:
+        """Apply sound settings (volumes, mute, reading aloud) now and keep them in the user
+        config."""
+        self.config = self.config.with_changes(audio=changes)
+        self.mixer.set_settings(self.config.audio)
+        if self.session is not None:
+            self.session.set_audio(self.config.audio)
+        try:
+            save_user_settings({"audio": changes}, self.settings_file)
+        except DreamreelError as err:
+            self.error(f"{err} The setting applies to this game only.")
+
+    def toggle_mute(self) -> None:
+        """U: sound off, or on again (remembered)."""
+        muted = not self.config.audio.muted
+        self.set_audio(muted=muted)
+        self.notice("Sound off (U turns it on)" if muted else "Sound on")
+
     def _remember_size(self, now: float | None = None) -> None:
         """Keep the window's size in the user config once the player has stopped resizing."""
         size = self._sizes.due(self.seconds if now is None else now)
@@ -365,4 +388,5 @@ class App(Stories):
         if self._jobs is not None:
             self._jobs.shutdown()
             self._jobs = None
+        self.mixer.close()
         pygame.display.quit()

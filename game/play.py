@@ -117,6 +117,7 @@ class Stories:
         self.image.clear()
         self.session = session
         self.loading = ""
+        session.enable_sound(self.mixer.available)     # no speakers: no music is composed
         self._show_world_problems(session.world)
         self._story.attach(session, resumed)
         settle_heap(collect=False)     # a large story's objects: out of the collector's way

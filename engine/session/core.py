@@ -3,8 +3,8 @@
 The pygame game, the terminal mode, `dreamreel eval` and the benchmarks all drive a Session: it
 holds the story graph and the play state (engine.story), the narrator and painter and the job
 runner, and is composed of parts with state of their own: narration, pictures, saving, hot
-reload and the outbox of events (engine.session.narration, .pictures, .saving, .reload,
-.outbox). Front ends call its actions (choose, act, back,
+reload, sound and the outbox of events (engine.session.narration, .pictures, .saving, .reload,
+.sound, .outbox). Front ends call its actions (choose, act, back,
 jump, regenerate, save) and poll() it every frame; slow work runs on the runner and its results
 are applied here, on the caller's thread. Nothing reaches around it. No pygame, no torch.
 
@@ -35,6 +35,7 @@ from engine.session.outbox import Outbox
 from engine.session.pictures import Pictures
 from engine.session.reload import WorldReload
 from engine.session.saving import Saving
+from engine.session.sound import Sound
 from engine.story.graph import FAILED, GENERATING, READY, STUB, Scene, StoryGraph
 from engine.story.playstate import PlayState
 from engine.story.seeds import derive_seed, fresh_seed, story_seed
@@ -96,6 +97,7 @@ class Session:
             config.saves_dir / "cache", max_bytes=config.images.cache_mb << 20))
         self.outbox = Outbox()                   # events for the next poll()
         self.reload = WorldReload(self)          # hot reload of the world's files
+        self.sound = Sound(self)                 # music and voice, once a front end asks
         self._closed = False
 
     # -- the play state, for reading (and for tools that set up a story) -------------------
@@ -291,6 +293,23 @@ class Session:
         it is being told (for a status line). None for a scene not told in this session."""
         return self.narration.timing(self.current if node is None else node)
 
+    # -- sound ---------------------------------------------------------------------------------
+    def enable_sound(self, on: bool = True) -> None:
+        """Make music and voice for the scenes the player reaches (a front end that can play
+        sound turns it on; poll() then brings MUSIC and VOICE events). Off by default."""
+        self.sound.enable(on)
+
+    def set_audio(self, settings) -> None:
+        """New [audio] settings (engine.config.AudioSettings): reading aloud on or off, another
+        music or voice backend. The current scene's sound is made again to match."""
+        self.sound.set_settings(settings)
+
+    @property
+    def heard(self) -> dict[int, dict]:
+        """What sound each scene was given, by scene id: {"music": its track's key, "mood",
+        "voice": the keys of the lines read}. Empty while sound is off."""
+        return self.sound.heard
+
     def painting_progress(self, node: int | None = None) -> float | None:
         """How far a scene's picture is painted (0.0-1.0), or None when it is not painting."""
         return self.pictures.progress.get(self.current if node is None else node)
@@ -482,6 +501,8 @@ class Session:
                 self.outbox.post(self.pictures.on_job_event(job, event.kind, event.payload))
             elif job.kind == "reload":
                 self.reload.on_job_event(job, event.kind, event.payload)
+        self.sound.follow()
+        self.outbox.post(self.sound.poll())
         return self.outbox.take()
 
     def check_world(self, now: bool = False) -> None:
@@ -550,6 +571,7 @@ class Session:
         if self._closed:
             return
         self.runner.shutdown()
+        self.sound.close()
         self.saving.close()
         self._closed = True
         self.reload.stop()

@@ -1,9 +1,13 @@
-"""Settings: text speed, text size, high contrast, fullscreen, auto-advance and its pace.
+"""Settings, on two pages. Display: text speed, text size, high contrast, fullscreen,
+auto-advance and its pace. Sound: reading the narration aloud (self-voicing, an accessibility
+setting as in Ren'Py), the music's and the voice's volumes, and sound on or off (U anywhere in
+the story).
 
 Each change applies at once and is written to the user config (engine.config.save_user_settings
-through App.set_display); a sample line below shows the text at the chosen size and speed.
-Up/Down pick a row, Left/Right (or a click on the arrows) change it, Enter toggles; Esc or O
-returns (O opens it from the story, as does the game menu).
+through App.set_display and App.set_audio); a sample line below shows the text at the chosen size
+and speed. Up/Down pick a row, Left/Right (or a click on the arrows) change it, Enter toggles,
+Tab (or a click on a page's name) turns the page; Esc or O returns (O opens it from the story, as
+does the game menu).
 """
 
 from __future__ import annotations
@@ -19,6 +23,15 @@ SPEEDS = [(20, "slow"), (40, "relaxed"), (60, "normal"), (120, "fast"), (300, "v
 AUTO_SPEEDS = [(0.5, "slow"), (0.75, "relaxed"), (1.0, "normal"), (1.5, "brisk"), (2.0, "fast"),
                (3.0, "very fast")]   # auto-advance pace: a multiple of the normal reading time
 SIZES = [16, 18, 20, 22, 24, 28, 32, 36, 40]
+VOLUMES = [round(step / 10, 1) for step in range(11)]
+PAGES = {"Display": ["text_speed", "font_size", "high_contrast", "fullscreen", "auto_advance",
+                     "auto_advance_speed"],
+         "Sound": ["read_aloud", "music_volume", "voice_volume", "muted"]}
+AUDIO_ROWS = set(PAGES["Sound"])
+NAMES = {"text_speed": "Text speed", "font_size": "Text size", "high_contrast": "High contrast",
+         "fullscreen": "Fullscreen", "auto_advance": "Auto-advance",
+         "auto_advance_speed": "Auto-advance pace", "read_aloud": "Read aloud (self-voicing)",
+         "music_volume": "Music volume", "voice_volume": "Voice volume", "muted": "Sound (U)"}
 SAMPLE = ("The lantern swings on its hook, and the harbour below fills with a light that was "
           "not there a moment ago. Somewhere a bell begins to ring.")
 
@@ -32,23 +45,35 @@ class SettingsScreen(Screen):
     def __init__(self, app):
         super().__init__(app)
         self.index = 0
-        self.rows = ["text_speed", "font_size", "high_contrast", "fullscreen", "auto_advance",
-                     "auto_advance_speed"]
-        self.names = {"text_speed": "Text speed", "font_size": "Text size",
-                      "high_contrast": "High contrast", "fullscreen": "Fullscreen",
-                      "auto_advance": "Auto-advance", "auto_advance_speed": "Auto-advance pace"}
+        self.page = "Display"
+        self.rows = PAGES[self.page]
+        self.names = NAMES
+        self.tabs = {name: Button(name, lambda n=name: self.turn_to(n)) for name in PAGES}
         self.arrows: dict[str, tuple[Button, Button]] = {
             row: (Button("<", lambda r=row: self.change(r, -1)),
-                  Button(">", lambda r=row: self.change(r, 1))) for row in self.rows}
+                  Button(">", lambda r=row: self.change(r, 1)))
+            for rows in PAGES.values() for row in rows}
         self.row_rects: dict[str, pygame.Rect] = {}
         self.close = Button("Back", app.pop, "Esc")
         self.sample = TextBox()
         self.sample.set_text(SAMPLE)
         self._loop = 0.0
 
+    def turn_to(self, page: str) -> None:
+        """Show another page of settings."""
+        if page != self.page:
+            self.page, self.rows, self.index = page, PAGES[page], 0
+            self.layout(self.app.surface.get_size())
+
+    def _settings(self, row: str):
+        return self.app.config.audio if row in AUDIO_ROWS else self.app.config.display
+
     def value_text(self, row: str) -> str:
-        display = self.app.config.display
-        value = getattr(display, row)
+        value = getattr(self._settings(row), row)
+        if row in ("music_volume", "voice_volume"):
+            return f"{round(value * 100)}%" if value else "off"
+        if row == "muted":
+            return "off (muted)" if value else "on"
         if row == "text_speed":
             name = next((n for v, n in SPEEDS if v == value), "custom")
             return f"{name} ({value}/s)" if value else "instant"
@@ -61,8 +86,16 @@ class SettingsScreen(Screen):
 
     def change(self, row: str, step: int) -> None:
         """Move a setting one notch (booleans flip) and apply it now."""
-        display = self.app.config.display
-        value = getattr(display, row)
+        value = getattr(self._settings(row), row)
+        if row in AUDIO_ROWS:
+            if row in ("music_volume", "voice_volume"):
+                position = min(range(len(VOLUMES)), key=lambda i: abs(VOLUMES[i] - value))
+                new = VOLUMES[max(0, min(len(VOLUMES) - 1, position + step))]
+            else:
+                new = not value
+            if new != value:
+                self.app.set_audio(**{row: new})
+            return
         if row == "text_speed":
             values = [v for v, _ in SPEEDS]
             position = min(range(len(values)), key=lambda i: abs(values[i] - value) if values[i] else 1e9) \
@@ -86,7 +119,11 @@ class SettingsScreen(Screen):
     def handle(self, event) -> None:
         if self.close.handle(event):
             return
-        for row, (less, more) in self.arrows.items():
+        for tab in self.tabs.values():
+            if tab.handle(event):
+                return
+        for row in self.rows:
+            less, more = self.arrows[row]
             if less.handle(event) or more.handle(event):
                 self.index = self.rows.index(row)
                 return
@@ -96,8 +133,9 @@ class SettingsScreen(Screen):
                     self.index = self.rows.index(row)
         elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
             for row, rect in self.row_rects.items():
-                if rect.collidepoint(event.pos) and row not in ("text_speed", "font_size",
-                                                                "auto_advance_speed"):
+                if rect.collidepoint(event.pos) and row not in (
+                        "text_speed", "font_size", "auto_advance_speed", "music_volume",
+                        "voice_volume"):
                     self.change(row, 1)
         elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 3:
             self.app.pop()
@@ -105,6 +143,9 @@ class SettingsScreen(Screen):
             key, row = event.key, self.rows[self.index]
             if key in (pygame.K_ESCAPE, pygame.K_o):
                 self.app.pop()
+            elif key == pygame.K_TAB:
+                names = list(PAGES)
+                self.turn_to(names[(names.index(self.page) + 1) % len(names)])
             elif key == pygame.K_UP:
                 self.index = (self.index - 1) % len(self.rows)
             elif key == pygame.K_DOWN:
@@ -121,6 +162,14 @@ class SettingsScreen(Screen):
         row_h = theme.ui_font().get_linesize() + theme.px(20)
         y = theme.px(120)
         small = row_h - theme.px(12)
+        self.row_rects = {}
+        tab_h = theme.ui_font(0.8).get_linesize() + theme.px(10)
+        right = left + width
+        for name in reversed(list(PAGES)):
+            tab = self.tabs[name]
+            tab_w = max(theme.px(110), tab.natural_width(self.app.ctx))
+            tab.rect = pygame.Rect(right - tab_w, theme.px(40), tab_w, tab_h)
+            right -= tab_w + theme.px(8)
         for row in self.rows:
             rect = pygame.Rect(left, y, width, row_h)
             self.row_rects[row] = rect
@@ -153,8 +202,14 @@ class SettingsScreen(Screen):
         surface.blit(ctx.text.render(theme.font("title", 30), "Settings", pal.accent),
                      (first.x, theme.px(40)))
         surface.blit(ctx.text.render(theme.ui_font(0.66),
-                                     "Up/Down choose  ·  Left/Right change  ·  saved to your config",
+                                     "Up/Down choose  ·  Left/Right change  ·  Tab: next page  ·  "
+                                     "saved to your config",
                                      pal.dim), (first.x + theme.px(2), theme.px(84)))
+        for name, tab in self.tabs.items():
+            tab.draw(surface, ctx, theme.ui_font(0.8))
+            if name == self.page:
+                pygame.draw.rect(surface, pal.accent, (tab.rect.x, tab.rect.bottom + theme.px(2),
+                                                      tab.rect.width, max(2, theme.px(3))))
         font = theme.ui_font()
         for i, row in enumerate(self.rows):
             rect, lit = self.row_rects[row], i == self.index

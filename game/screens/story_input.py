@@ -129,6 +129,8 @@ class StoryInput:
             app.push(SettingsScreen(app))
         elif key == pygame.K_p:
             self.open_prompt()
+        elif key == pygame.K_u:
+            app.toggle_mute()
         elif key == pygame.K_e:
             from game.screens.export import ExportScreen
             app.push(ExportScreen(app))

@@ -125,10 +125,13 @@ def settle(app, frames: int = 8, dt: float = 1 / 60) -> None:
         app.step([], dt=dt, present=False)
 
 
-def make_app(config, tmp_path, **options):
-    """An opened App with inline runners; pictures are small so the image cache stays quick."""
+def make_app(config, tmp_path, sound: bool = False, **options):
+    """An opened App with inline runners; pictures are small so the image cache stays quick.
+    Without `sound`, no music is composed and nothing is read aloud (the sound tests ask)."""
     from game.app import App
     config = config.with_changes(images={"width": 320, "height": 180})
+    if not sound:
+        config = config.with_changes(audio={"music": "none", "read_aloud": False})
     options.setdefault("painter", FakePainter())
     options.setdefault("runner_factory", InlineRunner)
     return App(config, settings_file=tmp_path / "user.toml", **options).open()
