@@ -120,22 +120,27 @@ class Sound:
         if self._streamed != node:
             self._cancel_voice()
             self._streamed, self._shown = node, None
-        finished = sentences(self.session.stream_text(node))[:-1]   # the last may go on
-        if not finished:
-            return
-        wanted = self._lines_of(" ".join(finished))
+        text = self.session.stream_text(node)
+        if self._character_voices():
+            # a quote may yet be given to a name in the next sentence: lines() holds back
+            wanted = self._lines_of(text, complete=False)
+        else:
+            finished = sentences(text)[:-1]     # the last sentence may go on
+            wanted = self._lines_of(" ".join(finished)) if finished else []
         if wanted[:len(self._lines)] != self._lines:
             return                   # the stream restarted (requeued): wait for the scene
         for index in range(len(self._lines), len(wanted)):
             self._ask_line(node, index, wanted[index], last=False)
 
-    def _lines_of(self, text: str) -> list:
+    def _character_voices(self) -> dict[str, str]:
+        return {c.name: c.voice for c in self.session.world.spec.characters if c.voice}
+
+    def _lines_of(self, text: str, complete: bool = True) -> list:
         """The narration as lines to read, each in its voice (the world's narrator's, or a
         voiced character's for their quoted speech)."""
         from engine.audio.voices import lines
-        spec = self.session.world.spec
-        voices = {c.name: c.voice for c in spec.characters if getattr(c, "voice", "")}
-        return lines(text, spec.audio.narrator_voice, voices)
+        return lines(text, self.session.world.spec.audio.narrator_voice,
+                     self._character_voices(), complete=complete)
 
     # -- music -------------------------------------------------------------------------------
     def _ask_music(self, node: int, mood: str) -> None:
