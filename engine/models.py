@@ -29,7 +29,7 @@ class ModelEntry:
     """One recommended model."""
 
     repo_id: str          # Hugging Face Hub id
-    kind: str             # "narrator" or "painter"
+    kind: str             # "narrator", "painter", "music" or "voice"
     params: str           # size of the model, e.g. "1.5B"
     download: str         # rough download size
     note: str             # what it is good for, in a few words
@@ -49,6 +49,10 @@ RECOMMENDED: tuple[ModelEntry, ...] = (
                "gated: accept the licence on huggingface.co, then log in", gated=True),
     ModelEntry("meta-llama/Llama-3.2-3B-Instruct", "narrator", "3B", "6.4 GB",
                "gated: accept the licence on huggingface.co, then log in", gated=True),
+    ModelEntry("facebook/musicgen-small", "music", "300M", "2.4 GB",
+               "MusicGen: the soundtrack from each scene's mood; a GPU helps"),
+    ModelEntry("facebook/mms-tts-eng", "voice", "36M", "0.15 GB",
+               "VITS English voice; quick on any CPU"),
 )
 
 
@@ -67,7 +71,7 @@ PAINTER_PATTERNS = ["model_index.json", "*/*.json", "*/*.txt", "*/diffusion_pyto
 
 
 def kind_of(repo_id: str) -> str:
-    """'painter' for a recommended image model, else 'narrator'."""
+    """The kind of a recommended model ('painter', 'music', 'voice'), else 'narrator'."""
     return next((e.kind for e in RECOMMENDED if e.repo_id == repo_id), "narrator")
 
 
@@ -106,7 +110,7 @@ def list_models(stream: TextIO | None = None, kind: str | None = None) -> int:
 
     Args:
         stream: where to write (stdout by default).
-        kind: only "narrator" or "painter" rows; all kinds by default.
+        kind: only "narrator", "painter", "music" or "voice" rows; all kinds by default.
 
     Returns:
         An exit code: 0, or 2 for an unknown kind.
@@ -122,8 +126,9 @@ def list_models(stream: TextIO | None = None, kind: str | None = None) -> int:
         rows = [e for e in RECOMMENDED if e.kind == group]
         if not rows:
             continue
-        use = ("--narrator transformers:<id>" if group == "narrator" else
-               "--painter diffusers:<id>" if group == "painter" else f"the {group} option")
+        use = {"narrator": "--narrator transformers:<id>", "painter": "--painter diffusers:<id>",
+               "music": "--music musicgen:<id>",
+               "voice": "--read-aloud --voice transformers:<id>"}.get(group, f"the {group} option")
         out.write(f"Recommended {group} models (use with {use}):\n")
         width = max(len(e.repo_id) for e in rows)
         out.write(f"  {'ID':<{width}}  {'SIZE':<5}  {'DOWNLOAD':<8}  {'CACHED':<6}  NOTES\n")
@@ -148,7 +153,8 @@ def pull_model(repo_id: str, stream: TextIO | None = None, kind: str | None = No
     Args:
         repo_id: a Hugging Face Hub id such as "Qwen/Qwen2.5-0.5B-Instruct".
         stream: where progress and messages go (stdout by default).
-        kind: "narrator" or "painter"; default: from the recommended table, else narrator.
+        kind: "narrator", "painter", "music" or "voice"; default: from the recommended table,
+            else narrator.
 
     Returns:
         An exit code: 0 downloaded (or already there), 1 failed (offline, unreachable, not
@@ -207,8 +213,10 @@ def pull_model(repo_id: str, stream: TextIO | None = None, kind: str | None = No
         out.write(f"Cannot download '{repo_id}': the Hugging Face Hub could not be reached "
                   f"({first}). Check your connection, or play with --narrator storylets.\n")
         return FAILED
-    flag = f"--painter diffusers:{repo_id}" if kind == "painter" else \
-        f"--narrator transformers:{repo_id}"
+    flag = {"painter": f"--painter diffusers:{repo_id}",
+            "music": f"--music musicgen:{repo_id}",
+            "voice": f"--read-aloud --voice transformers:{repo_id}"}.get(
+        kind, f"--narrator transformers:{repo_id}")
     out.write(f"Done: {repo_id} is in {path}.\nPlay with it: {flag}\n")
     return OK
 

@@ -28,6 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--narrator", help="storylets | transformers:<id or path> | "
                       "openai:<model>@<base url>")
     play.add_argument("--painter", help="procedural | none | diffusers:<id or path>")
+    play.add_argument("--music", help="procedural | none | musicgen:<id or path>")
+    play.add_argument("--voice", help="espeak | none | transformers:<id or path> (the voice "
+                      "that reads the narration aloud, with --read-aloud)")
+    play.add_argument("--read-aloud", action="store_true", default=None,
+                      help="read the narration aloud as it appears (self-voicing)")
     play.add_argument("--seed", type=seed_number, help="story seed, 0 to 2^63-1 (same seed + "
                       "same input = same story)")
     play.add_argument("--slot", help="slot to autosave into (default: a new slot per story, "
@@ -48,11 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     saves.add_argument("action", choices=["list"])
     saves.add_argument("--saves-dir", type=Path)
 
-    models = commands.add_parser("models", help="list or download narrator and painter models")
+    models = commands.add_parser("models", help="list or download narrator, painter, music "
+                                 "and voice models")
     models.add_argument("action", choices=["list", "pull"])
     models.add_argument("model", nargs="?", help="hub id to download")
     models.add_argument("--painter", action="store_true",
                         help="pull: it is an image model (recommended ones are known)")
+    models.add_argument("--music", action="store_true", help="pull: it is a music model")
+    models.add_argument("--voice", action="store_true", help="pull: it is a voice model")
 
     worlds = commands.add_parser("worlds", help="list, check, create or import worlds")
     worlds.add_argument("action", choices=["list", "validate", "new", "import"])
@@ -128,7 +136,9 @@ def make_config(args: argparse.Namespace) -> Config:
     display = {}
     if getattr(args, "fullscreen", None):
         display["fullscreen"] = True
-    return config.with_changes(game=game, display=display)
+    audio = {name: getattr(args, name) for name in ("music", "voice", "read_aloud")
+             if getattr(args, name, None) is not None}
+    return config.with_changes(game=game, display=display, audio=audio)
 
 
 def cmd_play(args: argparse.Namespace) -> int:
@@ -218,7 +228,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     if not args.model:
         print("Name the model to download: dreamreel models pull <hub id>", file=sys.stderr)
         return 2
-    return Library.pull_model(args.model, sys.stdout, kind="painter" if args.painter else None)
+    kind = next((name for name in ("painter", "music", "voice") if getattr(args, name)), None)
+    return Library.pull_model(args.model, sys.stdout, kind=kind)
 
 
 def cmd_worlds(args: argparse.Namespace) -> int:

@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from engine.models import RECOMMENDED, hub_cache_dir, is_cached, list_models, pull_model
+from engine.models import (RECOMMENDED, hub_cache_dir, is_cached, kind_of, list_models,
+                           pull_model)
 
 
 def fake_snapshot(cache, repo_id: str) -> None:
@@ -23,9 +24,11 @@ def hf_home(tmp_path, monkeypatch):
 
 
 def test_the_table_is_data_with_kinds():
-    assert {entry.kind for entry in RECOMMENDED} <= {"narrator", "painter"}
+    assert {entry.kind for entry in RECOMMENDED} == {"narrator", "painter", "music", "voice"}
     ids = [entry.repo_id for entry in RECOMMENDED]
     assert "Qwen/Qwen2.5-0.5B-Instruct" in ids and "meta-llama/Llama-3.2-1B-Instruct" in ids
+    assert kind_of("facebook/musicgen-small") == "music"
+    assert kind_of("facebook/mms-tts-eng") == "voice"
     assert len(ids) == len(set(ids))
 
 

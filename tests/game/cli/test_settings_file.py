@@ -45,3 +45,12 @@ def test_a_config_run_writes_its_config_file(tmp_path, monkeypatch):
     assert not usual.exists() and not (tmp_path / "saves" / "settings.toml").exists()
     text = mine.read_text()
     assert "font_size = 28" in text and 'painter = "none"' in text
+
+
+def test_sound_flags_set_the_audio_settings_for_the_run(tmp_path):
+    args = build_parser().parse_args(["play", "--saves-dir", str(tmp_path), "--music", "none",
+                                      "--voice", "espeak:en-gb", "--read-aloud"])
+    audio = make_config(args).audio
+    assert (audio.music, audio.voice, audio.read_aloud) == ("none", "espeak:en-gb", True)
+    plain = make_config(build_parser().parse_args(["play", "--saves-dir", str(tmp_path)])).audio
+    assert (plain.music, plain.read_aloud) == ("procedural", False)
