@@ -30,7 +30,8 @@ from engine.worlds.template_checks import (SourceLines, check_prompts, check_sto
 from engine.worlds.templates import Templates
 from engine.worlds.world import Problem, World
 
-TOP_LEVEL = {"world.toml", "lore.toml", "reactions.toml", "storylets", "images", "prompts"}
+TOP_LEVEL = {"world.toml", "lore.toml", "reactions.toml", "storylets", "images", "prompts",
+             "music"}
 
 
 @dataclass
@@ -67,6 +68,7 @@ def validate_world(target: str | Path, user_worlds: Path | None = None) -> Repor
     _check_world(world, errors, warnings)
     errors.extend(w.check_prompt_files(root))
     errors.extend(check_world_images(world))
+    _check_music(world, errors, warnings)
     _check_files(root, warnings)
     facts = world_facts(world)
     template_errors, template_warnings = check_storylet_templates(world, facts=facts)
@@ -155,6 +157,23 @@ def _check_world(world: World, errors: list[Problem], warnings: list[Problem]) -
         lore_ids.add(entry.id)
 
 
+def _check_music(world: World, errors: list[Problem], warnings: list[Problem]) -> None:
+    """The world's own tracks (music/: format, length, size) and its music.j2 override."""
+    from engine.audio.music.files import check_music_folder  # noqa: PLC0415
+    from engine.audio.music.tracks import TEMPLATE, music_prompt  # noqa: PLC0415
+
+    music_errors, music_warnings = check_music_folder(world.root)
+    errors += music_errors
+    warnings += music_warnings
+    if world.prompt_override(TEMPLATE) is not None:
+        for mood in ("calm", "tense"):
+            _, problem = music_prompt(world, mood, world.spec.state.location or "harbour")
+            if problem:
+                errors.append(Problem(f"prompts/{TEMPLATE}", 0, problem.split(": ", 1)[-1],
+                                      "fix the template; see docs/MODDING.md, Music"))
+                break
+
+
 def _nth_id_line(source: SourceLines, ident: str, nth: int) -> int:
     pattern = re.compile(rf'^\s*id\s*=\s*["\']{re.escape(ident)}["\']')
     found = [i + 1 for i, line in enumerate(source.lines) if pattern.match(line)]
@@ -170,7 +189,7 @@ def _check_files(root: Path, warnings: list[Problem]) -> None:
             continue
         warnings.append(Problem(name, 0, "is not part of the world format, so it is ignored",
                                 "expected world.toml, lore.toml, reactions.toml, storylets/, "
-                                "images/, prompts/"))
+                                "images/, prompts/, music/"))
     folder = root / "storylets"
     if folder.is_dir() and w.confined(root, "storylets") is not None:
         for entry in sorted(folder.iterdir()):

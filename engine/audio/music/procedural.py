@@ -318,7 +318,7 @@ def render(score: Score, on_progress: Callable[[float], None] | None = None) -> 
     mix = dry + _reverb(wet, rate, score.rng)
     if on_progress is not None:
         on_progress(0.9)
-    return _master(mix, score.music.level_db).T.copy()
+    return master(mix, score.music.level_db).T.copy()
 
 
 def _reverb(wet: np.ndarray, rate: int, rng: np.random.Generator) -> np.ndarray:
@@ -341,8 +341,9 @@ def _reverb(wet: np.ndarray, rate: int, rng: np.random.Generator) -> np.ndarray:
     return out * np.float32(0.9)
 
 
-def _master(mix: np.ndarray, level_db: float) -> np.ndarray:
-    """No DC, loudness at level_db (RMS dBFS), and a soft knee that keeps peaks under PEAK."""
+def master(mix: np.ndarray, level_db: float) -> np.ndarray:
+    """Channels-first audio (channels, frames) mastered in place: no DC, loudness at level_db
+    (RMS dBFS), and a soft knee above -3 dBFS that keeps every peak under PEAK (-1 dBFS)."""
     mix -= mix.mean(axis=1, keepdims=True)
     rms = float(np.sqrt(np.mean(mix.astype(np.float64) ** 2)))
     mix *= np.float32(10.0 ** (level_db / 20.0) / max(rms, 1e-9))
@@ -390,4 +391,4 @@ class ProceduralComposer:
         return Clip(samples, self.rate)
 
 
-__all__ = ["Event", "ProceduralComposer", "RATE", "Score", "music_seed", "render"]
+__all__ = ["Event", "ProceduralComposer", "RATE", "Score", "master", "music_seed", "render"]
