@@ -376,6 +376,12 @@ class ProceduralComposer:
                         music_seed(request.world_id, request.mood, request.seed),
                         seconds=round(float(request.seconds), 3), rate=self.rate)
 
+    def bar_seconds(self, request: MusicRequest) -> float:
+        """How long one bar of the request's loop lasts, exactly as rendered (the beat is
+        rounded to a whole, FFT-friendly number of samples): where a crossfade may fall."""
+        music = request.scoring()
+        return _smooth(60.0 / music.tempo * self.rate, 12) * music.beats_per_bar / self.rate
+
     def score(self, request: MusicRequest) -> Score:
         """The request's score, written but not rendered (what tests and tools inspect)."""
         return Score(request.scoring(), music_seed(request.world_id, request.mood, request.seed),

@@ -236,3 +236,11 @@ def test_shipped_worlds_still_validate():
     for world_id in ("lantern_coast", "hollow_orbit"):
         assert validate_world(world_id).ok, world_id
     assert load_world("lantern_coast").spec.audio.music_style
+
+
+def test_bar_seconds_is_the_rendered_bar():
+    composer = make_composer("procedural")
+    request = MusicRequest("lantern_coast", "melancholy", seconds=6.0)
+    score = composer.score(request)
+    assert composer.bar_seconds(request) == score.bar / score.rate
+    assert score.length % score.bar == 0 and score.music.beats_per_bar == 3
