@@ -4,8 +4,13 @@ A title card (the world's name, "starring" the player) opens the film; every sce
 is a shot over its picture, the camera moving slowly as the scene's mood and the picture's
 composition suggest (engine.export.film_frames); cuts are cross-fades; the narration runs as
 subtitles, each shot lasting as long as its text takes to read (engine.export.film_plan); an
-ending card ("The End", or "To be continued") closes it. Under it all lies a quiet bed of pads
-in each scene's mood (engine.audio.bed), so a film made without any sound backend has sound.
+ending card ("The End", or "To be continued") closes it. The sound is the game's own
+(engine.audio.soundtrack): each shot's music, as the game's [audio] music makes it for the
+scene's mood and place (from the same clip cache, so what was heard in play is not composed
+again), and the narration read by the game's voice, each shot then lasting as long as its
+voice speaks. With neither (music and voice "none", or the film made with music=False and
+voice=False), a quiet bed of pads in each scene's mood (engine.audio.bed) lies under it, so a
+film always has sound.
 
 Nothing is held whole: pictures are loaded a shot ahead (two at a time), frames stream to
 FFmpeg as they are drawn (engine.export.film_encoder), the sound is written to a file a chunk
@@ -41,7 +46,8 @@ if TYPE_CHECKING:  # pragma: no cover
 SIZES: tuple[tuple[int, int], ...] = ((1280, 720), (1920, 1080))   # the usual; any even size works
 FPS = 30
 PAINT_SHARE = 0.5       # of the progress bar, when every picture must be painted first
-SOUND_SHARE = 0.02      # ... for the sound bed
+SOUND_SHARE = 0.04      # ... for the music and the voice (most of it cached in play)
+LINE_GAP = 0.25         # seconds of quiet between two spoken lines
 FINISH_SHARE = 0.03     # ... for FFmpeg's last frames and moving the index to the front
 
 
@@ -58,6 +64,8 @@ class FilmResult:
     drawn: int              # of which drawn (the rest repeat a frame the camera had not moved)
     painted: int            # pictures painted for it (missing from the image cache)
     seconds: float          # how long the export took
+    sound: str = "bed"      # "music and voice", "music", "voice" or "bed"
+    notes: tuple[str, ...] = ()   # why a part of the sound was left out, for the player
 
     @property
     def duration(self) -> float:
@@ -80,8 +88,8 @@ def subtitles_path(out: Path) -> Path:
 
 
 def export_film(session: "Session", out: Path, *, size: tuple[int, int] = SIZES[0],
-                fps: int = FPS, path: PathKind = "current",
-                on_progress: Progress | None = None) -> FilmResult:
+                fps: int = FPS, path: PathKind = "current", music: bool = True,
+                voice: bool = True, on_progress: Progress | None = None) -> FilmResult:
     """Film the story's `path` to the MP4 `out` (and its subtitles to out.srt).
 
     Args:
@@ -91,6 +99,8 @@ def export_film(session: "Session", out: Path, *, size: tuple[int, int] = SIZES[
         size: the frame, 1280x720 or 1920x1080 normally (any even size from 64x36).
         fps: frames a second.
         path: which scenes ("current", "longest" or "all"; see engine.export.story).
+        music: lay the game's music under the shots ([audio] music; False: the quiet bed).
+        voice: read the narration with the game's voice ([audio] voice; False: subtitles only).
         on_progress: called with (fraction done, what); JobCancelled raised from it (or from
             a painter) stops the export and removes everything it wrote.
 
@@ -101,7 +111,7 @@ def export_film(session: "Session", out: Path, *, size: tuple[int, int] = SIZES[
         DreamreelError: a bad argument, a story with no told scene, or FFmpeg failing.
         PainterError, OSError: a picture could not be painted, or a file written.
     """
-    from engine.audio.bed import write_bed
+    from engine.audio.soundtrack import write_soundtrack
     from engine.export.film_encoder import Encoder
 
     started = time.perf_counter()
@@ -110,7 +120,6 @@ def export_film(session: "Session", out: Path, *, size: tuple[int, int] = SIZES[
     story = read_story(session, path)
     if not story.scenes:
         raise DreamreelError("This story has no told scene yet: there is no film to make.")
-    plan = plan_shots(story, fps=fps)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -118,8 +127,18 @@ def export_film(session: "Session", out: Path, *, size: tuple[int, int] = SIZES[
     try:
         painted = _paint_missing(session, story, report)
         start = PAINT_SHARE * painted / len(story.scenes)
-        report(start, "Composing the sound")
-        write_bed(work / "sound.wav", _sections(plan))
+        notes: list[str] = []
+        report(start, "Reading the narration")
+        lines = _voice_lines(session, story, notes) if voice else {}
+        plan = plan_shots(story, fps=fps, spoken={scene: sum(line.seconds for line in said)
+                                                  + LINE_GAP * (len(said) - 1)
+                                                  for scene, said in lines.items() if said})
+        report(start + SOUND_SHARE / 2, "Composing the music")
+        tracks, loops = _music(session, story, plan, notes, work) if music else ([], {})
+        sections = _sections(plan, tracks)
+        write_soundtrack(work / "sound.wav", sections, loops, _spoken(plan, lines))
+        sound = " and ".join(part for part, used in (("music", bool(loops)),
+                                                     ("voice", bool(lines))) if used) or "bed"
         (work / "film.srt").write_text(srt_text(plan), "utf-8")
         start += SOUND_SHARE
         encoder = Encoder(work / "film.mp4", size, fps, work / "sound.wav", work / "ffmpeg.log")
@@ -142,7 +161,7 @@ def export_film(session: "Session", out: Path, *, size: tuple[int, int] = SIZES[
     report(1.0, "Film written")
     return FilmResult(path=out, subtitles=srt, plan=plan, size=size, fps=fps,
                       frames=plan.frames, drawn=drawn, painted=painted,
-                      seconds=time.perf_counter() - started)
+                      seconds=time.perf_counter() - started, sound=sound, notes=tuple(notes))
 
 
 def _paint_missing(session: "Session", story: "ExportedStory", report: Progress) -> int:
@@ -160,13 +179,118 @@ def _paint_missing(session: "Session", story: "ExportedStory", report: Progress)
     return len(missing)
 
 
-def _sections(plan: FilmPlan) -> list[tuple[str, float]]:
-    """The sound bed's sections: each shot's mood for its length; the cards take the mood of
-    the shot beside them."""
-    first, last = plan.shots[0].mood, plan.shots[-1].mood
-    return ([(first, plan.title_frames / plan.fps)]
-            + [(shot.mood, shot.duration) for shot in plan.shots]
-            + [(last, plan.ending_frames / plan.fps)])
+def _voice_lines(session: "Session", story: "ExportedStory", notes: list[str]) -> dict:
+    """Each scene's narration spoken by the game's voice, line by line, from the clip cache
+    (spoken now where play did not): {scene id: [Spoken with start 0]}. Empty, with a note,
+    when there is no voice."""
+    from engine.audio.clips import ClipCache
+    from engine.audio.soundtrack import Spoken
+    from engine.audio.voices import lines, make_voice, speak_cached
+    from engine.errors import AudioError
+
+    config = session.config
+    if config.audio.voice.strip().lower() == "none":
+        return {}
+    cache = ClipCache(config.saves_dir / "cache" / "audio")
+    spec = session.world.spec
+    voices = {c.name: c.voice for c in spec.characters if c.voice}
+    said: dict[int, list] = {}
+    try:
+        reader = make_voice(config.audio.voice)
+        for scene in story.scenes:
+            said[scene.id] = []
+            for line in lines(scene.narration, spec.audio.narrator_voice, voices):
+                file = speak_cached(reader, cache, line.text, line.voice)
+                said[scene.id].append(Spoken(0.0, file, _seconds(file)))
+    except AudioError as err:
+        notes.append(f"The film has no narration voice: {err}")
+        return {}
+    return said
+
+
+def _seconds(file: Path) -> float:
+    import wave
+    with wave.open(str(file), "rb") as handle:
+        return handle.getnframes() / float(handle.getframerate())
+
+
+def _spoken(plan: FilmPlan, lines: dict) -> list:
+    """The voice's lines placed in the film: each shot's after its lead-in, one after another."""
+    from engine.audio.soundtrack import Spoken
+    from engine.export.film_plan import LEAD_IN
+
+    placed = []
+    for shot in plan.shots:
+        at = shot.start + LEAD_IN
+        for line in lines.get(shot.scene_id, ()):
+            placed.append(Spoken(at, line.path, line.seconds))
+            at += line.seconds + LINE_GAP
+    return placed
+
+
+def _music(session: "Session", story: "ExportedStory", plan: FilmPlan, notes: list[str],
+           work: Path) -> tuple[list[str], dict]:
+    """The game's music for each shot, as the game plays it for the scene's mood and place
+    (from the clip cache, composed now where play did not): (each shot's track, {track: clip}).
+    Empty, with a note, when there is no music."""
+    from engine.audio.clips import Clip, ClipCache
+    from engine.audio.music import DEFAULT_SECONDS, make_composer, music_for
+    from engine.errors import AudioError
+
+    config = session.config
+    if config.audio.music.strip().lower() == "none":
+        return [], {}
+    cache = ClipCache(config.saves_dir / "cache" / "audio")
+    places = {scene.id: scene.location for scene in story.scenes}
+    tracks, loops = [], {}
+    try:
+        composer = make_composer(config.audio.music)
+        for shot in plan.shots:
+            track = music_for(session.world, shot.mood, places.get(shot.scene_id, ""),
+                              composer=composer, cache=cache, seconds=DEFAULT_SECONDS)
+            if track is None:
+                return [], {}
+            if track.problem and track.problem not in notes:
+                notes.append(track.problem)
+            if track.key not in loops:
+                loops[track.key] = _decoded(track.path, work)
+            tracks.append(track.key)
+    except AudioError as err:
+        notes.append(f"The film has the quiet bed instead of music: {err}")
+        return [], {}
+    return tracks, loops
+
+
+def _decoded(path: Path, work: Path):
+    """A music file as a Clip: WAV read directly, Ogg Vorbis decoded by FFmpeg."""
+    import subprocess
+
+    import numpy as np
+
+    from engine.audio.clips import Clip
+    from engine.errors import AudioError
+    from engine.export.film_encoder import ffmpeg_exe
+
+    if Path(path).suffix.lower() != ".ogg":
+        try:
+            return Clip.from_wav(path)
+        except (OSError, ValueError) as err:
+            raise AudioError(f"{path}: {err}") from None
+    result = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "f32le",
+                             "-ac", "2", "-ar", "44100", "-"], capture_output=True, timeout=300)
+    if result.returncode != 0 or not result.stdout:
+        raise AudioError(f"{path}: FFmpeg cannot decode it "
+                         f"({result.stderr.decode('utf-8', 'replace').strip()[-200:]})")
+    return Clip(np.frombuffer(result.stdout, "<f4").reshape(-1, 2).copy(), 44100)
+
+
+def _sections(plan: FilmPlan, tracks: list[str] | None = None) -> list[tuple[str, float]]:
+    """The soundtrack's sections: each shot's music (its track, or its mood for the bed) for
+    its length; the cards take the music of the shot beside them."""
+    names = tracks or [shot.mood for shot in plan.shots]
+    return ([(names[0], plan.title_frames / plan.fps)]
+            + [(name, shot.duration) for name, shot in zip(names, plan.shots)]
+            + [(names[-1], plan.ending_frames / plan.fps)])
 
 
 class _Reel:

@@ -27,7 +27,7 @@ from engine.events import EventKind, SessionEvent, SoundCue
 from engine.session.jobs import DONE, FAILED as JOB_FAILED, InlineRunner, Job, ThreadedRunner
 from engine.story.graph import GENERATING, READY
 
-MUSIC_SECONDS = 40.0     # a procedural loop's length (a model's clip may be shorter)
+MUSIC_SECONDS = 32.0     # a loop's length: engine.audio.music.DEFAULT_SECONDS, as the film asks for
 AUDIO_CACHE_MB = 512
 
 
@@ -159,10 +159,10 @@ class Sound:
         if self._music_job is not None:
             self._music_job.cancel()
         self._music_key = key
-        scoring = music_request(world, mood, place, seconds=MUSIC_SECONDS, prompt=False)[0]
         bar = 0.0
-        if getattr(composer, "id", "") == "procedural" and not key.startswith("world:"):
-            bar = scoring.scoring().beats_per_bar * 60.0 / scoring.scoring().tempo
+        if hasattr(composer, "bar_seconds") and not key.startswith("world:"):
+            bar = composer.bar_seconds(music_request(world, mood, place, seconds=MUSIC_SECONDS,
+                                                     prompt=False)[0])
 
         def work(job: Job):
             from engine.audio.music import music_for

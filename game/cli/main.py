@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", dest="story_format", choices=["harlowe", "sugarcube"],
                         default="harlowe", help="twee: the Twine story format")
     export.add_argument("--size", choices=["720p", "1080p"], default="720p", help="film size")
+    export.add_argument("--music", help="film: the music under the shots (procedural | none | "
+                        "musicgen:<id or path>; default: the game's [audio] music; none: a "
+                        "quiet bed)")
+    export.add_argument("--voice", help="film: the voice that reads the narration (espeak | "
+                        "none | transformers:<id or path>; default: the game's [audio] voice)")
     export.add_argument("--saves-dir", type=Path)
     return parser
 

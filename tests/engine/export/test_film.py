@@ -206,17 +206,75 @@ def test_a_title_card_opens_the_film_and_an_ending_card_closes_it(saved, film):
     assert middle.max() > 200 and frames[title_frame].mean() < first_view.mean()
 
 
-def test_the_sound_is_a_quiet_bed_that_never_drops_out(film):
-    result, _, _ = film
-    raw = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i",
-                          str(result.path), "-vn", "-ac", "1", "-ar", "8000", "-f", "s16le", "-"],
+def audio_of(path, rate: int) -> np.ndarray:
+    """A film's sound as mono float samples at `rate`, decoded by FFmpeg."""
+    raw = subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", str(path),
+                          "-vn", "-ac", "1", "-ar", str(rate), "-f", "s16le", "-"],
                          capture_output=True, check=True).stdout
-    samples = np.frombuffer(raw, "<i2").astype(np.float64) / 32768.0
+    return np.frombuffer(raw, "<i2").astype(np.float64) / 32768.0
+
+
+def correlation(a, b) -> float:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+def test_with_no_music_and_no_voice_the_sound_is_a_quiet_bed_that_never_drops_out(saved,
+                                                                                   tmp_path):
+    config, _ = saved
+    session = open_story(config, "tale")
+    try:
+        result = export_film(session, tmp_path / "quiet.mp4", size=SIZE, fps=FPS, music=False,
+                             voice=False)
+    finally:
+        session.close()
+    assert result.sound == "bed"
+    samples = audio_of(result.path, 8000)
     assert abs(len(samples) / 8000 - result.plan.duration) < 0.2
     seconds = samples[: len(samples) // 8000 * 8000].reshape(-1, 8000)
     loudness = np.sqrt((seconds ** 2).mean(axis=1))
     assert loudness[2:-3].min() > 0.003            # sound all through, cuts included
     assert np.abs(samples).max() < 0.2             # and quiet (the bed peaks at 0.1)
+
+
+def test_the_games_music_plays_under_the_shots_and_its_voice_reads_each_scene(saved, film):
+    """The film's sound is what the game plays: the music of each shot's mood (the same clip
+    the game caches) and each line of narration read by its voice where the shot speaks it."""
+    from engine.audio.clips import Clip, ClipCache
+    from engine.audio.music import DEFAULT_SECONDS, make_composer, music_for
+    from engine.audio.voices import lines, make_voice, speak_cached
+    from engine.export.film import LINE_GAP
+    config, _ = saved
+    result, story, _ = film
+    assert result.sound == "music and voice" and result.notes == ()
+    rate = 44100
+    samples = audio_of(result.path, rate)
+    cache, voice = ClipCache(config.saves_dir / "cache" / "audio"), make_voice("espeak")
+    session = open_story(config, "tale")
+    try:
+        world = session.world
+        shot = result.plan.shots[0]
+        scene = story.scenes[0]
+        # the music under the title card is the first shot's track, read from its start
+        track = music_for(world, shot.mood, scene.location, composer=make_composer(
+            "procedural"), cache=cache, seconds=DEFAULT_SECONDS)
+        loop = Clip.from_wav(track.path).samples.mean(axis=1)
+        span = slice(int(1.5 * rate), int(3.5 * rate))
+        assert correlation(samples[span], loop[span]) > 0.8
+        for shot, scene in zip(result.plan.shots, story.scenes):
+            said = lines(scene.narration)
+            clips = [Clip.from_wav(speak_cached(voice, cache, line.text)) for line in said]
+            seconds = sum(c.seconds for c in clips) + LINE_GAP * (len(clips) - 1)
+            assert shot.duration >= LEAD_IN + seconds + CROSSFADE - 1.0 / FPS   # never cut
+            first = clips[0]
+            at = round((shot.start + LEAD_IN) * rate)
+            heard = samples[at: at + round(first.seconds * rate)]
+            spoken = np.interp(np.arange(len(heard)) * (first.rate / rate),
+                               np.arange(len(first.samples)), first.samples)
+            assert correlation(heard, spoken) > 0.8, scene.id     # its first line, right there
+    finally:
+        session.close()
 
 
 def test_cancelling_stops_the_export_and_leaves_no_file(saved, tmp_path):

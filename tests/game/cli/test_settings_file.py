@@ -54,3 +54,10 @@ def test_sound_flags_set_the_audio_settings_for_the_run(tmp_path):
     assert (audio.music, audio.voice, audio.read_aloud) == ("none", "espeak:en-gb", True)
     plain = make_config(build_parser().parse_args(["play", "--saves-dir", str(tmp_path)])).audio
     assert (plain.music, plain.read_aloud) == ("procedural", False)
+
+
+def test_a_film_can_be_made_without_music_or_voice(tmp_path):
+    args = build_parser().parse_args(["export", "film", "--saves-dir", str(tmp_path),
+                                      "--music", "none", "--voice", "none"])
+    audio = make_config(args).audio
+    assert (audio.music, audio.voice) == ("none", "none")
