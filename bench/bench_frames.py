@@ -3,10 +3,14 @@
 600 frames of the real story screen at 1280x720 while a fake narrator streams text at 20 tokens/s
 and a fake painter takes 2 s per image, both on the Session's real background thread. A scripted
 player clicks through the narration and picks a choice once the scene's picture is up, so the
-frames include streaming, the typewriter, crossfades, new choices and autosaves. Frame time is the work
-of App.step() (input, polling, update, draw, present), not the sleep that caps the loop at 60 fps.
+frames include streaming, the typewriter, crossfades, new choices and autosaves. With sound on (the
+default) each scene has a mood of its own, so the procedural music of a new mood is composed while
+the player reads, and the narration is read aloud by espeak-ng sentence by sentence as it streams,
+all on the sound's own runner, played through pygame's mixer (the dummy audio device when there is
+no sound card). Frame time is the work of App.step() (input, polling, update, draw, present), not
+the sleep that caps the loop at 60 fps.
 
-Run: .venv/bin/python bench/bench_frames.py [--frames N] [--size WxH]
+Run: .venv/bin/python bench/bench_frames.py [--frames N] [--size WxH] [--sound on|off]
 (SDL's dummy video driver is used when no display is set; target: p99 under 16.7 ms.)
 """
 
@@ -32,6 +36,7 @@ os.environ["DREAMREEL_CONFIG"] = os.path.join(tempfile.gettempdir(), "dreamreel-
 TOKENS_PER_SECOND = 20
 PAINT_SECONDS = 2.0
 WORDS_PER_PARAGRAPH = 20   # two paragraphs a scene
+MOODS = ("calm", "bright", "tense", "dark", "eerie", "melancholy", "triumphant", "mysterious")
 WORDS = ("the lamp gutters as the wind finds the gaps in the old stones and below the sea heaves "
          "against the rocks while somewhere out in the dark a bell answers it").split()
 
@@ -56,7 +61,7 @@ class StreamingNarrator:
         return SceneDraft(title=f"Scene {request.node}", narration=narration,
                           choices=[ChoiceDraft(label=f"Choice {i + 1} at scene {request.node}",
                                                intent="explore") for i in range(3)],
-                          image_prompt=f"scene {request.node}", mood="calm")
+                          image_prompt=f"scene {request.node}", mood=rng.choice(MOODS))
 
 
 class SlowPainter:
@@ -80,6 +85,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=600)
     parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--sound", choices=["on", "off"], default="on",
+                        help="music and reading aloud (on), or neither")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
 
@@ -92,7 +99,9 @@ def main() -> int:
     config = load_config(use_user_file=False).with_changes(
         game={"saves_dir": str(saves), "seed": 5, "world": "hollow_orbit"},
         display={"width": width, "height": height},
-        prefetch={"enabled": False})   # one scene at a time: narrate, paint, read, choose
+        prefetch={"enabled": False},   # one scene at a time: narrate, paint, read, choose
+        audio={"music": "procedural", "voice": "espeak", "read_aloud": True} if args.sound == "on"
+        else {"music": "none", "read_aloud": False})
     app = App(config, narrator=StreamingNarrator(), painter=SlowPainter(),
               settings_file=saves / "user.toml").open()
     driver = pygame.display.get_driver()
@@ -134,6 +143,8 @@ def main() -> int:
                                                            pygame.key.name(e.key) or "" for e in events)))
         clock.tick(60)
     session = app.session
+    played = list(app.mixer.played)
+    audio_device = app.mixer.available
     told = sum(1 for s in session.graph.scenes() if s.status == "ready") if session else 0
     turns = session.turn if session else 0
     app.close()
@@ -154,6 +165,9 @@ def main() -> int:
         "mean_ms": round(statistics.fmean(times), 2),
         "target_p99_ms": 16.7, "meets_target": pct(99) < 16.7,
         "scenes_told": told, "turns_played": turns, "images_shown": images,
+        "sound": args.sound, "audio_device": audio_device,
+        "music_tracks_started": sum(1 for p in played if p.kind == "music"),
+        "voice_lines_started": sum(1 for p in played if p.kind == "voice"),
         "cpu_cores": os.cpu_count(),
     }
     print(json.dumps(result))

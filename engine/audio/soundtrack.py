@@ -103,8 +103,11 @@ def write_soundtrack(path: Path, sections: Sequence[tuple[str, float]],
     names = [name for name, _ in sections]
     total = bounds[-1]
     if loops:
-        music = {name: stereo_loop(clip, rate) for name, clip in loops.items()}
-        channels = [{name: loop[:, c] for name, loop in music.items()} for c in range(2)]
+        channels = [{}, {}]
+        for name, clip in loops.items():         # each channel contiguous: read a chunk at a time
+            loop = stereo_loop(clip, rate)
+            for c in range(2):
+                channels[c][name] = np.ascontiguousarray(loop[:, c])
         level = MUSIC_LEVEL
     else:
         bed = {mood: pad_loop(mood, rate) for mood in dict.fromkeys(names)}
