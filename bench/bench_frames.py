@@ -113,6 +113,9 @@ def main() -> int:
     images = 0
     shown_at = time.perf_counter()
     slowest: list[tuple[float, int, str]] = []
+    from engine.audio.voices import sentences
+    appeared: dict[int, float] = {}    # when each scene's first sentence was whole on screen
+    voiced: dict[int, float] = {}      # when the mixer started reading it
     for _ in range(args.frames):
         events = []
         now = time.perf_counter()
@@ -135,6 +138,17 @@ def main() -> int:
         app.step(events)
         elapsed = (time.perf_counter() - start) * 1000.0
         times.append(elapsed)
+        after = time.perf_counter()
+        if app.session is not None:
+            node = app.session.current
+            scene = app.session.scene(node)
+            text = scene.current.narration if scene.status == "ready" and scene.current \
+                else app.session.stream_text(node)
+            if node not in appeared and (scene.status == "ready" or len(sentences(text)) > 1):
+                appeared[node] = after
+            for played in app.mixer.played:
+                if played.kind == "voice" and played.index == 0 and played.node not in voiced:
+                    voiced[played.node] = after
         if app.image.key != key_before:
             images += 1
             shown_at = time.perf_counter()
@@ -144,6 +158,7 @@ def main() -> int:
         clock.tick(60)
     session = app.session
     played = list(app.mixer.played)
+    latency = sorted(max(0.0, voiced[n] - appeared[n]) * 1000 for n in voiced if n in appeared)
     audio_device = app.mixer.available
     told = sum(1 for s in session.graph.scenes() if s.status == "ready") if session else 0
     turns = session.turn if session else 0
@@ -168,6 +183,13 @@ def main() -> int:
         "sound": args.sound, "audio_device": audio_device,
         "music_tracks_started": sum(1 for p in played if p.kind == "music"),
         "voice_lines_started": sum(1 for p in played if p.kind == "voice"),
+        # from the frame a scene's first sentence is whole on screen (streamed, or the scene
+        # told) to the frame the mixer starts reading it aloud
+        "first_sentence_voice_ms": {
+            "scenes": len(latency),
+            "median": round(statistics.median(latency), 1) if latency else None,
+            "max": round(latency[-1], 1) if latency else None,
+            "target_ms": 300},
         "cpu_cores": os.cpu_count(),
     }
     print(json.dumps(result))
