@@ -189,6 +189,8 @@ class Mixer:
     def _line_ready(self, node: int | None, cue: SoundCue, sound) -> None:
         if node != self._node or not self.settings.read_aloud:
             return
+        if cue.index == 0 and (self._next_line or 0 in self._lines):
+            self._stop_voice()       # another version of the scene (told again, or browsed)
         self._lines[cue.index] = (cue, sound)
         self._next_voice()
 

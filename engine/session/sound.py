@@ -55,6 +55,7 @@ class Sound:
         self._voice_jobs: list[Job] = []
         self._lines: list[str] = []             # the current scene's lines asked for so far
         self._streamed: int | None = None       # the scene whose stream is being read
+        self._stream_seen = -1                  # how much of it was looked at
 
     # -- switching ---------------------------------------------------------------------------
     def enable(self, on: bool = True) -> None:
@@ -119,8 +120,11 @@ class Sound:
         from engine.audio.voices import sentences
         if self._streamed != node:
             self._cancel_voice()
-            self._streamed, self._shown = node, None
+            self._streamed, self._shown, self._stream_seen = node, None, -1
         text = self.session.stream_text(node)
+        if len(text) == self._stream_seen:
+            return                   # nothing new streamed since the last frame
+        self._stream_seen = len(text)
         if self._character_voices():
             # a quote may yet be given to a name in the next sentence: lines() holds back
             wanted = self._lines_of(text, complete=False)
@@ -243,6 +247,8 @@ class Sound:
                 out.append(SessionEvent(EventKind.MUSIC, node, cue))
             else:
                 cue = event.payload
+                if cue.index == 0:           # the scene (or this version of it) read afresh
+                    record["voice"] = []
                 record["voice"].append(cue.key)
                 out.append(SessionEvent(EventKind.VOICE, node, cue))
         return out

@@ -138,3 +138,10 @@ def test_no_audio_device_is_a_note_and_the_game_plays_silently(monkeypatch, file
                              line(1, files("a", 1), "a", 0)], 1)
     mixer.update(0.1)
     assert mixer.played == [] and not mixer.speaking
+
+
+def test_a_scene_told_again_is_read_again_from_its_first_line(mixer, files):
+    mixer.on_session_events([line(1, files("a", 2), "a", 0, "old first")], 1)
+    assert mixer.speaking
+    mixer.on_session_events([line(1, files("b", 1), "b", 0, "new first")], 1)   # regenerated
+    assert [p.text for p in mixer.played] == ["old first", "new first"]
