@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
 import pygame
 
 from engine.config import AudioSettings
@@ -72,6 +73,7 @@ class Mixer:
         self._lines: dict[int, tuple[SoundCue, Any]] = {}     # its lines that are ready
         self._next_line = 0
         self._duck = 1.0
+        self._effect_sounds: dict[str, Any] = {}
         self.clock = 0.0
 
     # -- setting up -------------------------------------------------------------------------
@@ -211,10 +213,17 @@ class Mixer:
         self._lines.clear()
         self._next_line = 0
 
-    def effect(self, sound) -> None:
-        """Play a short effect (a pygame Sound) on the effects channel."""
-        if self._effects is not None:
-            self._effects.play(sound)
+    def effect(self, name: str) -> None:
+        """Play one of the game's small effects on the effects channel: "choose" (a soft page
+        turn when a choice or an action is taken) or "rewind" (a short falling sweep)."""
+        if self._effects is None:
+            return
+        sound = self._effect_sounds.get(name)
+        if sound is None:
+            sound = self._effect_sounds[name] = pygame.mixer.Sound(buffer=_effect(name))
+            sound.set_volume(0.5)
+        self._effects.play(sound)
+        self.played.append(Played(self._node, "effect", name))
 
     # -- every frame ------------------------------------------------------------------------
     def update(self, dt: float) -> None:
@@ -253,3 +262,21 @@ class Mixer:
                 sound.set_volume(self.music_level)
         self._voice.set_volume(0.0 if muted else self.settings.voice_volume)
         self._effects.set_volume(0.0 if muted else self.settings.effects_volume)
+
+
+def _effect(name: str, rate: int = RATE) -> bytes:
+    """An effect's samples (16-bit stereo at the mixer's rate), made here: a page turn is a
+    soft band of noise swelling and fading in a tenth of a second; a rewind, a falling sweep."""
+    rng = np.random.default_rng(7)
+    if name == "rewind":
+        count = int(0.18 * rate)
+        t = np.arange(count) / rate
+        freq = 900.0 * np.exp(-t * 9.0) + 180.0
+        wave = np.sin(2 * np.pi * np.cumsum(freq) / rate) * np.sin(np.pi * t / t[-1]) * 0.25
+    else:
+        count = int(0.12 * rate)
+        noise = rng.standard_normal(count)
+        smooth = np.convolve(noise, np.ones(24) / 24, mode="same")       # soften: a paper rustle
+        wave = smooth * np.sin(np.pi * np.arange(count) / count) ** 2 * 0.6
+    pcm = (np.clip(wave, -1, 1) * 32767).astype("<i2")
+    return np.repeat(pcm[:, None], 2, axis=1).tobytes()

@@ -1,6 +1,6 @@
 """Settings, on two pages. Display: text speed, text size, high contrast, fullscreen,
 auto-advance and its pace. Sound: reading the narration aloud (self-voicing, an accessibility
-setting as in Ren'Py), the music's and the voice's volumes, and sound on or off (U anywhere in
+setting as in Ren'Py), the music's, the voice's and the effects' volumes, and sound on or off (U anywhere in
 the story).
 
 Each change applies at once and is written to the user config (engine.config.save_user_settings
@@ -26,12 +26,14 @@ SIZES = [16, 18, 20, 22, 24, 28, 32, 36, 40]
 VOLUMES = [round(step / 10, 1) for step in range(11)]
 PAGES = {"Display": ["text_speed", "font_size", "high_contrast", "fullscreen", "auto_advance",
                      "auto_advance_speed"],
-         "Sound": ["read_aloud", "music_volume", "voice_volume", "muted"]}
+         "Sound": ["read_aloud", "music_volume", "voice_volume", "effects_volume", "muted"]}
 AUDIO_ROWS = set(PAGES["Sound"])
+VOLUME_ROWS = ("music_volume", "voice_volume", "effects_volume")
 NAMES = {"text_speed": "Text speed", "font_size": "Text size", "high_contrast": "High contrast",
          "fullscreen": "Fullscreen", "auto_advance": "Auto-advance",
          "auto_advance_speed": "Auto-advance pace", "read_aloud": "Read aloud (self-voicing)",
-         "music_volume": "Music volume", "voice_volume": "Voice volume", "muted": "Sound (U)"}
+         "music_volume": "Music volume", "voice_volume": "Voice volume",
+         "effects_volume": "Effects volume", "muted": "Sound (U)"}
 SAMPLE = ("The lantern swings on its hook, and the harbour below fills with a light that was "
           "not there a moment ago. Somewhere a bell begins to ring.")
 
@@ -70,7 +72,7 @@ class SettingsScreen(Screen):
 
     def value_text(self, row: str) -> str:
         value = getattr(self._settings(row), row)
-        if row in ("music_volume", "voice_volume"):
+        if row in VOLUME_ROWS:
             return f"{round(value * 100)}%" if value else "off"
         if row == "muted":
             return "off (muted)" if value else "on"
@@ -88,7 +90,7 @@ class SettingsScreen(Screen):
         """Move a setting one notch (booleans flip) and apply it now."""
         value = getattr(self._settings(row), row)
         if row in AUDIO_ROWS:
-            if row in ("music_volume", "voice_volume"):
+            if row in VOLUME_ROWS:
                 position = min(range(len(VOLUMES)), key=lambda i: abs(VOLUMES[i] - value))
                 new = VOLUMES[max(0, min(len(VOLUMES) - 1, position + step))]
             else:
@@ -134,8 +136,7 @@ class SettingsScreen(Screen):
         elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
             for row, rect in self.row_rects.items():
                 if rect.collidepoint(event.pos) and row not in (
-                        "text_speed", "font_size", "auto_advance_speed", "music_volume",
-                        "voice_volume"):
+                        "text_speed", "font_size", "auto_advance_speed", *VOLUME_ROWS):
                     self.change(row, 1)
         elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 3:
             self.app.pop()

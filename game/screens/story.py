@@ -195,12 +195,14 @@ class StoryScreen(StoryInput, StoryView, Screen):
     def choose(self, index: int) -> None:
         if self.session is not None:
             self.session.choose(index)
+            self.app.mixer.effect("choose")
             self.sync()
 
     def _act(self, text: str) -> None:
         if self.session is None:
             return
         self.session.act(text)
+        self.app.mixer.effect("choose")
         self.action.clear()
         self.action.focus(False)
         self.sync()
@@ -238,6 +240,7 @@ class StoryScreen(StoryInput, StoryView, Screen):
             self.trail = self.session.path()
         if self.session.back():
             self.rollback = True
+            self.app.mixer.effect("rewind")
             self.sync()
         else:
             self.app.notice("This is the beginning of the story.")

@@ -145,3 +145,13 @@ def test_a_scene_told_again_is_read_again_from_its_first_line(mixer, files):
     assert mixer.speaking
     mixer.on_session_events([line(1, files("b", 1), "b", 0, "new first")], 1)   # regenerated
     assert [p.text for p in mixer.played] == ["old first", "new first"]
+
+
+def test_effects_play_on_their_own_channel_at_their_own_volume(mixer):
+    mixer.effect("choose")
+    mixer.effect("rewind")
+    assert [(p.kind, p.key) for p in mixer.played] == [("effect", "choose"), ("effect", "rewind")]
+    assert pygame.mixer.Channel(3).get_busy()
+    assert pygame.mixer.Channel(3).get_volume() == pytest.approx(0.8, abs=0.01)
+    mixer.set_settings(AudioSettings(muted=True))
+    assert pygame.mixer.Channel(3).get_volume() == 0.0
