@@ -79,7 +79,7 @@ class ChatEndpoint:
                     urllib.request.Request(url, data=data, headers=headers, method="POST"),
                     timeout=self.options.timeout)
             except urllib.error.HTTPError as err:
-                code, message = err.code, _error_message(err)
+                code, message = err.code, error_message(err)
                 failure = self._http_error(code, message, body)
                 if failure is not None:
                     raise failure from None
@@ -87,7 +87,7 @@ class ChatEndpoint:
                 continue
             except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError,
                     http.client.HTTPException) as err:
-                last, reached = _connection_reason(err), False
+                last, reached = connection_reason(err), False
                 continue
             try:
                 with response:
@@ -155,7 +155,7 @@ class ChatEndpoint:
             raise NarratorError(f"The server at {self.base_url} stopped sending for "
                                 f"{self.options.timeout:g} s.") from None
         except _BROKEN_STREAM as err:
-            raise _Broken(f"the connection broke mid-answer ({_connection_reason(err)})"
+            raise _Broken(f"the connection broke mid-answer ({connection_reason(err)})"
                           ) from None
 
     def _read_stream(self, response, extras: dict, on_token) -> str:
@@ -270,7 +270,9 @@ def summarize(message: str, limit: int = MAX_MESSAGE) -> str:
     return shorten(useful[0] if useful else text.replace("\n", " "), limit)
 
 
-def _error_message(err: urllib.error.HTTPError) -> str:
+def error_message(err: urllib.error.HTTPError) -> str:
+    """An HTTP error reply's message as one short line: the JSON error object's message, else
+    the body's first useful line, else the status reason. Shared by the openai-images painter."""
     try:
         body = err.read(MAX_ERROR_BODY)
     except Exception:
@@ -289,7 +291,8 @@ def _error_message(err: urllib.error.HTTPError) -> str:
     return summarize(text) if text else (str(err.reason or "") or "no details")
 
 
-def _connection_reason(err: BaseException) -> str:
+def connection_reason(err: BaseException) -> str:
+    """Why a connection failed, in a few plain words (connection refused, timed out...)."""
     reason = getattr(err, "reason", err)
     if isinstance(reason, ConnectionRefusedError):
         return "connection refused"
@@ -306,4 +309,5 @@ def _connection_reason(err: BaseException) -> str:
     return summarize(str(reason)) or type(reason).__name__
 
 
-__all__ = ["ChatEndpoint", "FormatRefused", "ExtrasRefused", "summarize", "MAX_MESSAGE"]
+__all__ = ["ChatEndpoint", "FormatRefused", "ExtrasRefused", "summarize", "error_message",
+           "connection_reason", "MAX_MESSAGE", "RETRY_STATUS"]
