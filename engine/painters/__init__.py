@@ -2,7 +2,8 @@
 
 `make_painter(spec)` builds one from a command-line style spec. Nothing heavy is imported here:
 the procedural painter pulls in numpy only when made, the diffusers painter pulls in torch and
-diffusers only when made, so `import engine.painters` stays cheap.
+diffusers only when made, the openai-images painter its HTTP code only when made, so
+`import engine.painters` stays cheap.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from engine.errors import PainterError
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
 
-SPEC_FORMS = '"procedural", "none" or "diffusers:<hub id or local path>"'
+SPEC_FORMS = ('"procedural", "none", "diffusers:<hub id or local path>" or '
+              '"openai-images:<model>@<base url>"')
 
 
 @runtime_checkable
@@ -37,10 +39,14 @@ class Painter(Protocol):
 
 
 def make_painter(spec: str, **options) -> Painter:
-    """Build a painter from a spec such as "procedural", "none" or "diffusers:stabilityai/sd-turbo".
+    """Build a painter from a spec such as "procedural", "none", "diffusers:stabilityai/sd-turbo"
+    or "openai-images:sd-turbo@http://127.0.0.1:8080/v1".
 
-    options go to the diffusers painter only (e.g. steps=0, content_filter="standard"; see
-    engine.painters.diffusers.DiffusersPainter); the embedded painters have no settings.
+    options go to the diffusers painter (e.g. steps=0, content_filter="standard"; see
+    engine.painters.diffusers.DiffusersPainter) and, but for content_filter (a server filters
+    its own pictures), to the openai-images painter, whose spec may carry options of its own
+    after a "?" (`...?steps=4&timeout=300`; see engine.painters.openai_images); the spec's
+    win. The embedded painters have no settings.
 
     Raises:
         PainterError: the spec is unknown, or the diffusers stack is not installed.
@@ -68,6 +74,13 @@ def make_painter(spec: str, **options) -> Painter:
                 f'The diffusers painter is not available ({err}). Install the image extras with '
                 '`pip install "dreamreel[ml]"`, or use --painter procedural.') from err
         return DiffusersPainter(model, **options)
+    if kind == "openai-images":
+        from engine.narrators import split_spec  # noqa: PLC0415
+        from engine.painters.openai_images import OpenAIImagesPainter  # noqa: PLC0415
+
+        rest, inline = split_spec(model.strip())
+        options.pop("content_filter", None)
+        return OpenAIImagesPainter.from_spec(rest, **{**options, **inline})
     raise PainterError(f'Unknown painter "{text}": use {SPEC_FORMS}.')
 
 
