@@ -2,16 +2,22 @@
 
 A part of engine.session.core.Session, holding its own state; it reads the story through the
 Session (graph, world, painter, runner) and never touches the frame loop or pygame.
+
+When the painter fails with a PainterError (a dead image server, a missing model), the scene
+shows the procedural painter's picture instead, kept under the procedural painter's own cache
+key (never the failed painter's, so the scene is painted properly once the painter works
+again: the next visit asks it again). The player is told once, not once a scene; while the
+painter is down, prefetched scenes go straight to the stand-in.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.story.appearance import describe
-from engine.errors import DreamreelError
+from engine.errors import DreamreelError, PainterError
 from engine.events import EventKind, SessionEvent
 from engine.narrators.prompting import PromptBuilder
 from engine.painters.imagecache import ImageCache, cache_key
@@ -20,6 +26,16 @@ from engine.session.jobs import DONE, FAILED as JOB_FAILED, PAINT_CURRENT, PREFE
 from engine.story.graph import READY
 
 IMAGE_MEMORY = 24        # decoded images kept in memory
+STAND_IN = "procedural"  # the painter whose picture stands in for a failed one
+
+
+class Picture(NamedTuple):
+    """What a painting job hands back to the frame thread."""
+
+    key: str
+    image: Any
+    painted: bool = False   # the session's painter made it just now
+    failure: str = ""       # why the painter failed; image is then the procedural stand-in
 
 
 class Pictures:
@@ -34,6 +50,8 @@ class Pictures:
         self._images: OrderedDict[str, Any] = OrderedDict()   # decoded pictures by cache key
         self._prompts = PromptBuilder()             # renders the moddable image.j2
         self._image_template_error = ""
+        self._stand_in = None                       # the procedural painter, made on a failure
+        self.painter_down = ""                      # the painter's failure, until it paints again
 
     def prefetch(self, node: int) -> None:
         if self.session.config.prefetch.images and self.session.painter.id != "none":
@@ -98,20 +116,45 @@ class Pictures:
         shipped, world = self.shipped_picture(node), self.session.world
         if shipped is not None:                       # the world's own picture: read, not painted
             self.painting[node] = self.session.runner.submit(
-                lambda job: (key, load_world_picture(world, shipped, size)), priority, "paint",
-                key=node)
+                lambda job: Picture(key, load_world_picture(world, shipped, size)), priority,
+                "paint", key=node)
             return
         prompt, seed = self.image_prompt(node), scene.current.seed
+        down = self.painter_down if priority >= PREFETCH_PAINT else ""   # spare a dead server
 
         def work(job: Job):
             image = cache.get(key)
-            if image is None:
+            if image is not None:
+                return Picture(key, image)
+            if down:
+                return self._paint_stand_in(job, prompt, seed, size, down)
+            try:
                 image = painter.paint(prompt, seed, size,
                                       on_progress=lambda f: job.emit("progress", f))
-                cache.put(key, image)
-            return key, image
+            except PainterError as err:
+                if painter.id == STAND_IN:
+                    raise
+                return self._paint_stand_in(job, prompt, seed, size, str(err))
+            cache.put(key, image)
+            return Picture(key, image, painted=True)
 
         self.painting[node] = self.session.runner.submit(work, priority, "paint", key=node)
+
+    def _paint_stand_in(self, job: Job, prompt: str, seed: int, size: tuple[int, int],
+                        failure: str) -> Picture:
+        """The procedural picture for a scene whose painter failed (on the worker thread)."""
+        if self._stand_in is None:
+            from engine.painters.procedural.painter import ProceduralPainter  # noqa: PLC0415
+
+            self._stand_in = ProceduralPainter()
+        stand_in = self._stand_in
+        key = cache_key(stand_in.id, stand_in.model, prompt, "", seed, size, stand_in.steps)
+        image = self.cache.get(key)
+        if image is None:
+            image = stand_in.paint(prompt, seed, size,
+                                   on_progress=lambda f: job.emit("progress", f))
+            self.cache.put(key, image)
+        return Picture(key, image, failure=failure)
 
     def drop_stale_work(self) -> None:
         """Cancel paintings the player's move made pointless; the current scene's goes first."""
@@ -154,7 +197,16 @@ class Pictures:
             return [self.session._notice(EventKind.ERROR, f"The painter failed: {payload}", node)]
         if kind != DONE or node not in self.session.graph:
             return []
-        key, image = payload
+        key, image, painted, failure = Picture(*payload)
+        events = []
+        if failure and not self.painter_down:
+            events.append(self.session._notice(
+                EventKind.ERROR, f"The painter failed: {failure} Showing the built-in pictures "
+                                 f"until it paints again.", node))
+        if failure:
+            self.painter_down = failure
+        elif painted:
+            self.painter_down = ""
         self._images[key] = image
         while len(self._images) > IMAGE_MEMORY:
             self._images.popitem(last=False)
@@ -162,5 +214,5 @@ class Pictures:
         if version is not None and version.image_key != key:
             version.image_key = key
             self.session.saving.mark(node)
-        return [SessionEvent(EventKind.IMAGE, node, key)]
+        return events + [SessionEvent(EventKind.IMAGE, node, key)]
 

@@ -9,6 +9,7 @@ from engine.events import EventKind
 from engine.painters import make_painter
 from engine.painters.imagecache import ImageCache, cache_key
 from engine.painters.openai_images import OpenAIImagesPainter
+from engine.painters.procedural.painter import ProceduralPainter
 from engine.session.core import Session
 from engine.session.jobs import InlineRunner
 from engine.story.graph import READY
@@ -230,3 +231,71 @@ def test_ten_turns_fill_the_cache_and_a_second_visit_asks_nothing(config, server
         assert again.image() is not None and len(server.requests) == asked
     finally:
         again.close()
+
+
+def test_a_dead_server_shows_the_procedural_picture_with_one_message(config):
+    url = closed_port_url()
+    config = play_config(config, url)
+    session = Session.new(config, runner=InlineRunner())
+    try:
+        events = session.wait(images=True)
+        for _ in range(3):
+            session.choose(0)
+            events += session.wait(images=True)
+        assert session.turn == 3 and session.scene().status == READY
+        (message,) = messages(events)
+        assert url in message and "painter failed" in message
+        assert "built-in pictures" in message and "--painter procedural" in message
+        scene = session.scene()
+        shown = session.image()
+        expected = ProceduralPainter().paint(session.image_prompt(), scene.current.seed, SIZE)
+        assert shown.tobytes() == expected.tobytes()
+        assert scene.current.image_key != session.image_key()     # not the failed painter's key
+        assert not session.cache.contains(session.image_key())
+    finally:
+        session.close()
+
+
+def test_pictures_are_painted_properly_once_the_server_is_back(config):
+    with FakeImages(fail_first=10_000) as fake:
+        session = Session.new(play_config(config, fake.url), runner=InlineRunner())
+        try:
+            events = session.wait(images=True)
+            session.choose(0)
+            events += session.wait(images=True)
+            assert len(messages(events)) == 1 and "failed 2 times: HTTP 503" in messages(events)[0]
+            stand_in = session.scene().current.image_key
+            fake.fail_first = 0                                  # the server is back
+            session.back()
+            session.choose(0)                                    # the same scene again
+            events = session.wait(images=True)
+            assert not messages(events)
+            key = session.image_key()
+            assert session.scene().current.image_key == key != stand_in
+            assert session.cache.contains(key)
+            assert top_colour(session.image()) == pytest.approx(
+                prompt_colours(session.image_prompt())[0], abs=3)
+            fake.fail_first = 10_000                             # and down again: said again
+            session.choose(0)
+            events = session.wait(images=True)
+            assert len(messages(events)) == 1
+        finally:
+            session.close()
+
+
+def test_while_the_server_is_down_only_the_current_scene_asks_it(config):
+    with FakeImages(fail_first=10_000) as fake:
+        config = play_config(config, fake.url).with_changes(prefetch={"images": True})
+        session = Session.new(config, runner=InlineRunner())
+        try:
+            session.wait(images=True)
+            for _ in range(3):
+                session.poll()                                   # prefetch tells and paints
+            ahead = [s for s in session.choices() if s.status == READY]
+            assert ahead and all(session.image(s.id) is not None for s in ahead)
+            assert len(fake.generations) == 2                    # one scene, two tries
+            session.choose(0)
+            session.wait(images=True)
+            assert len(fake.generations) == 4                    # the scene arrived at asks again
+        finally:
+            session.close()
