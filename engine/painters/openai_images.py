@@ -122,7 +122,7 @@ class OpenAIImagesPainter:
 
     def __init__(self, model: str, base_url: str, **options):
         parts = urllib.parse.urlsplit(base_url.strip())
-        if not model.strip() or parts.scheme not in ("http", "https") or not parts.hostname:
+        if not model.strip() or parts.scheme not in ("http", "https") or not _origin(parts):
             raise PainterError("Use --painter openai-images:<model>@<base url>, e.g. "
                                "openai-images:sd-turbo@http://127.0.0.1:8080/v1")
         self.server_model = model.strip()
@@ -198,9 +198,8 @@ class OpenAIImagesPainter:
         key = self.api_key
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        delay, last, reached = self.options.backoff, "", False
-        tries = self.options.retries + 1
-        attempt = 0
+        delay, last, reached, tries, attempt = self.options.backoff, "", False, \
+            self.options.retries + 1, 0
         while attempt < tries:
             if attempt:
                 time.sleep(delay)
@@ -276,15 +275,11 @@ class OpenAIImagesPainter:
             raise PainterError(f"The image server at {self.base_url} sent something that is "
                                f"not JSON ({raw[:60]!r}). Is {self.endpoint} an "
                                f"OpenAI-compatible images endpoint?") from None
-        if not isinstance(value, dict):
-            raise PainterError(f"The image server at {self.base_url} sent JSON of the wrong "
-                               f"shape (not an object).")
-        if value.get("error"):
-            error = value["error"]
+        if isinstance(value, dict) and (error := value.get("error")):
             detail = error.get("message") if isinstance(error, dict) else error
             raise PainterError(f"The image server at {self.base_url} failed: "
                                f"{summarize(str(detail or error))}")
-        data = value.get("data")
+        data = value.get("data") if isinstance(value, dict) else None
         if not isinstance(data, list) or not data or not isinstance(data[0], dict):
             raise PainterError(f"The image server at {self.base_url} answered without a "
                                f"picture (no \"data\" list). Is {self.endpoint} an "
@@ -371,21 +366,22 @@ def _names_extra_field(message: str) -> bool:
         re.search(rf"\b{name}\b", message) for name in EXTRA_FIELDS)
 
 
-def _host_port(parts: urllib.parse.SplitResult) -> str:
+def _host_port(parts: urllib.parse.SplitResult, default_port: bool = False) -> str:
+    """host:port (IPv6 in brackets); with default_port, the scheme's port is written out."""
     host = parts.hostname or ""
     host = f"[{host}]" if ":" in host else host
-    return f"{host}:{parts.port}" if parts.port else host
+    try:
+        port = parts.port or ({"http": 80, "https": 443}.get(parts.scheme) if default_port
+                              else None)
+    except ValueError:   # a port that is not a number
+        return ""
+    return f"{host}:{port}" if host and port else host
 
 
 def _origin(parts: urllib.parse.SplitResult) -> str:
     """scheme://host:port, with the scheme's default port written out (so they compare)."""
-    try:
-        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
-    except ValueError:   # a port that is not a number
-        return ""
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host
-    return f"{parts.scheme}://{host}:{port}" if host else ""
+    where = _host_port(parts, default_port=True)
+    return f"{parts.scheme}://{where}" if where else ""
 
 
 def _check_size(size: tuple[int, int]) -> tuple[int, int]:

@@ -185,6 +185,7 @@ def test_specs_name_the_server_model_and_host_in_the_cache_key():
 @pytest.mark.parametrize("spec, problem", [
     ("openai-images:sd-turbo", "needs a server"),
     ("openai-images:@http://127.0.0.1:1/v1", "needs a server"),
+    ("openai-images:sd@http://h:port/v1", "Use --painter openai-images:<model>@<base url>"),
     ("openai-images:sd@http://h/v1?colour=red", "Unknown openai-images painter option 'colour'"),
     ("openai-images:sd@http://h/v1?timeout=soon", "timeout='soon' is not a valid float"),
     ("openai-images:sd@http://h/v1?size=big", "WIDTHxHEIGHT"),
