@@ -38,6 +38,7 @@ class GameSettings(_Section):
     saves_dir: str = ""                # "" : the project's saves/ folder
     worlds_dir: str = ""               # "" : <saves_dir>/worlds for installed worlds
     author_note: str = Field(default="", max_length=500)  # standing instruction to LLM narrators
+    player_model: bool = True          # read how the player plays; steer prompts and storylets
 
 
 class DisplaySettings(_Section):

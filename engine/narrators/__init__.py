@@ -13,6 +13,7 @@ from typing import Callable, Protocol
 
 from engine.errors import NarratorError
 from engine.story.memory import RecentScene  # noqa: F401  (part of the narrator protocol)
+from engine.story.player_model import PlayerProfile
 from engine.story.schema import SceneDraft
 from engine.story.state import WorldState
 from engine.worlds.world import World
@@ -43,6 +44,9 @@ class NarrationRequest:
     recent: tuple[RecentScene, ...] = ()   # oldest first, the last few scenes of the path
     summary: str = ""                      # rolling summary of older scenes
     author_note: str = ""                  # the player's standing instruction to the narrator
+    # What the game believes about the player (engine.story.player_model.PlayerProfile) when
+    # they took this action; None while the player model is off.
+    player_model: PlayerProfile | None = None
     extras: dict = field(default_factory=dict)  # backend-specific hints (never required)
 
 

@@ -248,6 +248,8 @@ class PromptBuilder:
             "last": recent[-1] if recent else None,
             "earlier": [line for line in earlier if line],
             "author_note": _cut(self._clean(request.author_note), MAX_NOTE_CHARS),
+            "player_model": (request.player_model.template_context()
+                             if request.player_model is not None else None),
         })
         if not system or not user:
             raise NarratorError("The prompt templates rendered an empty prompt. Check the "

@@ -23,6 +23,7 @@ from engine.narrators import reactions as answers
 from engine.narrators.matching import (ParsedAction, acknowledgement, infer_intent, opens_with,
                                        parse_action, stem)
 from engine.narrators.storylet_index import Match, StoryletIndex, places_named
+from engine.story.player_model import PlayerProfile
 from engine.story.schema import INTENTS, MAX_NARRATION, MAX_TITLE, ChoiceDraft, SceneDraft
 from engine.story.seeds import rng_for
 from engine.story.state import WorldState, apply_effects
@@ -39,6 +40,8 @@ OBJECT_COVERAGE = 0.5  # ... and of its words besides the verb (what it acts on)
 ENDING_COVERAGE = 0.8  # ... and an ending, which a typed action should not reach by chance
 TYPED_INTENT_BONUS = 0.15   # a fitting storylet that answers the action's intent ranks higher
 URGENT_WEIGHT = 10.0   # a storylet this heavy, in place, is told whatever the player types
+PLAYER_STEER = 1.5     # how strongly the player model weighs storylets the world tags (below)
+PLAYER_FLOOR = 0.25    # ... never below this factor: a storylet against the player's grain stays
 TRAVEL = ("travel", "flee")
 
 
@@ -86,7 +89,8 @@ class StoryletNarrator:
             return self._retell(request, parsed, avoid)
         if parsed is not None:
             return self._answer(request, parsed)
-        return Telling(storylet=self.pick(world, state, action, request.seed, avoid))
+        return Telling(storylet=self.pick(world, state, action, request.seed, avoid,
+                                          request.player_model))
 
     def _answer(self, request: NarrationRequest, parsed: ParsedAction) -> Telling:
         """A typed action's telling: the storylet that fits it best, else the first of its
@@ -288,7 +292,8 @@ class StoryletNarrator:
         if beat is None:   # told by a language model, or gone from the world
             if parsed is not None:
                 return self._answer(request, parsed)
-            return Telling(storylet=self.pick(world, state, action, request.seed, avoid))
+            return Telling(storylet=self.pick(world, state, action, request.seed, avoid,
+                                              request.player_model))
         place = beat.spec.effects.location or state.location
 
         def same_beat(storylet: Storylet) -> bool:
@@ -305,17 +310,19 @@ class StoryletNarrator:
                   and not (s.spec.once and s.id in state.seen) and self._fits(s, context)]
         if not others:
             return Telling(storylet=beat)
-        scores = [self._score(s, state, action.intent) for s in others]
+        scores = [self._score(s, state, action.intent, world, request.player_model)
+                  for s in others]
         return Telling(storylet=rng_for("storylet", request.seed).choices(
             others, weights=scores, k=1)[0])
 
     # -- choosing for a choice --------------------------------------------------------------
     def pick(self, world: World, state: WorldState, action: Action, seed: int,
-             avoid: tuple[str, ...] = ()) -> Storylet:
+             avoid: tuple[str, ...] = (), player: PlayerProfile | None = None) -> Storylet:
         """The storylet to tell for a chosen action in this state (seeded, deterministic).
 
         `avoid` names storylets already told for this scene: one of them is told again only
-        when nothing else fits."""
+        when nothing else fits. `player`: what the game believes about the player (None: the
+        player model is off), weighing storylets by the world's [player_model] tags."""
         context = self.context(world, state)
         if action.opening and world.start in world.storylets:
             return world.storylets[world.start]
@@ -336,11 +343,12 @@ class StoryletNarrator:
             raise NarratorError(f"World '{world.id}' has no storylet that can be told now. "
                                 f"Add a repeatable storylet (once = false) without conditions.")
         intent = infer_intent(action.label) if action.free_text else action.intent
-        scores = [self._score(s, state, intent) for s in fitting]
+        scores = [self._score(s, state, intent, world, player) for s in fitting]
         rng = rng_for("storylet", seed)
         return rng.choices(fitting, weights=scores, k=1)[0]
 
-    def _score(self, storylet: Storylet, state: WorldState, intent: str) -> float:
+    def _score(self, storylet: Storylet, state: WorldState, intent: str,
+               world: World | None = None, player: PlayerProfile | None = None) -> float:
         spec = storylet.spec
         score = max(spec.weight, 0.01)
         score *= INTENT_MATCH if intent in spec.intents else INTENT_MISS
@@ -349,7 +357,25 @@ class StoryletNarrator:
         moves = bool(spec.effects.location) and spec.effects.location != state.location
         if moves and intent not in TRAVEL:
             score *= MOVE_FACTOR
+        if player is not None and world is not None:
+            score *= self.player_factor(world, storylet, player)
         return score
+
+    @staticmethod
+    def player_factor(world: World, storylet: Storylet, player: PlayerProfile) -> float:
+        """How much more (or less) likely a storylet is told to this player: the world maps
+        storylet tags to tendencies ([player_model] tags = { fight = "ruthless" }); the
+        player's mean lean toward the poles its tags name (-1..1, weighed by confidence)
+        scales its score by 1 + PLAYER_STEER * lean, never below PLAYER_FLOOR. 1.0 for a
+        storylet whose tags the world does not map."""
+        mapping = world.spec.player_model.tags
+        if not mapping:
+            return 1.0
+        poles = {mapping[tag] for tag in storylet.spec.tags if tag in mapping}
+        if not poles:
+            return 1.0
+        lean = sum(player.lean(pole) for pole in poles) / len(poles)
+        return max(PLAYER_FLOOR, 1.0 + PLAYER_STEER * lean)
 
     def _fits(self, storylet: Storylet, context: dict) -> bool:
         return not storylet.spec.when or self._holds(storylet.spec.when, context, storylet)

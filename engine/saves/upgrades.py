@@ -20,9 +20,16 @@ def _seed_into_play_state(data: dict) -> dict:
     return data
 
 
+def _pace_on_scenes(data: dict) -> dict:
+    """Version 2 -> 3: a scene may record how long the player took to choose it (pace_ms,
+    read by the player model); older scenes have no such record, which reads as unmeasured."""
+    return data
+
+
 # version -> the step that turns a snapshot of that version into one of the next
 STEPS: dict[int, Callable[[dict], dict]] = {
     1: _seed_into_play_state,
+    2: _pace_on_scenes,
 }
 VERSION = max(STEPS) + 1    # the version this Dreamreel writes
 

@@ -37,6 +37,7 @@ from engine.session.reload import WorldReload
 from engine.session.saving import Saving
 from engine.session.sound import Sound
 from engine.story.graph import FAILED, GENERATING, READY, STUB, Scene, StoryGraph
+from engine.story.player_model import PlayerModel, PlayerProfile
 from engine.story.playstate import PlayState
 from engine.story.seeds import derive_seed, fresh_seed, story_seed
 from engine.story.state import WorldState
@@ -44,6 +45,7 @@ from engine.worlds.loading import load_world
 from engine.worlds.world import World
 
 MAX_ACTION_CHARS = 300   # a typed action is cut to this length
+MAX_PACE_MS = 3_600_000  # a choice's recorded pace is capped at an hour
 AUTOSAVE_SLOT = "autosave"
 WAIT_STEP_S = 0.1        # a wait looks at the story at least this often (it never spins)
 
@@ -98,6 +100,10 @@ class Session:
         self.outbox = Outbox()                   # events for the next poll()
         self.reload = WorldReload(self)          # hot reload of the world's files
         self.sound = Sound(self)                 # music and voice, once a front end asks
+        # What the game believes about the player, derived from the path (engine.story
+        # .player_model); [game] player_model turns it off.
+        self.player_model = PlayerModel(self.graph)
+        self.reads_player = config.game.player_model
         self._closed = False
 
     # -- the play state, for reading (and for tools that set up a story) -------------------
@@ -293,6 +299,30 @@ class Session:
         it is being told (for a status line). None for a scene not told in this session."""
         return self.narration.timing(self.current if node is None else node)
 
+    # -- the player model (engine.story.player_model) ---------------------------------------
+    def player_profile(self, node: int | None = None) -> PlayerProfile | None:
+        """What the game believes about the player at a scene (default: the current one):
+        their tendencies and current tone, derived from the path, so it is right after a
+        rollback or a jump. None while the player model is off."""
+        if not self.reads_player:
+            return None
+        return self.player_model.profile(self.current if node is None else node)
+
+    def player_tone(self) -> str | None:
+        """The player's current tone (calm, angry, afraid, happy, sad), or None while the
+        player model is off."""
+        profile = self.player_profile()
+        return profile.tone if profile is not None else None
+
+    def set_player_model(self, on: bool) -> None:
+        """Turn the player model on or off ([game] player_model): off, prompts get no profile
+        line and the storylet narrator weighs no storylet by it. Scenes told from now on
+        follow the setting; a scene told ahead for the old one is told again."""
+        if bool(on) == self.reads_player:
+            return
+        self.reads_player = bool(on)
+        self.narration.retell_ahead()
+
     # -- sound ---------------------------------------------------------------------------------
     def enable_sound(self, on: bool = True) -> None:
         """Make music and voice for the scenes the player reaches (a front end that can play
@@ -404,8 +434,11 @@ class Session:
         return self.narration.check_invariants()
 
     # -- acting -----------------------------------------------------------------------------
-    def choose(self, index: int) -> Scene:
-        """Take the index-th visible choice (0-based): step 1 of the turn (see the class)."""
+    def choose(self, index: int, seconds: float | None = None) -> Scene:
+        """Take the index-th visible choice (0-based): step 1 of the turn (see the class).
+
+        `seconds`: how long the player took to choose, from when the choices showed (a front
+        end that knows says so); the player model reads it as pace."""
         choices = self.choices()
         if self.waiting:
             raise DreamreelError("The story is still being told; wait for this scene first.")
@@ -413,11 +446,13 @@ class Session:
             raise DreamreelError("There are no choices here. Go back (:back) or load a save.")
         if not 0 <= index < len(choices):
             raise DreamreelError(f"There is no choice {index + 1}; pick 1-{len(choices)}.")
+        self._note_pace(choices[index], seconds)
         self._enter(choices[index].id)
         return self.scene()
 
-    def act(self, text: str) -> Scene:
-        """Do something the player typed: a new branch from the current scene."""
+    def act(self, text: str, seconds: float | None = None) -> Scene:
+        """Do something the player typed: a new branch from the current scene. `seconds`:
+        how long the player took, as for choose()."""
         text = " ".join(text.split())[:MAX_ACTION_CHARS]
         if not text:
             raise DreamreelError("Type what you want to do.")
@@ -430,6 +465,7 @@ class Session:
         child = self.graph.add_child(parent.id, label=text, intent=infer_intent(text),
                                      seed=derive_seed(parent.seed, "act", count, text),
                                      free_text=True)
+        self._note_pace(child, seconds)
         self.saving.mark(child.id)
         self._enter(child.id)
         return child
@@ -543,6 +579,14 @@ class Session:
                 self.narration.narrate(node)
         elif scene.status == READY:        # told ahead (prefetch): on at once
             self._arrived(node)
+
+    def _note_pace(self, scene: Scene, seconds: float | None) -> None:
+        """Record how long the player took to take a choice, the first time it is taken."""
+        if seconds is None or scene.visited or scene.pace_ms or not seconds > 0:
+            return
+        scene.pace_ms = max(1, min(MAX_PACE_MS, round(seconds * 1000)))
+        self.player_model.forget(scene.id)
+        self.saving.mark(scene.id)
 
     def _arrived(self, node: int) -> None:
         """Steps 3-5: the player is at a told scene (its draft applied, step 2, by poll())."""

@@ -202,6 +202,21 @@ class Narration:
             telling.job.cancel()
         self.scene_seconds = None
 
+    def retell_ahead(self) -> None:
+        """Tell again the scenes behind the current one that were told ahead but not yet seen
+        (after the world or the player model changed), so the change shows in the very next
+        scene; the old telling stays as an alternative. Tellings ahead still running are
+        cancelled, and told afresh when needed."""
+        session = self.session
+        if session.waiting:
+            return
+        for node, telling in list(self.tellings.items()):
+            if node != session.current:
+                telling.job.cancel()
+        for child in session.graph.choices(session.current):
+            if child.status == READY and not child.visited and child.id not in self.tellings:
+                self.narrate(child.id, PREFETCH_NARRATE, retell=False)
+
     def prompt_for(self, node: int) -> dict | None:
         """The prompt a narrator was given for a scene, also while it is being told."""
         entry = self.tellings.get(node)
@@ -267,7 +282,19 @@ class Narration:
         return NarrationRequest(world=self.session.world, state=self.session.graph.state_before(node),
                                 action=action, seed=seed, node=node, recent=recent,
                                 summary=summary, author_note=self.session.author_note,
+                                player_model=self._player(scene),
                                 extras={"avoid_sources": told} if told else {})
+
+    def _player(self, scene: Scene):
+        """What the game believed about the player when they took the action that leads to
+        scene: the profile at its parent (so a scene told ahead and one told on arrival are
+        told alike). None while the player model is off."""
+        if not self.session.reads_player:
+            return None
+        if scene.parent is None:
+            from engine.story.player_model import EMPTY
+            return EMPTY
+        return self.session.player_profile(scene.parent)
 
     def _teller(self, scene: Scene):
         """Who tells a scene: the chosen narrator, except for a story's first telling of its

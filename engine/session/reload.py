@@ -13,8 +13,7 @@ from __future__ import annotations
 import weakref
 
 from engine.events import EventKind
-from engine.session.jobs import DONE, FAILED as JOB_FAILED, NARRATE_CURRENT, PREFETCH_NARRATE, Job
-from engine.story.graph import READY
+from engine.session.jobs import DONE, FAILED as JOB_FAILED, NARRATE_CURRENT, Job
 
 RELOAD_WORLD = NARRATE_CURRENT   # a world reload goes before the scenes it should change
 
@@ -63,13 +62,7 @@ class WorldReload:
     def _retell_prefetched(self) -> None:
         """Tell again the scenes prefetched from the old world but not yet seen, so the edit
         shows in the very next scene (the old telling stays as an alternative)."""
-        session = self.session
-        if session.waiting:
-            return
-        for child in session.graph.choices(session.current):
-            if child.status == READY and not child.visited \
-                    and child.id not in session.narration.tellings:
-                session.narration.narrate(child.id, PREFETCH_NARRATE, retell=False)
+        self.session.narration.retell_ahead()
 
     def stop(self) -> None:
         """Watch no more (the story is closed)."""

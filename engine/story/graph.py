@@ -74,6 +74,7 @@ class Scene:
     versions: list[Version] = field(default_factory=list)
     active: int = 0             # index of the version shown
     visited: bool = False       # the player has been here (prefetched scenes have not)
+    pace_ms: int = 0            # milliseconds the player took to choose it; 0: not measured
 
     @property
     def current(self) -> Version | None:

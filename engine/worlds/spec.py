@@ -123,6 +123,29 @@ class AudioSpec(_Strict):
     moods: dict[Mood, MoodMusicSpec] = Field(default_factory=dict)   # [audio.moods.<mood>]
 
 
+# The poles of the player model's tendencies (engine.story.player_model.AXES).
+PlayerPole = Literal["bold", "cautious", "kind", "ruthless", "curious", "direct", "talkative",
+                     "quiet"]
+
+
+class PlayerModelSpec(_Strict):
+    """world.toml [player_model]: how the storylet narrator answers the way the player plays.
+
+    `tags` maps storylet tags to the tendency they suit, e.g. `fight = "ruthless"`: a storylet
+    with such a tag is told more often to a player who leans that way, less often to one who
+    leans the other way (engine.narrators.storylets, PLAYER_STEER)."""
+
+    tags: dict[str, PlayerPole] = Field(default_factory=dict, max_length=200)
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for tag in value:
+            if not 0 < len(tag) <= 40:
+                raise ValueError(f"'{tag[:40]}' is not a tag (1 to 40 characters)")
+        return value
+
+
 class WorldSpec(_Strict):
     """world.toml: the world bible (title, premise, tone, art style), characters and start."""
 
@@ -141,6 +164,8 @@ class WorldSpec(_Strict):
     # What each location's pictures show, by the location id that effects set: [locations.moor].
     locations: dict[str, PictureSpec] = Field(default_factory=dict, max_length=100)
     audio: AudioSpec = Field(default_factory=AudioSpec)   # [audio]: music style, voice, moods
+    # [player_model]: storylet tags and the player tendencies they suit.
+    player_model: PlayerModelSpec = Field(default_factory=PlayerModelSpec)
 
 
     @field_validator("narration_words")
@@ -204,5 +229,5 @@ class ReactionSpec(_Strict):
 
 
 __all__ = ["ID_PATTERN", "REACTION_KINDS", "MUSIC_MODES", "MUSIC_INSTRUMENTS", "MoodMusicSpec",
-           "AudioSpec", "CharacterSpec", "StateSpec", "PlayerSpec",
+           "AudioSpec", "PlayerModelSpec", "PlayerPole", "CharacterSpec", "StateSpec", "PlayerSpec",
            "WorldSpec", "LoreSpec", "PictureSpec", "ChoiceSpec", "StoryletSpec", "ReactionSpec"]

@@ -20,6 +20,7 @@ from engine.story.memory import rolling_summary
 from engine.narrators import Action, NarrationRequest
 from engine.story.memory import RecentScene
 from engine.narrators.storylets import StoryletNarrator
+from engine.story.player_model import EMPTY
 from engine.story.schema import MAX_NAME, SceneDraft
 from engine.story.state import WorldState, apply_effects, as_id
 from engine.worlds.templates import Templates
@@ -309,7 +310,10 @@ def sample_request(world: World) -> tuple[NarrationRequest, SceneDraft, WorldSta
     action, scenes = Action(label="Begin the story", opening=True), []
     draft = SceneDraft(title=world.title[:80], narration=world.spec.premise[:4000] or world.title,
                        image_prompt=world.spec.cover[:400], ending=True)
+    player = EMPTY     # what the player model makes of the actions taken
     for step in range(SAMPLE_SCENES):
+        if not action.opening:
+            player = player.after(action.intent)
         try:
             told = narrator.narrate(NarrationRequest(world, state, action, seed=step + 1,
                                                      node=step))
@@ -323,7 +327,8 @@ def sample_request(world: World) -> tuple[NarrationRequest, SceneDraft, WorldSta
         choice = told.choices[0]
         action = Action(label=choice.label, intent=choice.intent, goto=choice.goto or "")
     request = NarrationRequest(world, state, action, seed=99, node=len(scenes),
-                               recent=tuple(scenes[-6:]), summary=rolling_summary(scenes[:-6]))
+                               recent=tuple(scenes[-6:]), summary=rolling_summary(scenes[:-6]),
+                               player_model=player)
     return request, draft, state
 
 

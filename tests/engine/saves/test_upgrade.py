@@ -13,6 +13,7 @@ from pathlib import Path
 
 import orjson
 
+from engine.saves.upgrades import VERSION
 from engine.session.core import Session
 from engine.session.jobs import InlineRunner
 
@@ -61,11 +62,47 @@ def test_it_plays_on_and_is_saved_in_the_current_format(config):
     assert session.flush_saves()
     session.close()
     snapshot = orjson.loads((folder / "story.json").read_bytes())
-    assert snapshot["version"] == 2 and "seed" not in snapshot
+    assert snapshot["version"] == VERSION and "seed" not in snapshot
     assert snapshot["play"]["seed"] == seed == 20261207
     again = Session.resume(config, DATA.name, runner=InlineRunner())
     try:
         assert again.current == where and again.path()[:-1] == path_before
         assert again.seed == seed and again.turn == 8
+    finally:
+        again.close()
+
+
+V2 = Path(__file__).parent / "data" / "v2-hollow_orbit"
+
+
+def test_a_version_2_save_loads_and_the_player_model_reads_its_path(config):
+    """tests/engine/saves/data/v2-hollow_orbit: a real slot written with save version 2 (seven
+    turns of Hollow Orbit, one a typed action, as a snapshot and seven journal lines), from
+    before scenes recorded the player's pace. It loads, its scenes read as unmeasured, and the
+    player model is derived from its path."""
+    config = config.with_changes(game={"painter": "none"})
+    slots = config.saves_dir / "slots"
+    slots.mkdir(parents=True)
+    shutil.copytree(V2, slots / V2.name)
+    assert orjson.loads((V2 / "story.json").read_bytes())["version"] == 2
+    session = Session.resume(config, V2.name, runner=InlineRunner())
+    try:
+        session.wait()
+        assert (session.current, session.turn, session.seed) == (26, 7, 20270115)
+        path = [session.scene(n) for n in session.path()]
+        assert [s.title for s in path][4] == "Thank the voice on the speaker kindly"
+        assert all(scene.pace_ms == 0 for scene in path)
+        profile = session.player_profile()
+        assert profile.turns == 7
+        assert profile.tendency("kind").value > 0     # the kind words typed on the way
+        assert session.check_invariants() == []
+        session.choose(0, seconds=3.0)
+        session.wait()
+        assert session.flush_saves()
+    finally:
+        session.close()
+    again = Session.resume(config, V2.name, runner=InlineRunner())
+    try:
+        assert again.scene().pace_ms == 3000 and again.player_profile().turns == 8
     finally:
         again.close()
