@@ -362,6 +362,17 @@ class App(Stories):
         except DreamreelError as err:
             self.error(f"{err} The setting applies to this game only.")
 
+    def set_player_model(self, on: bool) -> None:
+        """Turn the player model on or off ("The world reads you") for the story being played
+        and later ones, and keep it in the user config."""
+        self.config = self.config.with_changes(game={"player_model": on})
+        if self.session is not None:
+            self.session.set_player_model(on)
+        try:
+            save_user_settings({"game": {"player_model": on}}, self.settings_file)
+        except DreamreelError as err:
+            self.error(f"{err} The setting applies to this game only.")
+
     def toggle_mute(self) -> None:
         """U: sound off, or on again (remembered)."""
         muted = not self.config.audio.muted

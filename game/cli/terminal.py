@@ -15,6 +15,7 @@ import os
 import re
 import sys
 import textwrap
+import time
 from typing import TextIO
 
 from engine import InlineRunner, Session
@@ -29,7 +30,8 @@ HELP = """Commands: a number picks a choice; any other text is your own action.
   :alt N show version N           :save NAME / :load NAME
   :prompt show the narrator's prompt for this scene
   :narrator SPEC  tell the story with another narrator (e.g. :narrator storylets)
-  :state what you carry and know  :help  this text      :quit  save and leave"""
+  :state what you carry and know, and what the world reads in you
+  :help  this text                :quit  save and leave"""
 
 
 class TerminalGame:
@@ -40,6 +42,7 @@ class TerminalGame:
         self.out = out
         self.interactive = interactive
         self.gone = False        # the reader of our output went away (e.g. `| head`)
+        self.shown_at: float | None = None   # when the choices were printed (for their pace)
 
     def say(self, text: str = "", end: str = "\n") -> None:
         if self.gone:
@@ -83,6 +86,14 @@ class TerminalGame:
             return
         for number, choice in enumerate(session.choices(), start=1):
             self.say(f"  {number}. {choice.label}")
+        self.shown_at = time.monotonic()
+
+    def _pace(self) -> float | None:
+        """Seconds since the choices were printed, when a person is typing (a script's
+        instant answers say nothing about how a player chooses)."""
+        if not self.interactive or self.shown_at is None:
+            return None
+        return time.monotonic() - self.shown_at
 
     def handle(self, line: str) -> bool:
         """Apply one input line. Returns False when the player quits."""
@@ -115,17 +126,28 @@ class TerminalGame:
             elif command == "state":
                 for fact in session.state().facts():
                     self.say(f"  {fact}")
+                self._player_model()
             else:
                 self.say(f"! Unknown command ':{command}'. Type :help.")
             return True
         if NUMBER.fullmatch(line):
-            session.choose(int(line) - 1)
+            session.choose(int(line) - 1, seconds=self._pace())
         elif line.isascii() and line.isdigit():       # more digits than any story has choices
             raise DreamreelError(f"There is no choice {line[:9]}...; type a choice's number.")
         else:
-            session.act(line)
+            session.act(line, seconds=self._pace())
         self.show_scene()
         return True
+
+    def _player_model(self) -> None:
+        """What the game believes about the player (the player model), or that it is off."""
+        profile = self.session.player_profile()
+        if profile is None:
+            self.say("  The world reads you: off ([game] player_model)")
+            return
+        self.say("  The world reads you:")
+        for heading, text in profile.rows():
+            self.say(f"    {heading}: {text}")
 
     def _alt(self, argument: str) -> None:
         scene = self.session.scene()

@@ -1,10 +1,10 @@
 """Settings, on two pages. Display: text speed, text size, high contrast, fullscreen,
-auto-advance and its pace. Sound: reading the narration aloud (self-voicing, an accessibility
+auto-advance and its pace, and whether the world reads how you play (the player model). Sound: reading the narration aloud (self-voicing, an accessibility
 setting as in Ren'Py), the music's, the voice's and the effects' volumes, and sound on or off (U anywhere in
 the story).
 
 Each change applies at once and is written to the user config (engine.config.save_user_settings
-through App.set_display and App.set_audio); a sample line below shows the text at the chosen size
+through App.set_display, App.set_audio and App.set_player_model); a sample line below shows the text at the chosen size
 and speed. Up/Down pick a row, Left/Right (or a click on the arrows) change it, Enter toggles,
 Tab (or a click on a page's name) turns the page; Esc or O returns (O opens it from the story, as
 does the game menu).
@@ -25,7 +25,7 @@ AUTO_SPEEDS = [(0.5, "slow"), (0.75, "relaxed"), (1.0, "normal"), (1.5, "brisk")
 SIZES = [16, 18, 20, 22, 24, 28, 32, 36, 40]
 VOLUMES = [round(step / 10, 1) for step in range(11)]
 PAGES = {"Display": ["text_speed", "font_size", "high_contrast", "fullscreen", "auto_advance",
-                     "auto_advance_speed"],
+                     "auto_advance_speed", "player_model"],
          "Sound": ["read_aloud", "music_volume", "voice_volume", "effects_volume", "muted"]}
 AUDIO_ROWS = set(PAGES["Sound"])
 VOLUME_ROWS = ("music_volume", "voice_volume", "effects_volume")
@@ -33,7 +33,8 @@ NAMES = {"text_speed": "Text speed", "font_size": "Text size", "high_contrast": 
          "fullscreen": "Fullscreen", "auto_advance": "Auto-advance",
          "auto_advance_speed": "Auto-advance pace", "read_aloud": "Read aloud (self-voicing)",
          "music_volume": "Music volume", "voice_volume": "Voice volume",
-         "effects_volume": "Effects volume", "muted": "Sound (U)"}
+         "effects_volume": "Effects volume", "muted": "Sound (U)",
+         "player_model": "The world reads you"}
 SAMPLE = ("The lantern swings on its hook, and the harbour below fills with a light that was "
           "not there a moment ago. Somewhere a bell begins to ring.")
 
@@ -68,6 +69,8 @@ class SettingsScreen(Screen):
             self.layout(self.app.surface.get_size())
 
     def _settings(self, row: str):
+        if row == "player_model":
+            return self.app.config.game
         return self.app.config.audio if row in AUDIO_ROWS else self.app.config.display
 
     def value_text(self, row: str) -> str:
@@ -89,6 +92,9 @@ class SettingsScreen(Screen):
     def change(self, row: str, step: int) -> None:
         """Move a setting one notch (booleans flip) and apply it now."""
         value = getattr(self._settings(row), row)
+        if row == "player_model":
+            self.app.set_player_model(not value)
+            return
         if row in AUDIO_ROWS:
             if row in VOLUME_ROWS:
                 position = min(range(len(VOLUMES)), key=lambda i: abs(VOLUMES[i] - value))

@@ -1,5 +1,7 @@
-"""The status panel: where the player is, what they carry, who is present, and the facts the world
-lets them see (the flags a world lists in world.toml `[state] visible`, with their labels).
+"""The status panel: where the player is, what they carry, who is present, the facts the world
+lets them see (the flags a world lists in world.toml `[state] visible`, with their labels), and
+what the game believes about how they play (the player model: their tone and tendencies, in
+words), or that they turned it off.
 
 Opens over the story with I (Ctrl+I while the action field is offered) or the quick menu's Status
 button; Esc, I or a right click closes. It reads the Session's world state at the current scene
@@ -32,7 +34,18 @@ def status_rows(session) -> list[tuple[str, str]]:
         if isinstance(value, bool):
             value = "yes" if value else "no"
         rows.append((label, str(value)))
-    return rows
+    return rows + player_rows(session)
+
+
+def player_rows(session) -> list[tuple[str, str]]:
+    """What the game believes about the player at the current scene, in words (the player
+    model), so the steering is never hidden; or that the player turned it off."""
+    profile = session.player_profile()
+    if profile is None:
+        return [("The world reads you", "off: prompts and storylets ignore how you play "
+                                        "(Settings, Display)")]
+    return [("The world reads you", "what the story believes about how you play, and answers "
+                                    "(turn it off in Settings, Display)"), *profile.rows()]
 
 
 class StatusScreen(Screen):

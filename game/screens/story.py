@@ -57,6 +57,7 @@ class StoryScreen(StoryInput, StoryView, Screen):
         self._backdrop_old: pygame.Surface | None = None
         self._painting_shown = False
         self._turn_for, self._turn = None, 0
+        self._choices_at: tuple | None = None   # (scene signature, app time) the choices showed
         self._build_quick()
 
     # -- wiring -----------------------------------------------------------------------------
@@ -192,16 +193,23 @@ class StoryScreen(StoryInput, StoryView, Screen):
                 self.failed_images.add(current)
 
     # -- actions ----------------------------------------------------------------------------
+    def _pace(self) -> float | None:
+        """Seconds since the choices of this scene showed (the player model reads it as the
+        player's pace); None when they have not shown."""
+        if self._choices_at is None or self._choices_at[0] != self.signature:
+            return None
+        return self.app.seconds - self._choices_at[1]
+
     def choose(self, index: int) -> None:
         if self.session is not None:
-            self.session.choose(index)
+            self.session.choose(index, seconds=self._pace())
             self.app.mixer.effect("choose")
             self.sync()
 
     def _act(self, text: str) -> None:
         if self.session is None:
             return
-        self.session.act(text)
+        self.session.act(text, seconds=self._pace())
         self.app.mixer.effect("choose")
         self.action.clear()
         self.action.focus(False)
@@ -352,6 +360,9 @@ class StoryScreen(StoryInput, StoryView, Screen):
         self._layout_box()
         self.box.update(dt, display.text_speed)
         self.action.update(dt)
+        if self.choices_visible and (self._choices_at is None
+                                     or self._choices_at[0] != self.signature):
+            self._choices_at = (self.signature, self.app.seconds)
         if display.auto_advance and self.box.page_done and not self.box.at_end:
             self.auto_timer += dt
             if self.auto_timer >= self.auto_delay():
