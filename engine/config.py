@@ -33,7 +33,7 @@ class _Section(BaseModel):
 class GameSettings(_Section):
     world: str = "lantern_coast"       # world id or folder
     narrator: str = "storylets"        # storylets | transformers:<id or path> | openai:<model>@<url>
-    painter: str = "procedural"        # procedural | none | diffusers:<id or path>
+    painter: str = "procedural"        # procedural | none | diffusers:<id> | openai-images:<m>@<url>
     seed: int = Field(default=0, ge=0, le=SEED_MAX)  # 0: a fresh seed for every new game
     saves_dir: str = ""                # "" : the project's saves/ folder
     worlds_dir: str = ""               # "" : <saves_dir>/worlds for installed worlds

@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--world", help="world id or folder")
     play.add_argument("--narrator", help="storylets | transformers:<id or path> | "
                       "openai:<model>@<base url>")
-    play.add_argument("--painter", help="procedural | none | diffusers:<id or path>")
+    play.add_argument("--painter", help="procedural | none | diffusers:<id or path> | "
+                      "openai-images:<model>@<base url>")
     play.add_argument("--music", help="procedural | none | musicgen:<id or path>")
     play.add_argument("--voice", help="espeak | none | transformers:<id or path> (the voice "
                       "that reads the narration aloud, with --read-aloud)")

@@ -21,7 +21,7 @@ KEYS_HELP = ("Space or click: next  ·  1-9 or arrows + Enter: choose  ·  just 
              "your own (while choices show, hotkeys need Ctrl)  ·  wheel up or Ctrl+Z: back  ·  "
              "wheel down: forward  ·  R: retell  ·  [ ] or Left / Right: versions  ·  M: map  ·  "
              "H: history  ·  I: status  ·  S / L: save / load  ·  F5 / F9: quicksave / quickload  ·  "
-             "A: auto  ·  P: the narrator's prompt  ·  O: settings  ·  F11: fullscreen")
+             "A: auto  ·  P: the narrator's prompt  ·  U: sound on/off  ·  O: settings  ·  F11: fullscreen")
 
 
 # -- shared background work: the world list and covers --------------------------------------
