@@ -103,12 +103,14 @@ def write_soundtrack(path: Path, sections: Sequence[tuple[str, float]],
     names = [name for name, _ in sections]
     total = bounds[-1]
     if loops:
+        # each channel contiguous and 16-bit (half the memory of floats: a loop of each of eight
+        # moods, 40 s long, is 56 MB), scaled back to -1..1 as a chunk is mixed
         channels = [{}, {}]
-        for name, clip in loops.items():         # each channel contiguous: read a chunk at a time
+        for name, clip in loops.items():
             loop = stereo_loop(clip, rate)
             for c in range(2):
-                channels[c][name] = np.ascontiguousarray(loop[:, c])
-        level = MUSIC_LEVEL
+                channels[c][name] = np.round(np.clip(loop[:, c], -1, 1) * 32767).astype(np.int16)
+        level = MUSIC_LEVEL / 32767.0
     else:
         bed = {mood: pad_loop(mood, rate) for mood in dict.fromkeys(names)}
         channels, level = [bed, bed], LEVEL

@@ -29,7 +29,7 @@ PRESET = "veryfast"     # x264's speed for size: 'ultrafast' is ~1.4x faster, ~4
 X264_PARAMS = "me=dia:subme=1"
 CRF = 20                # x264 quality: visually clean on painted pictures at this rate
 AUDIO_CODEC = "aac"
-AUDIO_BITRATE = "96k"     # mono
+AUDIO_BITRATE = "128k"    # stereo: music and a voice
 PIPE_BYTES = 1 << 20    # the pipe's buffer (Linux): fewer switches between us and FFmpeg
 LOG_TAIL = 600          # characters of FFmpeg's log quoted in an error
 # RGB (0..255) -> Y'CbCr, BT.709, video range (Y 16..235, Cb and Cr 16..240), as PIL's
