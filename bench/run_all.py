@@ -27,6 +27,7 @@ BENCHES = [
     ("bench_painter.py", [], [], ()),
     ("bench_frames.py", [], ["--frames", "120"], ("pygame",)),
     ("bench_prefetch.py", [], ["--turns", "4"], ()),
+    ("bench_player_model.py", [], ["--turns", "20", "--depth", "2000"], ("vaderSentiment",)),
     ("soak.py", [], ["--lines", "300"], ()),
     ("bench_music.py", [], ["--repeat", "1"], ()),
     ("bench_voice.py", [], ["--limit", "20", "--cold-runs", "1"], ("espeakng_loader",)),
