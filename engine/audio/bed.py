@@ -85,7 +85,7 @@ def pad_loop(mood: str, rate: int = RATE) -> np.ndarray:
     return signal.astype(np.float32)
 
 
-def _section_bounds(sections: Sequence[tuple[str, float]], rate: int) -> list[int]:
+def section_bounds(sections: Sequence[tuple[str, float]], rate: int) -> list[int]:
     """Where each section starts, in samples, and (last) where the bed ends."""
     bounds, elapsed = [0], 0.0
     for _, seconds in sections:
@@ -165,7 +165,7 @@ def write_bed(path: Path, sections: Sequence[tuple[str, float]], *, rate: int = 
         The number of samples written.
     """
     moods = [mood if mood in CHORDS else DEFAULT_MOOD for mood, _ in sections]
-    bounds = _section_bounds(sections, rate)
+    bounds = section_bounds(sections, rate)
     loops = {mood: pad_loop(mood, rate) for mood in dict.fromkeys(moods)}
     total = bounds[-1]
     with wave.open(str(path), "wb") as out:
@@ -179,4 +179,4 @@ def write_bed(path: Path, sections: Sequence[tuple[str, float]], *, rate: int = 
     return total
 
 
-__all__ = ["CHORDS", "LEVEL", "RATE", "pad_loop", "render_chunk", "write_bed"]
+__all__ = ["CHORDS", "LEVEL", "RATE", "pad_loop", "render_chunk", "section_bounds", "write_bed"]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.audio.bed import CHUNK, LEVEL, RATE, pad_loop, render_chunk
+from engine.audio.bed import CHUNK, LEVEL, RATE, pad_loop, render_chunk, section_bounds
 from engine.audio.clips import Clip
 
 MUSIC_LEVEL = 0.8        # the music under the film (its clips are mixed to about -18 dBFS RMS)
@@ -65,14 +65,6 @@ def stereo_loop(clip: Clip, rate: int = RATE) -> np.ndarray:
     return np.ascontiguousarray(samples)
 
 
-def _bounds(sections: Sequence[tuple[str, float]], rate: int) -> list[int]:
-    bounds, elapsed = [0], 0.0
-    for _, seconds in sections:
-        elapsed += max(0.0, float(seconds))
-        bounds.append(round(elapsed * rate))
-    return bounds
-
-
 def _duck(at: np.ndarray, spans: Sequence[tuple[int, int]], ramp: int) -> np.ndarray:
     """The music's gain at samples `at`: 1, easing to DUCK over `ramp` samples before each
     spoken span and back after it."""
@@ -99,7 +91,7 @@ def write_soundtrack(path: Path, sections: Sequence[tuple[str, float]],
     Returns:
         The number of sample frames written: the sections' total.
     """
-    bounds = _bounds(sections, rate)
+    bounds = section_bounds(sections, rate)
     names = [name for name, _ in sections]
     total = bounds[-1]
     if loops:

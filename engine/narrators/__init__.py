@@ -61,25 +61,28 @@ class Narrator(Protocol):
                 on_token: TokenCallback | None = None) -> SceneDraft: ...
 
 
-def parse_options(options_class, options: dict, backend: str):
+def parse_options(options_class, options: dict, backend: str, error=None,
+                  noun: str = "narrator"):
     """A frozen options dataclass from keyword options, converting strings (from a command line
-    or config) to the fields' types. Unknown names and bad values are NarratorErrors."""
+    or config) to the fields' types. Unknown names and bad values raise `error` (NarratorError
+    by default; a painter passes PainterError and noun="painter")."""
+    error = error or NarratorError
     from dataclasses import fields
     known = {f.name for f in fields(options_class)}
     defaults = options_class()
     values = {}
     for name, value in options.items():
         if name not in known:
-            raise NarratorError(f"Unknown {backend} narrator option '{name}'. "
-                                f"Known: {', '.join(sorted(known))}.")
+            raise error(f"Unknown {backend} {noun} option '{name}'. "
+                        f"Known: {', '.join(sorted(known))}.")
         kind = type(getattr(defaults, name))
         try:
             if kind is bool and isinstance(value, str):
                 value = value.strip().lower() in ("1", "true", "yes", "on")
             values[name] = kind(value)
         except (TypeError, ValueError):
-            raise NarratorError(f"Option {name}={value!r} is not a valid {kind.__name__}."
-                                ) from None
+            raise error(f"{noun.capitalize()} option {name}={value!r} is not a valid "
+                        f"{kind.__name__}.") from None
     return options_class(**values)
 
 

@@ -46,7 +46,7 @@ import urllib.parse
 import urllib.request
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from PIL import Image
 
@@ -84,21 +84,8 @@ class OpenAIImagesOptions:
 
 def parse_images_options(options: dict) -> OpenAIImagesOptions:
     """Options from strings (a spec's query, a config) or values; PainterError names a bad one."""
-    defaults, values = OpenAIImagesOptions(), {}
-    known = {f.name for f in fields(OpenAIImagesOptions)}
-    for name, value in options.items():
-        if name not in known:
-            raise PainterError(f"Unknown openai-images painter option '{name}'. Known: "
-                               f"{', '.join(sorted(known))}.")
-        kind = type(getattr(defaults, name))
-        try:
-            if kind is bool and isinstance(value, str):
-                value = value.strip().lower() in ("1", "true", "yes", "on")
-            values[name] = kind(value)
-        except (TypeError, ValueError):
-            raise PainterError(f"Painter option {name}={value!r} is not a valid "
-                               f"{kind.__name__}.") from None
-    parsed = OpenAIImagesOptions(**values)
+    from engine.narrators import parse_options
+    parsed = parse_options(OpenAIImagesOptions, options, "openai-images", PainterError, "painter")
     if parsed.timeout <= 0 or parsed.retries < 0 or parsed.backoff < 0 or parsed.steps < 0:
         raise PainterError("Painter options: timeout must be above 0; retries, backoff and "
                            "steps 0 or more.")
