@@ -2,8 +2,8 @@
 
 Prints one JSON object: for each story, the film's length and frames, the export's wall and
 CPU time (this process and FFmpeg), its speed against real time, and its peak memory (the
-exporting process and FFmpeg, each measured as the peak resident size of a process that did
-nothing else). Each story is played with the storylet narrator and its pictures painted and
+exporting process, as the peak resident size of a process that did nothing else, and FFmpeg's,
+read from /proc as the last frame goes in). Each story is played with the storylet narrator and its pictures painted and
 cached in a process of its own; the export then runs in a fresh process, so neither playing nor
 painting is timed or counted in its memory. The sound is the game's default (the procedural
 music of each mood and the espeak-ng voice reading every line), made during the export (play
@@ -114,7 +114,7 @@ def export(folder: Path, kind: str, check: bool = False) -> dict:
         "python_cpu_seconds": round(cpu, 2),
         "ffmpeg_cpu_seconds": round(children.ru_utime + children.ru_stime, 2),
         "peak_rss_mb_python": round(peak_python / 1024, 1),
-        "peak_rss_mb_ffmpeg": round(children.ru_maxrss / 1024, 1),
+        "peak_rss_mb_ffmpeg": result.encoder_peak_mb,
         "progress_updates": len(updates),
         "mp4_mb": round(result.path.stat().st_size / 2**20, 1),
         "read_back_seconds": round(info.duration, 2),

@@ -65,6 +65,7 @@ class FilmResult:
     painted: int            # pictures painted for it (missing from the image cache)
     seconds: float          # how long the export took
     sound: str = "bed"      # "music and voice", "music", "voice" or "bed"
+    encoder_peak_mb: float | None = None   # FFmpeg's peak memory (where the system tells it)
     notes: tuple[str, ...] = ()   # why a part of the sound was left out, for the player
 
     @property
@@ -148,7 +149,7 @@ def export_film(session: "Session", out: Path, *, size: tuple[int, int] = SIZES[
                          lambda done, what: report(start + share * done / plan.frames, what))
         report(1.0 - FINISH_SHARE, "Finishing the film")
         encoder.finish()
-        encoder = None
+        encoder_peak, encoder = encoder.peak_mb, None
         srt = subtitles_path(out)
         os.replace(work / "film.srt", srt)
         os.replace(work / "film.mp4", out)
@@ -161,7 +162,8 @@ def export_film(session: "Session", out: Path, *, size: tuple[int, int] = SIZES[
     report(1.0, "Film written")
     return FilmResult(path=out, subtitles=srt, plan=plan, size=size, fps=fps,
                       frames=plan.frames, drawn=drawn, painted=painted,
-                      seconds=time.perf_counter() - started, sound=sound, notes=tuple(notes))
+                      seconds=time.perf_counter() - started, sound=sound, notes=tuple(notes),
+                      encoder_peak_mb=encoder_peak)
 
 
 def _paint_missing(session: "Session", story: "ExportedStory", report: Progress) -> int:

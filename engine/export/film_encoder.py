@@ -81,6 +81,7 @@ class Encoder:
                  log: Path):
         self.target, self.log = Path(target), Path(log)
         self.frame_bytes = size[0] * size[1] * 3 // 2
+        self.peak_mb: float | None = None    # FFmpeg's peak memory, once finished (Linux)
         self._log_file = open(self.log, "wb")
         try:
             self._process = subprocess.Popen(
@@ -112,6 +113,7 @@ class Encoder:
             self._process.stdin.close()
         except OSError:
             pass
+        self.peak_mb = _peak_mb(self._process.pid)    # all frames are in: near its whole run
         code = self._process.wait()
         self._close()
         if code != 0:
@@ -138,6 +140,18 @@ class Encoder:
         except OSError:
             text = ""
         return text[-LOG_TAIL:] or "no message"
+
+
+def _peak_mb(pid: int) -> float | None:
+    """A running process's peak resident memory in MB, where /proc tells it (Linux), else None."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _widen_pipe(stream) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,6 +132,8 @@ def test_the_film_has_one_video_and_one_audio_stream_and_lasts_as_planned(film):
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(reports) > 20
     assert any(what.startswith("Filming scene") for _, what in reports)
     assert sorted(p.name for p in result.path.parent.iterdir()) == ["tale.mp4", "tale.srt"]
+    if sys.platform.startswith("linux"):             # FFmpeg's peak memory, read from /proc
+        assert 1 < result.encoder_peak_mb < 2000
 
 
 def test_a_frame_from_the_middle_of_each_shot_shows_that_scenes_picture(saved, film):
