@@ -59,8 +59,9 @@ class App(Stories):
 
     def __init__(self, config: Config, *, narrator=None, painter=None,
                  runner_factory: Callable[[], Any] | None = None, slot: str | None = None,
-                 settings_file: Path | None = None):
+                 settings_file: Path | None = None, player: dict | None = None):
         self.config = config
+        self.player = dict(player or {})  # the profile given on the command line, for new stories
         self.narrator = narrator
         self.painter = painter
         self.runner_factory = runner_factory

@@ -86,10 +86,12 @@ class Stories:
         options["images"] = self.library.images     # one image cache for the whole window
         return options
 
-    def new_game(self, world=None) -> None:
-        """Start a new story (in the background) and show the story screen."""
+    def new_game(self, world=None, player: dict | None = None) -> None:
+        """Start a new story (in the background) and show the story screen. `player`: the
+        player's profile (name, pronouns, look, portrait), else the command line's."""
         from engine import Session
         config, options = self.config, self._session_options()
+        options["player"] = dict(player if player is not None else self.player)
         self._begin_loading(f"Opening {world.title if world else 'the story'}...")
         self.background(lambda: Session.new(config, world=world, **options),
                         self._session_ready, self._session_failed)

@@ -13,6 +13,7 @@ from typing import Callable, Protocol
 
 from engine.errors import NarratorError
 from engine.story.memory import RecentScene  # noqa: F401  (part of the narrator protocol)
+from engine.story.persona import Persona
 from engine.story.player_model import PlayerProfile
 from engine.story.schema import SceneDraft
 from engine.story.state import WorldState
@@ -47,6 +48,9 @@ class NarrationRequest:
     # What the game believes about the player (engine.story.player_model.PlayerProfile) when
     # they took this action; None while the player model is off.
     player_model: PlayerProfile | None = None
+    # The player's profile (name, pronouns, look; engine.story.persona): the `player` name of
+    # every template. None: the world's suggestions (tools that narrate without a story).
+    player: Persona | None = None
     extras: dict = field(default_factory=dict)  # backend-specific hints (never required)
 
 

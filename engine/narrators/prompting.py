@@ -21,6 +21,7 @@ from pathlib import Path
 
 from engine.errors import NarratorError, TemplateError
 from engine.story.memory import triggered_lore
+from engine.story.persona import Persona, default_persona, in_frame
 from engine.narrators import NarrationRequest
 from engine.story.schema import INTENTS, MOODS, SceneDraft, llm_scene_json_schema
 from engine.story.state import WorldState
@@ -39,7 +40,7 @@ OLDER_SCENE_CHARS = 600        # ... and from each earlier one, for overrides us
 EARLIER_LINE_CHARS = 100       # the first sentence of each earlier recent scene (`earlier`)
 EARLIER_LINES = 6              # ... for the newest this many of them
 PROMPT_LORE_CHARS = 560        # triggered lore in one prompt (small models have 2k contexts)
-DESCRIPTION_CHARS = 160        # a character's description in the world bible
+DESCRIPTION_CHARS = 150        # a character's description in the world bible
 APPEARANCE_CHARS = 80          # ... and their looks
 MAX_ACTION_CHARS = 300         # a typed action
 MAX_NOTE_CHARS = 600           # the author's note
@@ -219,7 +220,7 @@ class PromptBuilder:
     def build(self, request: NarrationRequest) -> Prompt:
         """Render the system (stable) and user (volatile) parts of a narrator prompt."""
         world = request.world
-        base = self._world_context(world, request.state)
+        base = self._world_context(world, request.state, request.player)
         system = self.render(world, "system.j2", {**base, **self._bible(world)})
         summary = self.render(world, "summary.j2",
                               {**base, "summary": self._clean(request.summary)})
@@ -257,7 +258,8 @@ class PromptBuilder:
         return Prompt(system=system, user=user, lore_ids=tuple(entry.id for entry in lore))
 
     def image_prompt(self, world: World, scene, state: WorldState,
-                     appearances: dict[str, str] | None = None) -> str:
+                     appearances: dict[str, str] | None = None,
+                     player: Persona | None = None) -> str:
         """The painter's prompt for a scene, from image.j2: the one context every caller uses
         (the game, `worlds validate` and the tests), documented in docs/MODDING.md.
 
@@ -269,15 +271,24 @@ class PromptBuilder:
             appearances: the story's recorded appearance of each character met (so they look
                 the same from scene to scene); a character without one is drawn as world.toml
                 describes them.
+            player: the player's profile (default: the world's suggestions). Its look is the
+                player's appearance record, described when the scene puts the player in frame
+                (engine.story.persona.in_frame: the image prompt, or the narration's first
+                sentence, says "you" or the player's name): `player.in_frame` and
+                `player.appearance` in image.j2.
         """
         appearances = appearances or {}
+        player = player or default_persona(world)
+        shown = in_frame(player, scene.image_prompt, scene.narration)
         present = [c for c in state.present if c in appearances or c in world.characters]
         characters = [{"name": character_name(world, c),
                        "appearance": appearances.get(c) or getattr(world.characters.get(c),
                                                                    "appearance", "")}
                       for c in present][:MAX_IN_PROMPT]
         return self.render(world, "image.j2", {
-            **self._world_context(world, state),
+            **self._world_context(world, state, player),
+            "player": {**self._player_context(world, player), "in_frame": shown,
+                       "appearance": self._clean(player.appearance()) if shown else ""},
             "scene": {"title": scene.title, "image_prompt": scene.image_prompt,
                       "mood": scene.mood, "narration": scene.narration},
             "characters": characters,
@@ -287,13 +298,18 @@ class PromptBuilder:
     def _clean(self, text: str) -> str:
         return neutralize_special_tokens(text) if self.neutralize else text
 
-    def _world_context(self, world: World, state: WorldState) -> dict:
+    def _player_context(self, world: World, player: Persona | None) -> dict:
+        player = player or default_persona(world)
+        return {key: self._clean(value) for key, value in player.template_context().items()}
+
+    def _world_context(self, world: World, state: WorldState,
+                       player: Persona | None = None) -> dict:
         spec, clean = world.spec, self._clean
         return {
             "world": {"title": clean(spec.title), "premise": clean(spec.premise),
                       "tone": clean(spec.tone), "player_role": clean(spec.player_role),
                       "art_style": clean(spec.art_style)},
-            "player": {"name": clean(spec.player.name), "role": clean(spec.player_role)},
+            "player": self._player_context(world, player),
             "location": state.location,
             "depth": state.depth,
             "words": {"min": spec.narration_words[0], "max": spec.narration_words[1]},

@@ -23,6 +23,7 @@ from engine.narrators import reactions as answers
 from engine.narrators.matching import (ParsedAction, acknowledgement, infer_intent, opens_with,
                                        parse_action, stem)
 from engine.narrators.storylet_index import Match, StoryletIndex, places_named
+from engine.story.persona import Persona, default_persona
 from engine.story.player_model import PlayerProfile
 from engine.story.schema import INTENTS, MAX_NARRATION, MAX_TITLE, ChoiceDraft, SceneDraft
 from engine.story.seeds import rng_for
@@ -138,7 +139,7 @@ class StoryletNarrator:
                        parsed: ParsedAction | None, match: Match | None = None) -> SceneDraft:
         world, state = request.world, request.state
         after = apply_effects(state, storylet.spec.effects, storylet.id)
-        context = self.context(world, after)
+        context = self.context(world, after, request.player)
         title = self._render(storylet.spec.title, context, storylet, "title")[:MAX_TITLE]
         narration = answers.tidy(self._render(storylet.spec.text, context, storylet, "text"))
         if parsed is not None and not opens_with(narration, parsed):
@@ -268,7 +269,7 @@ class StoryletNarrator:
         """The names reaction conditions and text may use: a storylet's, and the action's."""
         last = request.recent[-1] if request.recent else None
         place = self.index(request.world).place_terms(request.state.location)
-        return {**self.context(request.world, request.state),
+        return {**self.context(request.world, request.state, request.player),
                 **answers.action_context(parsed, request.world, request.state, last, place)}
 
     # -- retelling --------------------------------------------------------------------------
@@ -398,8 +399,10 @@ class StoryletNarrator:
 
     # -- the template context ---------------------------------------------------------------
     @staticmethod
-    def context(world: World, state: WorldState) -> dict:
-        """The names storylet conditions and text may use (documented in docs/MODDING.md)."""
+    def context(world: World, state: WorldState, player: Persona | None = None) -> dict:
+        """The names storylet conditions and text may use (documented in docs/MODDING.md).
+        `player` is the player's profile (default: the world's suggestions)."""
+        player = player or default_persona(world)
         characters = {c.id: {"name": c.name, "appearance": c.appearance,
                              "description": c.description} for c in world.spec.characters}
         return {
@@ -407,7 +410,7 @@ class StoryletNarrator:
             "inventory": list(state.inventory),
             "present": list(state.present),
             "characters": characters,
-            "player": {"name": world.spec.player.name, "role": world.spec.player_role},
+            "player": player.template_context(),
             "world": {"title": world.spec.title},
             "lore": {entry.id: entry.text for entry in world.lore},
             "depth": state.depth,

@@ -26,10 +26,17 @@ def _pace_on_scenes(data: dict) -> dict:
     return data
 
 
+def _player_profile(data: dict) -> dict:
+    """Version 3 -> 4: the play state may hold the player's profile (player_name, pronouns,
+    look, portrait); an older story has none, which reads as the world's suggestions."""
+    return data
+
+
 # version -> the step that turns a snapshot of that version into one of the next
 STEPS: dict[int, Callable[[dict], dict]] = {
     1: _seed_into_play_state,
     2: _pace_on_scenes,
+    3: _player_profile,
 }
 VERSION = max(STEPS) + 1    # the version this Dreamreel writes
 

@@ -17,8 +17,10 @@ window shows them as toasts. A scene is never left "generating" without a job te
 
 from __future__ import annotations
 
+import io
 import time
 import weakref
+from pathlib import Path
 
 from engine.config import Config
 from engine.errors import DreamreelError, SaveError
@@ -26,6 +28,7 @@ from engine.events import EventKind, SessionEvent
 from engine.narrators.storylets import infer_intent
 from engine.painters import painter_from_config
 from engine.painters.imagecache import ImageCache
+from engine.saves.portrait import keep_portrait, load_portrait, portrait_file, read_portrait
 from engine.saves.saver import give_memory_back
 from engine.saves.snapshot import from_snapshot
 from engine.saves.store import SaveStore, check_name
@@ -37,6 +40,7 @@ from engine.session.reload import WorldReload
 from engine.session.saving import Saving
 from engine.session.sound import Sound
 from engine.story.graph import FAILED, GENERATING, READY, STUB, Scene, StoryGraph
+from engine.story.persona import MAX_LOOK, MAX_NAME, MAX_PRONOUNS, Persona, persona_of, tidy
 from engine.story.player_model import PlayerModel, PlayerProfile
 from engine.story.playstate import PlayState
 from engine.story.seeds import derive_seed, fresh_seed, story_seed
@@ -104,6 +108,9 @@ class Session:
         # .player_model); [game] player_model turns it off.
         self.player_model = PlayerModel(self.graph)
         self.reads_player = config.game.player_model
+        self._portrait_png: tuple[str, bytes] | None = None     # (hash, PNG) set this session
+        self._portrait_image = None                             # (hash, PIL image) decoded
+        self._loaded_from: Path | None = None                   # the slot folder read, if any
         self._closed = False
 
     # -- the play state, for reading (and for tools that set up a story) -------------------
@@ -164,14 +171,17 @@ class Session:
     @classmethod
     def new(cls, config: Config, *, world: World | None = None, narrator=None, painter=None,
             runner=None, seed: int | None = None, slot: str | None = None,
-            read_only: bool = False, images: ImageCache | None = None) -> "Session":
+            read_only: bool = False, images: ImageCache | None = None,
+            player: dict | None = None) -> "Session":
         """Start a new story: the opening scene is narrated at once (poll to receive it).
 
         Every story keeps its own slot: with no `slot`, a new one named after the world and
         the date is made ("lantern_coast-2026-12-07", then "-2", "-3"), so a new game never
         touches another story's saves. When the world names a start storylet and the narrator
         is a language model, the opening is the world's own, told by the storylet narrator
-        (see Narration._teller). Raises SlotBusy when another game is playing in `slot`."""
+        (see Narration._teller). `player` is the player's profile (name, pronouns, look,
+        portrait: a file; see set_player), the world's suggestions where left out. Raises
+        SlotBusy when another game is playing in `slot`."""
         from engine.saves.slotlock import SlotBusy
 
         store = SaveStore(config.saves_dir)
@@ -207,6 +217,10 @@ class Session:
                 claim.release()
             raise
         session._took_over(claim)
+        suggested = session.world.spec.player
+        chosen = {"name": suggested.name, "pronouns": suggested.pronouns,
+                  "look": suggested.look, **(player or {})}
+        session.set_player(**chosen)
         root = session.graph.add_root(seed=derive_seed(session.seed, "root"))
         session.play.current = root.id
         session.saving.mark(root.id)
@@ -238,6 +252,11 @@ class Session:
                 claim.release()
             raise
         session._took_over(claim)
+        session._loaded_from = store.slot_dir(name)
+        if slot != name and not read_only and session.play.portrait:   # a fork keeps its own
+            portrait = session.portrait_png()
+            if portrait is not None:
+                keep_portrait(store.slot_dir(slot), session.play.portrait, portrait)
         for note in loaded.notes:
             session._notice(EventKind.NOTICE, note)
         for warning in loaded.warnings:
@@ -307,6 +326,88 @@ class Session:
         if not self.reads_player:
             return None
         return self.player_model.profile(self.current if node is None else node)
+
+    # -- the player's profile (engine.story.persona) ----------------------------------------
+    def player(self) -> Persona:
+        """The player's profile: name, pronouns, look, role and portrait hash, with the
+        world's suggestions where the story has none of its own."""
+        return persona_of(self.world, self.play)
+
+    def set_player(self, name: str | None = None, pronouns: str | None = None,
+                   look: str | None = None, portrait: str | Path | None = None) -> Persona:
+        """Change the player's profile; it applies from the next scene told on (scenes told
+        already keep their text and pictures). None leaves a field as it is; "" clears it
+        (the world's suggestion then applies; portrait="" removes the portrait).
+
+        A portrait file is checked like world pictures (type, size, pixel bomb), made small
+        and kept in the story's slot folder; it is never sent to any server. A broken one is
+        an ERROR event naming the file, and the story goes on without a portrait.
+        """
+        if name is not None:
+            self.play.player_name = tidy(name, MAX_NAME)
+        if pronouns is not None:
+            self.play.pronouns = tidy(pronouns, MAX_PRONOUNS)
+        if look is not None:
+            self.play.look = tidy(look, MAX_LOOK)
+        if portrait is not None:
+            self.play.portrait = ""
+            if str(portrait).strip():
+                try:
+                    digest, data = read_portrait(Path(str(portrait).strip()))
+                    self._portrait_png = (digest, data)
+                    if not self.read_only:
+                        keep_portrait(self.store.slot_dir(self.slot), digest, data)
+                    self.play.portrait = digest
+                except SaveError as err:
+                    self._notice(EventKind.ERROR, str(err))
+        if self.graph.root is not None and not self.closed:
+            self.saving.autosave()
+        return self.player()
+
+    def portrait(self):
+        """The player's portrait as a PIL image, or None (no portrait, or its file is missing
+        or refused: then an ERROR event says why, once)."""
+        digest = self.play.portrait
+        if not digest:
+            return None
+        if self._portrait_image is not None and self._portrait_image[0] == digest:
+            return self._portrait_image[1]
+        image = None
+        if self._portrait_png is not None and self._portrait_png[0] == digest:
+            from PIL import Image
+            image = Image.open(io.BytesIO(self._portrait_png[1]))
+            image.load()
+        else:
+            for folder in self._portrait_folders():
+                try:
+                    image = load_portrait(folder, digest)
+                except SaveError as err:
+                    self._notice(EventKind.ERROR, f"{err} The story goes on without it.")
+                    self.play.portrait = ""
+                    return None
+                if image is not None:
+                    break
+        self._portrait_image = (digest, image) if image is not None else None
+        return image
+
+    def portrait_png(self) -> bytes | None:
+        """The portrait as the slot keeps it (PNG bytes), for copying into another slot."""
+        digest = self.play.portrait
+        if not digest:
+            return None
+        if self._portrait_png is not None and self._portrait_png[0] == digest:
+            return self._portrait_png[1]
+        for folder in self._portrait_folders():
+            path = portrait_file(folder, digest)
+            if path.is_file() and self.portrait() is not None:
+                return path.read_bytes()
+        return None
+
+    def _portrait_folders(self) -> list[Path]:
+        folders = [self.store.slot_dir(self.slot)]
+        if self._loaded_from is not None and self._loaded_from not in folders:
+            folders.append(self._loaded_from)
+        return folders
 
     def player_tone(self) -> str | None:
         """The player's current tone (calm, angry, afraid, happy, sad), or None while the

@@ -283,6 +283,7 @@ class Narration:
                                 action=action, seed=seed, node=node, recent=recent,
                                 summary=summary, author_note=self.session.author_note,
                                 player_model=self._player(scene),
+                                player=self.session.player(),
                                 extras={"avoid_sources": told} if told else {})
 
     def _player(self, scene: Scene):

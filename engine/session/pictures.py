@@ -17,6 +17,7 @@ from collections import OrderedDict
 from typing import Any, NamedTuple
 
 from engine.story.appearance import describe
+from engine.story.persona import in_frame
 from engine.errors import DreamreelError, PainterError
 from engine.events import EventKind, SessionEvent
 from engine.narrators.prompting import PromptBuilder
@@ -60,7 +61,8 @@ class Pictures:
     def image_prompt(self, node: int | None = None) -> str:
         """The full prompt for a scene's picture, from the moddable image.j2: the scene's image
         prompt, the recorded appearance of each character present (so they look the same from
-        scene to scene), the mood and the world's art style; then what the world declares for
+        scene to scene) and the player's when the scene shows them (engine.story.persona
+        .in_frame), the mood and the world's art style; then what the world declares for
         the scene's location (`[locations.<id>]`), so a changed declaration changes the key."""
         scene = self.session.scene(node)
         version = scene.current
@@ -70,13 +72,17 @@ class Pictures:
         state = self.session.graph.state_after(scene.id)
         declared = world.location_picture(state.location)   # after the scene's own
         try:
-            prompt = self._prompts.image_prompt(world, version, state, self.session.characters)
+            prompt = self._prompts.image_prompt(world, version, state, self.session.characters,
+                                                self.session.player())
             return f"{prompt.rstrip()} {declared}" if declared else prompt
         except DreamreelError as err:
             if self._image_template_error != str(err):
                 self._image_template_error = str(err)
                 self.session._notice(EventKind.ERROR, f"{err} Using the default picture prompt.")
+            player = self.session.player()
+            shown = in_frame(player, version.image_prompt, version.narration)
             parts = [world.spec.art_style, version.image_prompt,
+                     ("featuring " + player.appearance()) if shown and player.look else "",
                      describe(self.session.characters, state.present), f"{version.mood} mood",
                      declared]
             return ", ".join(p for p in parts if p)

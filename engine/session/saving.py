@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from engine.errors import SaveError
 from engine.events import EventKind, SessionEvent
+from engine.saves.portrait import keep_portrait
 from engine.saves.saver import Saver, give_memory_back
 from engine.saves.snapshot import saved_scene, story_snapshot, to_snapshot
 from engine.saves.store import COMPACT_LARGE, COMPACT_SMALL, SaveStore, SlotMeta, check_name, png_bytes
@@ -201,6 +202,10 @@ class Saving:
             image = session.picture_for_thumbnail()
             if image is not None:
                 thumb = png_bytes(image)
+            if name != session.slot and session.play.portrait:
+                portrait = session.portrait_png()   # the new slot keeps its own copy
+                if portrait is not None:
+                    keep_portrait(self.store.slot_dir(name), session.play.portrait, portrait)
             self.store.write_snapshot(name, to_snapshot(session, session.play.to_dict()),
                                       self.meta(name), thumb)
         finally:

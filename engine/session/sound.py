@@ -152,7 +152,8 @@ class Sound:
         world = self.session.world
         place = self.session.graph.state_after(node).location
         composer = self._make_composer()
-        key = track_key(world, mood, place, composer, seconds=MUSIC_SECONDS)
+        player = self.session.player().template_context()
+        key = track_key(world, mood, place, composer, seconds=MUSIC_SECONDS, player=player)
         record = self.heard.setdefault(node, {"music": "", "mood": mood, "voice": []})
         if key is None:
             return                   # no music: no composer and no track of the world's
@@ -171,7 +172,8 @@ class Sound:
         def work(job: Job):
             from engine.audio.music import music_for
             track = music_for(world, mood, place, composer=composer, cache=self.cache,
-                              seconds=MUSIC_SECONDS, on_progress=lambda f: job.check())
+                              seconds=MUSIC_SECONDS, on_progress=lambda f: job.check(),
+                              player=player)
             if track is None:
                 raise JobCancelled()
             return track, SoundCue(str(track.path), track.key, mood=track.mood, loop=True,

@@ -2,8 +2,8 @@
 
 Kept apart from the story graph, as ink keeps StoryState apart from Story: the graph is what
 was told, the play state is one player's position in it (the current scene, the turn, the
-story's seed, the author's note, the appearance records of the characters met, and whatever
-else play adds later). One dataclass, saved and loaded through its own to_dict/from_dict, whose
+story's seed, the author's note, the appearance records of the characters met, the player's
+profile (engine.story.persona), and whatever else play adds later). One dataclass, saved and loaded through its own to_dict/from_dict, whose
 saved form is derived from its fields (engine.story.records): a new field is one edit here,
 plus its test. Loading is strict, because saves come from other people too. No I/O here.
 """
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import SaveError
+from engine.story.persona import MAX_LOOK, MAX_NAME, MAX_PRONOUNS, PORTRAIT_DIGEST, tidy
 from engine.story.records import shape_of
 from engine.story.seeds import SEED_MAX
 
@@ -31,6 +32,11 @@ class PlayState:
     seed: int = 0             # the story's seed: every scene's seed derives from it
     author_note: str = ""     # the player's standing instruction to the narrator
     characters: dict[str, str] = field(default_factory=dict)   # id -> recorded appearance
+    # The player's profile (engine.story.persona); "" reads as the world's suggestion.
+    player_name: str = ""     # what the story calls the player
+    pronouns: str = ""        # e.g. "she/her"
+    look: str = ""            # a short description of the player's looks
+    portrait: str = ""        # sha256 of the portrait kept in the slot folder; "" for none
 
     def to_dict(self) -> dict:
         """Every field, as saved (containers copied: the saver thread may write them while
@@ -65,7 +71,12 @@ class PlayState:
         if not all(type(k) is str and type(v) is str and len(v) <= MAX_APPEARANCE
                    for k, v in characters.items()):
             raise SaveError(f"{where}: the character records are damaged.")
+        if values["portrait"] and not PORTRAIT_DIGEST.fullmatch(values["portrait"]):
+            raise SaveError(f"{where}: the play state's portrait is damaged.")
         values["author_note"] = values["author_note"][:MAX_AUTHOR_NOTE]
+        values["player_name"] = tidy(values["player_name"], MAX_NAME)
+        values["pronouns"] = tidy(values["pronouns"], MAX_PRONOUNS)
+        values["look"] = tidy(values["look"], MAX_LOOK)
         values["characters"] = dict(list(characters.items())[:MAX_CHARACTERS])
         return cls(**values)
 

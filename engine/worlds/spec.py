@@ -88,9 +88,13 @@ class StateSpec(_Strict):
 
 
 class PlayerSpec(_Strict):
-    """world.toml [player]: the player character's profile."""
+    """world.toml [player]: the player character's profile the world suggests (name, pronouns,
+    look); each player may choose their own when a story begins."""
 
     name: str = Field(default="Traveller", max_length=40)
+    # Suggestions the "Who are you?" screen starts from; the player may change them.
+    pronouns: str = Field(default="", max_length=30)    # e.g. "they/them"
+    look: str = Field(default="", max_length=300)       # a short description of looks
 
 
 # The modes and instruments of the procedural score (engine.audio.music), which a world's

@@ -45,6 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help="play without saving into the slot (e.g. one another game has open)")
     play.add_argument("--fork", metavar="NEW", help="with --continue: go on in a new slot NEW, "
                       "leaving the slot resumed as it is")
+    play.add_argument("--player-name", metavar="NAME",
+                      help="your name in a new story (default: the world's suggestion)")
+    play.add_argument("--pronouns", help="your pronouns in a new story, e.g. she/her")
+    play.add_argument("--player-look", metavar="TEXT",
+                      help="a short description of your looks, used in every picture that shows "
+                      "you")
+    play.add_argument("--portrait", type=Path, metavar="FILE",
+                      help="a picture of you (PNG, JPEG or WebP), kept in the story's slot and "
+                      "never uploaded")
     play.add_argument("--saves-dir", type=Path, help="folder for saves and the image cache")
     play.add_argument("--frames", type=int, help="window: run N frames, then exit")
     play.add_argument("--screenshot", type=Path, help="window: save the last frame here")
@@ -164,7 +173,16 @@ def cmd_play(args: argparse.Namespace) -> int:
                           "Load screen opens any slot.")
     from game.launch import run_window
     return run_window(config, resume=args.resume, slot=args.slot, frames=args.frames,
-                      screenshot=args.screenshot, settings_file=settings_file(args))
+                      screenshot=args.screenshot, settings_file=settings_file(args),
+                      player=player_choice(args))
+
+
+def player_choice(args: argparse.Namespace) -> dict:
+    """The player's profile given on the command line (only what was given): Session.new's
+    `player`, and what the window's "Who are you?" screen starts from."""
+    given = {"name": args.player_name, "pronouns": args.pronouns, "look": args.player_look,
+             "portrait": str(args.portrait) if args.portrait else None}
+    return {key: value for key, value in given.items() if value is not None}
 
 
 def _refuse_taken_slot(config: Config, name: str) -> None:
@@ -197,7 +215,8 @@ def _open_story(config: Config, args: argparse.Namespace):
     try:
         if args.resume:    # --slot names the story (any slot, the autosave too); else the newest
             return Session.resume(config, args.slot, slot=slot, read_only=args.read_only)
-        return Session.new(config, slot=slot, read_only=args.read_only)
+        return Session.new(config, slot=slot, read_only=args.read_only,
+                           player=player_choice(args))
     except SlotBusy as err:
         newest = library.newest_slot()
         shown = args.slot or (newest[0] if newest else None) or "NAME"

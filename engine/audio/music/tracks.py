@@ -20,6 +20,7 @@ from engine.audio.music.files import MUSIC_DIR, world_track
 from engine.audio.music.moods import DEFAULT_MOOD, DEFAULTS, for_world
 from engine.errors import TemplateError
 from engine.paths import ASSETS
+from engine.story.persona import default_persona
 from engine.worlds.templates import Templates
 from engine.worlds.world import World
 
@@ -49,8 +50,12 @@ def _mood(mood: str) -> str:
     return mood if mood in DEFAULTS else DEFAULT_MOOD
 
 
-def music_prompt(world: World | None, mood: str, place: str = "") -> tuple[str, str]:
+def music_prompt(world: World | None, mood: str, place: str = "",
+                 player: dict | None = None) -> tuple[str, str]:
     """The music model's prompt for a mood and place, from the world's music.j2 or the default.
+
+    `player` is the template name of the player's profile (engine.story.persona.Persona
+    .template_context(): name, pronouns, look, role); default: the world's suggestions.
 
     Returns:
         (prompt, problem): problem names the world's template and what is wrong with it when it
@@ -59,7 +64,8 @@ def music_prompt(world: World | None, mood: str, place: str = "") -> tuple[str, 
     spec = world.spec if world is not None else None
     context = {"world": {"title": spec.title if spec else "", "tone": spec.tone if spec else "",
                          "music_style": spec.audio.music_style if spec else ""},
-               "mood": _mood(mood), "place": " ".join(str(place).replace("_", " ").split())}
+               "mood": _mood(mood), "place": " ".join(str(place).replace("_", " ").split()),
+               "player": player or _suggested_player(world)}
     problem = ""
     override = world.prompt_override(TEMPLATE) if world is not None else None
     if override is not None:
@@ -75,13 +81,19 @@ def music_prompt(world: World | None, mood: str, place: str = "") -> tuple[str, 
     return _tidy(_templates.render(source, context, f"assets/prompts/{TEMPLATE}")), problem
 
 
+def _suggested_player(world: World | None) -> dict:
+    if world is None:
+        return {"name": "", "pronouns": "", "look": "", "role": ""}
+    return default_persona(world).template_context()
+
+
 def _tidy(text: str) -> str:
     return " ".join(text.split())[:MAX_PROMPT_CHARS]
 
 
 def music_request(world: World | None, mood: str, place: str = "", seed: int = 0,
-                  seconds: float = DEFAULT_SECONDS, *, prompt: bool = True
-                  ) -> tuple[MusicRequest, str]:
+                  seconds: float = DEFAULT_SECONDS, *, prompt: bool = True,
+                  player: dict | None = None) -> tuple[MusicRequest, str]:
     """The request a composer gets for a scene: the mood's scoring in this world (with its
     [audio.moods.<mood>] settings) and, when `prompt`, the rendered music.j2.
 
@@ -91,7 +103,7 @@ def music_request(world: World | None, mood: str, place: str = "", seed: int = 0
     mood = _mood(mood)
     world_id = world.id if world is not None else ""
     override = world.spec.audio.moods.get(mood) if world is not None else None
-    text, problem = music_prompt(world, mood, place) if prompt else ("", "")
+    text, problem = music_prompt(world, mood, place, player) if prompt else ("", "")
     return MusicRequest(world_id=world_id, mood=mood, place=place,
                         style=world.spec.audio.music_style if world is not None else "",
                         seed=int(seed), seconds=float(seconds),
@@ -112,7 +124,8 @@ def _world_track(world: World | None, mood: str) -> tuple[MusicTrack | None, str
 
 
 def track_key(world: World | None, mood: str, place: str = "", composer: Composer | None = None,
-              seed: int = 0, seconds: float = DEFAULT_SECONDS) -> str | None:
+              seed: int = 0, seconds: float = DEFAULT_SECONDS,
+              player: dict | None = None) -> str | None:
     """Which track a scene plays, without composing it: the key music_for's track will have.
 
     Cheap (a world track's headers are read once per file version; a template render for
@@ -125,19 +138,23 @@ def track_key(world: World | None, mood: str, place: str = "", composer: Compose
         return own.key
     if composer is None:
         return None
-    request, _ = music_request(world, mood, place, seed, seconds, prompt=_needs_prompt(composer))
+    request, _ = music_request(world, mood, place, seed, seconds, prompt=_needs_prompt(composer),
+                               player=player)
     return composer.cache_key(request)
 
 
 def music_for(world: World | None, mood: str, place: str = "", *,
               composer: Composer | None, cache: ClipCache, seed: int = 0,
               seconds: float = DEFAULT_SECONDS,
-              on_progress: Callable[[float], None] | None = None) -> MusicTrack | None:
+              on_progress: Callable[[float], None] | None = None,
+              player: dict | None = None) -> MusicTrack | None:
     """The music for a scene, as a file to loop: the world's own track for the mood, else the
     composer's clip from the cache, else a new clip composed now and cached.
 
     Slow when it composes (a fraction of a second procedurally, much longer with a model): call
     it from a background job. on_progress is the composer's; raising from it cancels.
+    `player` is music.j2's player (the profile's template context; default: the world's
+    suggestions).
 
     Returns:
         The track, or None when there is no world track and no composer ("none").
@@ -152,7 +169,7 @@ def music_for(world: World | None, mood: str, place: str = "", *,
     if composer is None:
         return None
     request, prompt_problem = music_request(world, mood, place, seed, seconds,
-                                            prompt=_needs_prompt(composer))
+                                            prompt=_needs_prompt(composer), player=player)
     problem = "; ".join(p for p in (problem, prompt_problem) if p)
     key = composer.cache_key(request)
     path = cache.get_path(key)

@@ -106,3 +106,36 @@ def test_a_version_2_save_loads_and_the_player_model_reads_its_path(config):
         assert again.scene().pace_ms == 3000 and again.player_profile().turns == 8
     finally:
         again.close()
+
+
+V3 = Path(__file__).parent / "data" / "v3-lantern_coast"
+
+
+def test_a_version_3_save_loads_with_the_worlds_suggested_player(config):
+    """tests/engine/saves/data/v3-lantern_coast: a real slot written with save version 3 (five
+    turns of The Lantern Coast, a full save after four and a journal line after it), from
+    before stories held the player's profile. The player is the world's suggested one, and a
+    profile set now is saved with the story."""
+    config = config.with_changes(game={"painter": "none"})
+    slots = config.saves_dir / "slots"
+    slots.mkdir(parents=True)
+    shutil.copytree(V3, slots / V3.name)
+    assert orjson.loads((V3 / "story.json").read_bytes())["version"] == 3
+    session = Session.resume(config, V3.name, runner=InlineRunner())
+    try:
+        session.wait()
+        assert (session.current, session.turn, session.seed) == (14, 5, 20270301)
+        hero = session.player()
+        assert (hero.name, hero.pronouns) == ("Wren", "they/them") and "oilskin" in hero.look
+        session.set_player(name="Mira", look="tall, a red cloak")
+        session.choose(0)
+        session.wait()
+        assert session.flush_saves()
+    finally:
+        session.close()
+    again = Session.resume(config, V3.name, runner=InlineRunner())
+    try:
+        assert again.player().name == "Mira" and again.player().look == "tall, a red cloak"
+        assert again.turn == 6
+    finally:
+        again.close()

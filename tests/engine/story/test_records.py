@@ -20,7 +20,9 @@ from engine.story.records import shape_of
 
 # Values that mean something for a few fields; every other field gets one made from its type.
 MEANINGFUL = {"status": READY, "effects": {"add_items": ["rope"], "location": "harbour"},
-              "characters": {"ivy": "Ivy Marsh, wiry girl of seventeen"}, "mood": "eerie"}
+              "characters": {"ivy": "Ivy Marsh, wiry girl of seventeen"}, "mood": "eerie",
+              "player_name": "Ada Rask", "pronouns": "she/her",
+              "look": "tall, short grey hair, a red oilskin coat", "portrait": "ab" * 32}
 
 
 def unusual_value(name: str, default, kinds: frozenset):
@@ -88,11 +90,20 @@ def test_a_saved_scene_is_read_strictly(record, problem):
     ({"current": "one"}, "current is damaged"),
     ({"current": 1, "turn": -1}, "turn is damaged"),
     ({"current": 1, "characters": {"ivy": 3}}, "character records are damaged"),
+    ({"current": 1, "portrait": "../../etc/passwd"}, "portrait is damaged"),
+    ({"current": 1, "look": 7}, "look is damaged"),
     ([1, 2], "play state is damaged"),
 ])
 def test_a_saved_play_state_is_read_strictly(data, problem):
     with pytest.raises(SaveError, match=problem):
         PlayState.from_dict(data, "story.json")
+
+
+def test_over_long_profile_text_is_cut_not_refused():
+    play = PlayState.from_dict({"current": 1, "player_name": "N" * 500,
+                                "look": "tall\n\x07 and   grey " * 100}, "story.json")
+    assert play.player_name == "N" * 40
+    assert len(play.look) == 300 and "\n" not in play.look and "\x07" not in play.look
 
 
 def test_the_shape_is_read_from_the_dataclass():
