@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,6 +46,8 @@ class Context:
     light: Lighting
     seeds: Seeds
     mood_mist: float
+    focus: list[float] = field(default_factory=list)  # x of what the eye goes to: sun, lighthouse, boat
+    light_x: float | None = None  # x of the sun or moon, where a landscape has one
 
     def haze(self, depth: float, mist: float) -> float:
         """How far a layer at depth (0 near .. 1 far) fades into the haze colour."""

@@ -105,6 +105,8 @@ def compose_landscape(ctx: Context, report: Callable[[float], None]) -> None:
     mist = min(0.9, 0.22 + ctx.mood_mist + (0.45 if "fog" in weather else 0.0)
                + (0.15 if weather & {"rain", "storm", "snow"} else 0.0))
     sun_x, sun_y = _sky(ctx, horizon)
+    ctx.light_x = sun_x
+    ctx.focus.append(sun_x)
     report(0.3)
     ground = _ground_albedo(spec)
     shading = 0.0 if light.night else 0.28 * (1.0 - mist)
@@ -191,6 +193,7 @@ def _land_layers(ctx: Context, terrain: set[str], horizon: float, mist: float, g
 def _standing_stone(ctx: Context, x: float, base: float, mist: float) -> None:
     """A tall rough slab, leaning a little, dark against the sky."""
     rng, height, width = ctx.seeds("menhir_shape"), 0.17, 0.03
+    ctx.focus.append(x)
     lean = rng.uniform(-0.012, 0.012)
     slab = [(x - width * 0.6, base), (x - width * 0.5 + lean, base - height * 0.9),
             (x + lean, base - height), (x + width * 0.5 + lean, base - height * 0.85), (x + width * 0.6, base)]
@@ -239,6 +242,7 @@ def _cliffs_and_boats(ctx: Context, terrain: set[str], shore: float, mist: float
     if re.search(r"\b(ship|boat|sail)", ctx.spec.words):
         x, size = rng.uniform(0.25, 0.75) * aspect, rng.uniform(0.045, 0.07)
         y = shore + 0.02
+        ctx.focus.append(x)
         hull = [(x - size * 1.1, y - size * 0.3), (x + size * 1.2, y - size * 0.38), (x + size * 0.8, y),
                 (x - size * 0.8, y)]
         mast = [(x - size * 0.03, y - size * 0.3), (x + size * 0.03, y - size * 0.3), (x + size * 0.03, y - size * 2.1),
@@ -298,6 +302,7 @@ def _tower(ctx: Context, x: float, base: float, height: float, width: float, lig
            beam_dir: float = 0.0) -> None:
     """A lighthouse (white and red bands, lit lantern, beam at dusk/night) or a lone tower."""
     canvas, light = ctx.canvas, ctx.light
+    ctx.focus.append(x)
     body, lit, (lx, ly) = tower_shapes(x, base, height, width, lighthouse)
     found = polygon_mask(canvas, body)
     if found:

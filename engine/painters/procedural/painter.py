@@ -4,8 +4,9 @@ The prompt is read with small keyword tables (`prompt_words.py`); the hour's lig
 grade come from `lighting.py`; the picture is composed by layout: `landscape.py` (a sky lit for
 the hour, sun or moon and stars, clouds, layered silhouettes that pale with distance, water that
 mirrors them, weather) or `compositions.py` (interiors, space), from the primitives of
-`canvas.py`, `terrain.py`, `sky.py`, `rooms.py` and `space.py`. Then a mood grade, vignette and
-grain. Pure CPU (numpy + PIL), well under 200 ms at 1280x720.
+`canvas.py`, `terrain.py`, `sky.py`, `rooms.py` and `space.py`. When the prompt features the
+player ("featuring NAME, LOOK"), `figure.py` stands their figure in the foreground. Then a mood
+grade, vignette and grain. Pure CPU (numpy + PIL), well under 200 ms at 1280x720.
 
 Same prompt + seed + size -> the same pixels. This module must not load models, touch the disk
 or keep state between calls (one painter may serve several worker threads).
@@ -21,9 +22,10 @@ from engine.errors import PainterError
 from engine.painters.procedural.canvas import Canvas
 from engine.painters.procedural.compositions import compose_interior, compose_space
 from engine.painters.procedural.context import Context, Seeds
+from engine.painters.procedural.figure import draw_player
 from engine.painters.procedural.landscape import compose_landscape
 from engine.painters.procedural.lighting import LIGHTS, default_time, grade_for, grade_matrix, weathered
-from engine.painters.procedural.prompt_words import parse_prompt
+from engine.painters.procedural.prompt_words import parse_prompt, player_clause
 
 MAX_PIXELS = 8192 * 8192  # beyond this one picture alone would need gigabytes of float buffers
 
@@ -55,7 +57,9 @@ class ProceduralPainter:
         width, height = _check_size(size)
         report = on_progress or (lambda fraction: None)
         report(0.0)
-        spec, seeds = parse_prompt(prompt), Seeds(prompt, seed)
+        featured = player_clause(prompt)   # the scene's seeds leave the player out: every look
+        scene = prompt if featured is None else prompt[:featured[0][0]] + prompt[featured[0][1]:]
+        spec, seeds = parse_prompt(prompt), Seeds(scene, seed)   # gets the same place
         if spec.pixel_art:
             width, height = max(1, round(width / 6)), max(1, round(height / 6))
         canvas = Canvas(width, height)
@@ -63,7 +67,10 @@ class ProceduralPainter:
         light = weathered(LIGHTS[time], spec.weather)
         grade = grade_for(spec)
         draw = {"interior": compose_interior, "space": compose_space}.get(spec.layout, compose_landscape)
-        draw(Context(canvas, spec, light, seeds, grade.mist), report)
+        context = Context(canvas, spec, light, seeds, grade.mist)
+        draw(context, report)
+        if spec.player is not None:   # the prompt features the player: their figure in front
+            draw_player(context, spec.player, grade.mist)
         report(0.85)
         matrix, offset = grade_matrix(grade)
         image = canvas.develop(matrix, offset, 0.0 if spec.pixel_art else 0.035, seeds("grain"),

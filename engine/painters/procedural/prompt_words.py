@@ -89,6 +89,46 @@ UNLIT_WORDS = ("unlit lighthouse", "dark lighthouse", "lighthouse standing dark"
 MONOCHROME_WORDS = ("monochrome", "black and white", "noir", "sepia", "grayscale", "greyscale")
 PIXEL_WORDS = ("pixel art", "pixel", "8-bit", "16-bit", "retro game")
 
+# The player's part of a prompt: "featuring NAME, LOOK" (assets/prompts/image.j2 and the default
+# prompt of engine.session.pictures). Its look words describe the player's figure, never the scene.
+LOOK_COLOURS = (  # colour words of a look; figure.py holds their paint
+    "red", "crimson", "scarlet", "maroon", "burgundy", "rust", "russet", "orange", "amber", "ochre",
+    "yellow", "mustard", "gold", "golden", "green", "olive", "emerald", "teal", "blue", "navy",
+    "indigo", "purple", "violet", "pink", "brown", "chestnut", "tan", "beige", "cream", "white",
+    "grey", "gray", "slate", "silver", "black", "charcoal", "blonde", "blond", "auburn", "ginger",
+    "copper", "sandy", "dark", "pale", "fair", "tanned")
+LOOK_PARTS = {  # a noun of a look -> the part of the figure it colours or shapes
+    "cloak": ("cloak", "cape", "mantle", "poncho", "shawl"),
+    "coat": ("coat", "greatcoat", "overcoat", "oilskin", "parka", "duster", "frock coat", "raincoat"),
+    "jacket": ("jacket", "gansey", "jumper", "sweater", "jersey", "tunic", "shirt", "blouse", "vest",
+               "waistcoat", "doublet", "jerkin", "hoodie", "top"),
+    "dress": ("dress", "gown", "robe", "habit", "skirt", "kilt", "frock", "cassock", "kimono"),
+    "armour": ("armour", "armor", "mail", "chainmail", "breastplate", "cuirass", "plate"),
+    "suit": ("jumpsuit", "coverall", "coveralls", "overalls", "uniform", "suit", "spacesuit", "flightsuit"),
+    "hood": ("hood", "hooded", "cowl"),
+    "hat": ("hat", "tricorn", "tricorne", "bowler", "stetson", "sombrero", "sou'wester", "wide-brimmed"),
+    "cap": ("cap", "beanie", "beret", "toque", "bonnet", "headscarf", "turban", "bandana"),
+    "helmet": ("helmet", "helm"),
+    "hair": ("hair", "haired", "braid", "braids", "plait", "plaits", "ponytail", "curls", "locks", "bun",
+             "mane", "beard", "bearded", "dreadlocks", "fringe"),
+    "bald": ("bald", "shaved head", "shaven head"),
+    "legs": ("trousers", "breeches", "boots", "leggings", "pants", "trews", "jeans", "slacks"),
+    "accent": ("scarf", "collar", "sash", "belt", "gloves", "ribbon", "neckerchief", "cravat", "tie",
+               "apron", "trim", "buttons", "badge"),
+    "skin": ("skin", "skinned", "complexion"),
+    "staff": ("staff", "stick", "cane", "crook", "spear", "walking stick", "pole", "rod"),
+    "lantern": ("lantern", "lamp", "torch"),
+    "sword": ("sword", "blade", "sabre", "saber", "cutlass", "rapier"),
+    "pack": ("backpack", "pack", "satchel", "rucksack", "knapsack"),
+}
+LOOK_BUILDS = {
+    "tall": ("tall", "towering", "lanky", "long-legged", "rangy"),
+    "short": ("short", "small", "little", "petite", "tiny", "diminutive", "child"),
+    "slight": ("slight", "slim", "thin", "lean", "wiry", "slender", "skinny", "gaunt", "willowy", "bony"),
+    "broad": ("broad", "stocky", "sturdy", "burly", "heavy", "heavyset", "stout", "muscular", "big",
+              "brawny", "large", "thickset", "broad-shouldered", "hulking", "portly"),
+}
+
 
 def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     """One regex for a word list: whole words, optional plural."""
@@ -127,6 +167,28 @@ class SceneSpec:
     pixel_art: bool = False
     place: str | None = None  # a declared PLACES key: its terrain is not guessed from words
     lights: bool | None = None  # declared lit / unlit lamps, windows and beams; None: by the hour
+    player: PlayerLook | None = None  # the player's figure, when the prompt features them
+
+
+@dataclass(frozen=True)
+class PlayerLook:
+    """The player's figure as a prompt's "featuring NAME, LOOK" describes it.
+
+    Attributes:
+        name: the player's name as the prompt gives it.
+        colours: LOOK_PARTS key -> a LOOK_COLOURS word, for the parts the look gives a colour
+            ("red coat" -> {"coat": "red"}; "dark skin" -> {"skin": "dark"}); parts the look
+            does not colour are left out (figure.py paints them in neutral tones).
+        parts: the LOOK_PARTS keys named, in the look's order (garments, headwear, things held).
+        builds: the LOOK_BUILDS keys named ("tall", "short", "slight", "broad").
+        text: the look's own text (its segments after the name, joined).
+    """
+
+    name: str
+    colours: dict[str, str]
+    parts: tuple[str, ...]
+    builds: tuple[str, ...]
+    text: str
 
 
 def declarations(prompt: str, kind: str) -> dict[str, str]:
@@ -146,9 +208,119 @@ def _declared_time(value: str | None) -> str | None:
     return value if value in TIME_WORDS else None
 
 
+_FEATURING = re.compile(r"\bfeaturing\s+", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[.;:\[\]\n]")
+_NOT_LOOK = re.compile(r"\b(atmosphere|mood|style|painting|illustration|render|art)\b", re.IGNORECASE)
+_LOOK_WORD = re.compile(r"[a-z0-9']+(?:-[a-z0-9']+)*")
+_PART_OF = {word: part for part, words in LOOK_PARTS.items() for word in words}
+_BUILD_OF = {word: build for build, words in LOOK_BUILDS.items() for word in words}
+_LOOK_COLOUR_SET = frozenset(LOOK_COLOURS)
+MAX_NAME_WORDS = 5  # a "featuring" clause whose first segment is longer names no player
+
+
+def _look_terms(segment: str) -> list[str]:
+    """A segment's words, whole and hyphen-split ("green-stained" -> green-stained, green, stained),
+    with two-word phrases ("shaved head", "walking stick") and plurals folded to their table word."""
+    terms: list[str] = []
+    words = _LOOK_WORD.findall(segment.lower())
+    for i, word in enumerate(words):
+        pieces = [word] + (word.split("-") if "-" in word else [])
+        if i + 1 < len(words):
+            pieces.append(f"{word} {words[i + 1]}")
+        for piece in pieces:
+            singular = piece[:-1] if piece.endswith("s") and piece[:-1] in _PART_OF else piece
+            terms.append(singular)
+    return terms
+
+
+def _is_look(segment: str) -> bool:
+    terms = _look_terms(segment)
+    return any(t in _PART_OF or t in _BUILD_OF or t in _LOOK_COLOUR_SET for t in terms)
+
+
+def _read_look(name: str, segments: list[str]) -> PlayerLook:
+    colours: dict[str, str] = {}
+    parts: list[str] = []
+    builds: list[str] = []
+    for segment in segments:
+        terms = _look_terms(segment)
+        words = _LOOK_WORD.findall(segment.lower())
+        named = [_PART_OF[t] for t in terms if t in _PART_OF]
+        if "hood" in named and "cloak" not in named and not set(named) & {"coat", "jacket", "dress"}:
+            named.append("cloak")   # "hooded" alone: a hooded cloak
+        colour = next((t for t in terms if t in _LOOK_COLOUR_SET), None)
+        for part in named:
+            if part not in parts:
+                parts.append(part)
+            if colour is not None:
+                colours.setdefault(part, colour)
+        for i, word in enumerate(words):   # "short hair" is the hair's length, not the build
+            build = _BUILD_OF.get(word)
+            if build and not any(_PART_OF.get(w) in ("hair", "legs", "cloak", "coat", "jacket", "dress")
+                                 for w in words[i + 1:i + 3]) and build not in builds:
+                builds.append(build)
+    if "hood" in parts and "hood" not in colours:   # a hood is the garment's own cloth
+        garment = next((p for p in ("cloak", "coat", "jacket", "dress") if p in colours), None)
+        if garment:
+            colours["hood"] = colours[garment]
+    return PlayerLook(name=name, colours=colours, parts=tuple(parts), builds=tuple(builds),
+                      text=", ".join(s.strip() for s in segments))
+
+
+def player_clause(prompt: str) -> tuple[tuple[int, int], PlayerLook] | None:
+    """The player's part of a prompt: its span in the prompt and the look it describes; None
+    when the prompt features no player.
+
+    The part starts at the word "featuring" (as assets/prompts/image.j2 renders it: "featuring
+    NAME, LOOK"); a world's own image.j2 keeps a figure by keeping that phrase. The first comma
+    segment is the name (at most MAX_NAME_WORDS words); the look is the segments after it, up to
+    a ".", ";", ":" or "[", a segment that names a mood, atmosphere or style, or one that begins
+    with a capital word that is no look word (a character present: "Maren Holt, ..."). Segments
+    without any look word (the location, "moor") are skipped. Without a look word at all, no
+    player is featured.
+    """
+    found = _FEATURING.search(prompt)
+    if found is None:
+        return None
+    start = found.end()
+    stop = _CLAUSE_END.search(prompt, start)
+    clause = prompt[start: stop.start() if stop else len(prompt)]
+    pieces = clause.split(",")
+    name = pieces[0].strip()
+    if not name or len(name.split()) > MAX_NAME_WORDS:
+        return None
+    look: list[str] = []
+    offset, end = start + len(pieces[0]), start + len(pieces[0])
+    for piece in pieces[1:]:
+        offset += 1 + len(piece)
+        text = piece.strip()
+        if not text:
+            continue
+        if _NOT_LOOK.search(text):
+            break
+        first = _LOOK_WORD.findall(text.lower())
+        if text[0].isupper() and not (first and _is_look(first[0])):
+            break
+        if _is_look(text):
+            look.append(text)
+            end = offset
+    if not look:
+        return None
+    return (found.start(), end), _read_look(name, look)
+
+
 def parse_prompt(prompt: str) -> SceneSpec:
     """Read an image prompt with the keyword tables (case-insensitive, plurals allowed); what
-    the prompt declares in `[picture ...]` markers overrides what its words suggest."""
+    the prompt declares in `[picture ...]` markers overrides what its words suggest.
+
+    The player's part ("featuring NAME, LOOK", see `player_clause`) becomes `SceneSpec.player`
+    and is left out of the scene's words: a "dark cloak" darkens the figure, not the mood.
+    """
+    featured = player_clause(prompt)
+    player = None
+    if featured is not None:
+        (first, last), player = featured
+        prompt = prompt[:first] + prompt[last:]
     own, where = declarations(prompt, "picture"), declarations(prompt, "location")
     text = " ".join(re.findall(r"[a-z0-9'-]+", _DECLARATION.sub(" ", prompt.lower())))
     times = sorted((p, k) for k, pat in _TIME.items() if (p := _first(text, pat)) >= 0)
@@ -194,4 +366,5 @@ def parse_prompt(prompt: str) -> SceneSpec:
         pixel_art=bool(_PIXEL.search(text)),
         place=place,
         lights=lights,
+        player=player,
     )
