@@ -16,6 +16,7 @@ from engine.errors import PainterError
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image
 
+NOTICE_KEY = "dreamreel_notice"   # a painted image's info entry: a note for the player
 SPEC_FORMS = ('"procedural", "none", "diffusers:<hub id or local path>" or '
               '"openai-images:<model>@<base url>"')
 
@@ -27,6 +28,10 @@ class Painter(Protocol):
     id: str  # backend name, e.g. "procedural"
     model: str  # model id or version; a new value invalidates cached images
     steps: int  # inference steps (1 for painters without steps)
+    # A painter that can keep the player's likeness also sets `takes_portrait = True`, accepts
+    # paint(..., portrait=PIL image) and names what its portrait pictures depend on in
+    # `likeness_key` (str). Only such painters are ever given the portrait (see
+    # takes_portrait()); one that talks to a server never declares it.
 
     def paint(self, prompt: str, seed: int, size: tuple[int, int],
               on_progress: Callable[[float], None] | None = None) -> Image.Image:
@@ -38,13 +43,19 @@ class Painter(Protocol):
         ...
 
 
+def takes_portrait(painter) -> bool:
+    """Whether painter may be given the player's portrait: it must say so itself."""
+    return getattr(painter, "takes_portrait", False) is True
+
+
 def make_painter(spec: str, **options) -> Painter:
     """Build a painter from a spec such as "procedural", "none", "diffusers:stabilityai/sd-turbo"
     or "openai-images:sd-turbo@http://127.0.0.1:8080/v1".
 
     options go to the diffusers painter (e.g. steps=0, content_filter="standard"; see
-    engine.painters.diffusers.DiffusersPainter) and, but for content_filter (a server filters
-    its own pictures), to the openai-images painter, whose spec may carry options of its own
+    engine.painters.diffusers.DiffusersPainter), whose spec may name an IP-Adapter after a
+    "?" (`diffusers:<model>?ip_adapter=h94/IP-Adapter&ip_adapter_scale=0.6`), and, but for
+    content_filter (a server filters its own pictures), to the openai-images painter, whose spec may carry options of its own
     after a "?" (`...?steps=4&timeout=300`; see engine.painters.openai_images); the spec's
     win. The embedded painters have no settings.
 
@@ -73,7 +84,10 @@ def make_painter(spec: str, **options) -> Painter:
             raise PainterError(
                 f'The diffusers painter is not available ({err}). Install the image extras with '
                 '`pip install "dreamreel[ml]"`, or use --painter procedural.') from err
-        return DiffusersPainter(model, **options)
+        from engine.narrators import split_spec  # noqa: PLC0415
+
+        model, inline = split_spec(model)
+        return DiffusersPainter(model.strip(), **{**options, **inline})
     if kind == "openai-images":
         from engine.narrators import split_spec  # noqa: PLC0415
         from engine.painters.openai_images import OpenAIImagesPainter  # noqa: PLC0415

@@ -11,6 +11,13 @@ Weights: a local folder is used as it is. A hub id is taken from the local Huggi
 without network: play never downloads. A model missing there is a PainterError that says to run
 `dreamreel models pull ID` (engine.models), the one command that downloads.
 
+Likeness: with an IP-Adapter configured in the spec (`diffusers:<model>?ip_adapter=<folder or
+hub id>&ip_adapter_weight=<file>&ip_adapter_subfolder=<folder>&ip_adapter_scale=0.6`), a
+portrait passed to paint() steers the picture through diffusers' image-prompt adapter
+(`load_ip_adapter`, `ip_adapter_image`): loaded once, from local files only. Without an adapter,
+or with a pipeline class that cannot take one, the picture is painted from the text look alone
+and says so in its `info["dreamreel_notice"]`, which the Session shows once.
+
 This module must stay importable without torch or diffusers: both are imported only when a
 pipeline is loaded, so `RECOMMENDED` can be read by `dreamreel models list` on any install.
 """
@@ -26,6 +33,7 @@ import re
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +42,7 @@ from PIL import Image, ImageFilter
 from engine.compute import torch_device, torch_dtype, torch_threads
 from engine.errors import JobCancelled, PainterError
 from engine.hf_hub import pull_advice, pull_command
+from engine.painters import NOTICE_KEY
 
 # Models `dreamreel models list` suggests. size_gb: roughly what the default download of the
 # pipeline's components (fp32 safetensors) weighs; estimates from the parameter counts.
@@ -56,6 +65,27 @@ DEFAULT_NEGATIVE = "text, watermark, signature, blurry, lowres, jpeg artifacts, 
 CONTENT_FILTERS = ("off", "standard")
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")  # owner/name
 PLACEHOLDER_BLOCKS = 6                # a flagged image is shrunk to about this many blocks across
+
+
+
+@dataclass(frozen=True)
+class LikenessOptions:
+    """The image-prompt adapter that keeps the player's likeness (spec options after "?")."""
+
+    ip_adapter: str = ""           # adapter folder or hub id (local cache only); "" for none
+    ip_adapter_weight: str = "ip-adapter_sd15.safetensors"   # the weights file in it
+    ip_adapter_subfolder: str = "models"   # where the file and image_encoder/ sit (h94 layout)
+    ip_adapter_scale: float = 0.6  # how strongly the portrait steers the picture (0..1)
+
+    def identity(self) -> str:
+        """What of these settings changes a picture ("" without an adapter): for cache keys."""
+        if not self.ip_adapter:
+            return ""
+        return (f"ip_adapter={self.ip_adapter};weight={self.ip_adapter_weight};"
+                f"subfolder={self.ip_adapter_subfolder};scale={self.ip_adapter_scale:g}")
+
+
+LIKENESS_OPTIONS = tuple(f.name for f in fields(LikenessOptions))
 
 
 def is_one_step_model(model: str) -> bool:
@@ -135,11 +165,12 @@ class DiffusersPainter:
     """
 
     id = "diffusers"
+    takes_portrait = True   # paint() accepts the player's portrait (kept on this machine)
 
     def __init__(self, model: str, *, steps: int = 0, content_filter: str = "standard",
                  negative_prompt: str = DEFAULT_NEGATIVE, guidance_scale: float | None = None,
                  max_pixels: int | None = None, device: str | None = None,
-                 check_install: bool = True):
+                 check_install: bool = True, **likeness: Any):
         """Describe the painter; nothing is loaded until the first paint().
 
         Args:
@@ -153,11 +184,20 @@ class DiffusersPainter:
                 requested size (rounded to multiples of 8).
             device: "cuda", "mps" or "cpu"; None picks the best available.
             check_install: fail now, not at the first paint, if torch or diffusers is missing.
+            **likeness: the IP-Adapter options of LikenessOptions (ip_adapter,
+                ip_adapter_weight, ip_adapter_subfolder, ip_adapter_scale), strings or values.
 
         Raises:
             PainterError: a bad setting, a missing model folder, or no torch/diffusers.
         """
+        from engine.narrators import parse_options  # noqa: PLC0415
+
         self.model = str(model).strip()
+        self.likeness = parse_options(LikenessOptions, likeness, "diffusers", PainterError,
+                                      "painter")
+        if not 0.0 <= self.likeness.ip_adapter_scale <= 2.0:
+            raise PainterError(f"ip_adapter_scale must be between 0 and 2, not "
+                               f"{self.likeness.ip_adapter_scale:g}.")
         if not self.model:
             raise PainterError('The diffusers painter needs a model: "diffusers:<hub id or path>".')
         if content_filter not in CONTENT_FILTERS:
@@ -174,7 +214,11 @@ class DiffusersPainter:
             if not HUB_ID.match(self.model) and not path.is_dir():
                 resolve_model_folder(self.model)  # raises the "does not exist" error now
         one_step = is_one_step_model(self.model)
-        self.steps = int(steps) if steps and steps > 0 else (1 if one_step else DEFAULT_STEPS)
+        try:
+            steps = int(steps or 0)
+        except (TypeError, ValueError):
+            raise PainterError(f"Painter option steps={steps!r} is not a valid int.") from None
+        self.steps = steps if steps > 0 else (1 if one_step else DEFAULT_STEPS)
         self.guidance_scale = guidance_scale if guidance_scale is not None else \
             (0.0 if one_step else None)
         self.negative_prompt = negative_prompt
@@ -184,6 +228,7 @@ class DiffusersPainter:
         self.last_flagged = False
         self._one_step = one_step
         self._pipe: Any = None
+        self._adapter_loaded = False
         self._lock = threading.RLock()  # one pipeline, possibly several worker threads
 
     @classmethod
@@ -210,6 +255,12 @@ class DiffusersPainter:
         if self._pipe is None:
             return None
         return self.content_filter == "standard" and getattr(self._pipe, "safety_checker", None) is not None
+
+    @property
+    def likeness_key(self) -> str:
+        """What a portrait's pictures depend on besides the portrait: the adapter settings;
+        "" when none is configured (the portrait then changes nothing, nor the cache key)."""
+        return self.likeness.identity()
 
     def load(self) -> None:
         """Load the pipeline now (paint() does it on first use): lets a UI warm up early.
@@ -255,6 +306,7 @@ class DiffusersPainter:
         """Drop the pipeline and free its memory (the next paint() loads it again)."""
         with self._lock:
             self._pipe = None
+            self._adapter_loaded = False
             gc.collect()
             torch = sys.modules.get("torch")
             if torch is not None and torch.cuda.is_available():
@@ -270,12 +322,18 @@ class DiffusersPainter:
         return (max(8, round(width * scale / 8) * 8), max(8, round(height * scale / 8) * 8))
 
     def paint(self, prompt: str, seed: int, size: tuple[int, int],
-              on_progress: Callable[[float], None] | None = None) -> Image.Image:
+              on_progress: Callable[[float], None] | None = None,
+              portrait: Image.Image | None = None) -> Image.Image:
         """Paint prompt as an RGB image of exactly size (width, height); same seed, same image.
 
         on_progress gets 0.0 first (before a possibly long first load), a fraction after each
         denoising step and 1.0 at the end; whatever it raises (JobCancelled) propagates at once,
         so a cancelled job stops within one step.
+
+        portrait: the player's portrait, for a picture that shows the player. With an adapter
+        configured and a pipeline that takes one, it steers the picture (ip_adapter_image);
+        otherwise the picture is painted from the text alone and its info["dreamreel_notice"]
+        says why.
 
         Raises:
             PainterError: loading or painting failed (the message says what to do).
@@ -290,8 +348,12 @@ class DiffusersPainter:
         report(0.0)
         with self._lock:
             self.load()
-            image, flagged = self._run(prompt, seed, width, height, report)
+            notice = self._adapt(portrait)
+            image, flagged = self._run(prompt, seed, width, height, report,
+                                       portrait if not notice else None)
             self.last_flagged = flagged
+        if notice:
+            image.info[NOTICE_KEY] = notice
         report(1.0)
         return image
 
@@ -303,6 +365,48 @@ class DiffusersPainter:
             sys.modules["torch"].set_flush_denormal(True)  # torch is loaded: pipe is a torch model
         self._pipe = pipe
 
+    def _adapt(self, portrait: Image.Image | None) -> str:
+        """Ready the adapter for a portrait (loading it once); "" when it will be used, else
+        the notice that the picture is painted from the text look only."""
+        if portrait is None:
+            return ""
+        advice = ("; set ?ip_adapter=<adapter folder or hub id> in the painter spec to keep "
+                  "the likeness")
+        if not self.likeness.ip_adapter:
+            return (f'The image model "{self.model}" paints the player from the text look only'
+                    f"{advice}.")
+        if not callable(getattr(self._pipe, "load_ip_adapter", None)):
+            return (f'The image model "{self.model}" ({type(self._pipe).__name__}) cannot take '
+                    f"an IP-Adapter, so it paints the player from the text look only; pick a "
+                    f"Stable Diffusion class model to keep the likeness.")
+        if not self._adapter_loaded:
+            self._load_adapter()
+        return ""
+
+    def _load_adapter(self) -> None:
+        """load_ip_adapter from local files only (play never downloads)."""
+        options = self.likeness
+        source = options.ip_adapter
+        path = Path(source).expanduser()
+        if path.is_dir():
+            source = str(path)
+        elif not HUB_ID.match(source):
+            raise PainterError(f'IP-Adapter folder "{options.ip_adapter}" does not exist: point '
+                               f"?ip_adapter= at a folder or a hub id in the local cache.")
+        try:
+            self._pipe.load_ip_adapter(source, subfolder=options.ip_adapter_subfolder,
+                                       weight_name=options.ip_adapter_weight,
+                                       local_files_only=True)
+        except Exception as err:  # missing files (not downloaded), wrong shapes for the model
+            advice = ("check that the folder holds that file and its image_encoder/"
+                      if path.is_dir() else "adapters are never downloaded during play: "
+                      + pull_advice(options.ip_adapter, "it"))
+            raise PainterError(
+                f'Could not load the IP-Adapter "{options.ip_adapter}" '
+                f'(file "{options.ip_adapter_weight}" in "{options.ip_adapter_subfolder}") for '
+                f'"{self.model}" ({type(err).__name__}: {err}); {advice}.') from err
+        self._adapter_loaded = True
+
     def _native_pixels(self) -> int:
         if self._one_step:
             return ONE_STEP_PIXELS
@@ -312,7 +416,8 @@ class DiffusersPainter:
         return (sample * scale) ** 2 if isinstance(sample, int) and isinstance(scale, int) else 0
 
     def _run(self, prompt: str, seed: int, width: int, height: int,
-             report: Callable[[float], None]) -> tuple[Image.Image, bool]:
+             report: Callable[[float], None],
+             portrait: Image.Image | None = None) -> tuple[Image.Image, bool]:
         import torch  # noqa: PLC0415
 
         pipe, steps = self._pipe, max(1, int(self.steps))
@@ -325,6 +430,13 @@ class DiffusersPainter:
             kwargs["guidance_scale"] = self.guidance_scale
         if self.negative_prompt and (self.guidance_scale is None or self.guidance_scale > 1):
             kwargs["negative_prompt"] = self.negative_prompt
+        if self._adapter_loaded:
+            # Once loaded, the adapter is in every call: a picture without the player gets a
+            # blank image at scale 0, which diffusers skips, so it is the adapter-free picture.
+            pipe.set_ip_adapter_scale(self.likeness.ip_adapter_scale if portrait is not None
+                                      else 0.0)
+            kwargs["ip_adapter_image"] = portrait.convert("RGB") if portrait is not None \
+                else Image.new("RGB", (64, 64))
         if "callback_on_step_end" in inspect.signature(pipe.__call__).parameters:
             def on_step(_pipe: Any, step: int, _timestep: Any, tensors: dict) -> dict:
                 report((step + 1) / (steps + 1))  # the decode after the last step is one more
@@ -377,5 +489,5 @@ class DiffusersPainter:
         return bool(flags is not None and len(flags) and flags[0])
 
 
-__all__ = ["DiffusersPainter", "RECOMMENDED", "blurred_placeholder", "is_one_step_model",
-           "resolve_model_folder"]
+__all__ = ["DiffusersPainter", "LikenessOptions", "RECOMMENDED", "blurred_placeholder",
+           "is_one_step_model", "resolve_model_folder"]
