@@ -8,6 +8,13 @@ shows the procedural painter's picture instead, kept under the procedural painte
 key (never the failed painter's, so the scene is painted properly once the painter works
 again: the next visit asks it again). The player is told once, not once a scene; while the
 painter is down, prefetched scenes go straight to the stand-in.
+
+The player's portrait goes only to a painter that declares it can take one
+(engine.painters.takes_portrait: the diffusers painter; never one that talks to a server),
+and only for a scene that shows the player (engine.story.persona.in_frame). When the painter
+will use it (it names adapter settings in `likeness_key`), the cache key's model field carries
+the portrait's hash and those settings; other keys are as they always were. A painter that
+paints from the text look only says why once.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from engine.story.persona import in_frame
 from engine.errors import DreamreelError, PainterError
 from engine.events import EventKind, SessionEvent
 from engine.narrators.prompting import PromptBuilder
+from engine.painters import NOTICE_KEY, takes_portrait
 from engine.painters.imagecache import ImageCache, cache_key
 from engine.worlds.pictures import load_world_picture, picture_version, shipped_picture
 from engine.session.jobs import DONE, FAILED as JOB_FAILED, PAINT_CURRENT, PREFETCH_PAINT, Job
@@ -37,6 +45,8 @@ class Picture(NamedTuple):
     image: Any
     painted: bool = False   # the session's painter made it just now
     failure: str = ""       # why the painter failed; image is then the procedural stand-in
+    note: str = ""          # what the painter wants the player to know (once), e.g. that it
+                            # painted the player from the text look only
 
 
 class Pictures:
@@ -53,6 +63,7 @@ class Pictures:
         self._image_template_error = ""
         self._stand_in = None                       # the procedural painter, made on a failure
         self.painter_down = ""                      # the painter's failure, until it paints again
+        self._noted: set[str] = set()               # painter notes already shown
 
     def prefetch(self, node: int) -> None:
         if self.session.config.prefetch.images and self.session.painter.id != "none":
@@ -93,14 +104,37 @@ class Pictures:
         version = self.session.scene(node).current
         return shipped_picture(self.session.world, version.image_prompt) if version is not None else None
 
+    def portrait_for(self, node: int | None = None):
+        """The player's portrait (PIL image) for the scene's picture, or None: only for a
+        painter that takes one, a scene that shows the player and a portrait that loads."""
+        if not takes_portrait(self.session.painter):
+            return None
+        version = self.session.scene(node).current
+        player = self.session.player()
+        if version is None or not player.portrait or \
+                not in_frame(player, version.image_prompt, version.narration):
+            return None
+        return self.session.portrait()
+
+    def _key_model(self, portrait) -> str:
+        """The cache key's model field: the painter's model, and when a portrait steers the
+        picture, the portrait's hash and the adapter settings (so old keys stay valid)."""
+        painter = self.session.painter
+        likeness = getattr(painter, "likeness_key", "") if portrait is not None else ""
+        if not likeness:
+            return painter.model
+        return f"{painter.model}|portrait={self.session.player().portrait}|{likeness}"
+
     def image_key(self, node: int | None = None) -> str:
+        """The cache key of the scene's picture (see the module docstring for the portrait)."""
         scene = self.session.scene(node)
         size = (self.session.config.images.width, self.session.config.images.height)
         shipped = self.shipped_picture(scene.id)
         if shipped is not None:
             return cache_key("world", self.session.world.id, shipped,
                              picture_version(self.session.world, shipped), 0, size, 0)
-        return cache_key(self.session.painter.id, self.session.painter.model, self.image_prompt(scene.id),
+        model = self._key_model(self.portrait_for(scene.id))
+        return cache_key(self.session.painter.id, model, self.image_prompt(scene.id),
                          getattr(self.session.painter, "negative_prompt", ""), scene.current.seed, size,
                          self.session.painter.steps)
 
@@ -127,6 +161,8 @@ class Pictures:
             return
         prompt, seed = self.image_prompt(node), scene.current.seed
         down = self.painter_down if priority >= PREFETCH_PAINT else ""   # spare a dead server
+        likeness = {"portrait": portrait} if (portrait := self.portrait_for(node)) is not None \
+            else {}
 
         def work(job: Job):
             image = cache.get(key)
@@ -136,13 +172,14 @@ class Pictures:
                 return self._paint_stand_in(job, prompt, seed, size, down)
             try:
                 image = painter.paint(prompt, seed, size,
-                                      on_progress=lambda f: job.emit("progress", f))
+                                      on_progress=lambda f: job.emit("progress", f), **likeness)
             except PainterError as err:
                 if painter.id == STAND_IN:
                     raise
                 return self._paint_stand_in(job, prompt, seed, size, str(err))
+            note = str(image.info.pop(NOTICE_KEY, "") or "")
             cache.put(key, image)
-            return Picture(key, image, painted=True)
+            return Picture(key, image, painted=True, note=note)
 
         self.painting[node] = self.session.runner.submit(work, priority, "paint", key=node)
 
@@ -203,8 +240,11 @@ class Pictures:
             return [self.session._notice(EventKind.ERROR, f"The painter failed: {payload}", node)]
         if kind != DONE or node not in self.session.graph:
             return []
-        key, image, painted, failure = Picture(*payload)
+        key, image, painted, failure, note = Picture(*payload)
         events = []
+        if note and note not in self._noted:
+            self._noted.add(note)
+            events.append(self.session._notice(EventKind.NOTICE, note, node))
         if failure and not self.painter_down:
             events.append(self.session._notice(
                 EventKind.ERROR, f"The painter failed: {failure} Showing the built-in pictures "
