@@ -1,7 +1,8 @@
 """A played story as a film: an MP4 (H.264 and AAC) with burned-in subtitles and an .srt beside it.
 
-A title card (the world's name, "starring" the player) opens the film; every scene of the path
-is a shot over its picture, the camera moving slowly as the scene's mood and the picture's
+A title card (the world's name, "starring" the player, beside the player's portrait when the
+story has one) opens the film; every scene of the path is a shot over its picture, the camera
+moving slowly as the scene's mood and the picture's
 composition suggest (engine.export.film_frames); cuts are cross-fades; the narration runs as
 subtitles, each shot lasting as long as its text takes to read (engine.export.film_plan); an
 ending card ("The End", or "To be continued") closes it. The sound is the game's own
@@ -345,7 +346,8 @@ class _Reel:
 
         # title card: in from black, then dissolving into the first shot
         first = self.camera(0)
-        title = card(first.view(0), size, plan.title, plan.starring)
+        title = card(first.view(0), size, plan.title, plan.starring,
+                     portrait=self.story.portrait)
         fade_in = min(plan.title_frames - fade, round(FADE_FROM_BLACK * plan.fps))
         for step in range(plan.title_frames):
             into = step - (plan.title_frames - fade)

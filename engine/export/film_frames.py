@@ -12,7 +12,9 @@ picture, so a slow move changes the frame only every few frames, and an unchange
 neither drawn again nor costly to encode. A pan or a tilt runs at the picture's own scale, so
 its frames are plain crops (no resampling at all).
 
-Cards are the picture blurred and darkened (or near black) under centred type; subtitles are
+Cards are the picture blurred and darkened (or near black) under centred type (the title card
+also shows the player's portrait, when the story has one, in a framed oval beside the type);
+subtitles are
 white DejaVu Sans with a dark outline on a translucent band. This module draws (PIL, numpy);
 it never reads a story, writes a file or talks to the encoder.
 """
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from engine.paths import ASSETS
 
@@ -38,6 +40,9 @@ SUBTITLE_MARGIN = 0.06          # from the bottom, of the frame height
 SUBTITLE_BAND = (0, 0, 0, 110)  # the translucent band behind the text
 TEXT_WHITE = (255, 255, 255)
 TEXT_SOFT = (225, 220, 205)
+PORTRAIT_HEIGHT = 0.3           # the title card's portrait oval, of the frame height
+PORTRAIT_ASPECT = 0.8           # its width, of its height
+PORTRAIT_GAP = 0.035            # between the oval and the type, of the frame height
 MOOD_MOVES = {
     "tense": "push", "dark": "push", "eerie": "push",
     "calm": "pan", "mysterious": "pan",
@@ -188,23 +193,48 @@ def card_background(picture: Image.Image | None, size: tuple[int, int]) -> Image
     return Image.eval(ground, lambda value: int(value * CARD_DARKEN))
 
 
+def portrait_oval(portrait: Image.Image, height: int) -> Image.Image:
+    """The player's portrait cropped to a framed oval `height` pixels tall (RGBA: outside the
+    oval is transparent), for the title card."""
+    height = max(8, int(height))
+    width = max(6, round(height * PORTRAIT_ASPECT))
+    face = ImageOps.fit(portrait.convert("RGB"), (width, height), Image.Resampling.LANCZOS,
+                        centering=(0.5, 0.4))          # faces sit above the middle
+    mask = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(mask).ellipse((0, 0, width - 1, height - 1), fill=255)
+    oval = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    oval.paste(face, (0, 0), mask)
+    ImageDraw.Draw(oval).ellipse((0, 0, width - 1, height - 1), outline=TEXT_SOFT + (255,),
+                                 width=max(1, height // 40))
+    return oval
+
+
 def card(picture: Image.Image | None, size: tuple[int, int], heading: str,
-         line: str = "") -> Image.Image:
-    """A title or ending card: `heading` large in serif, `line` below it in italics."""
+         line: str = "", portrait: Image.Image | None = None) -> Image.Image:
+    """A title or ending card: `heading` large in serif, `line` below it in italics; with a
+    `portrait` (the player's), a framed oval of it beside the type, the two centred together."""
     image = card_background(picture, size)
     draw = ImageDraw.Draw(image)
     width, height = size
+    oval = portrait_oval(portrait, height * PORTRAIT_HEIGHT) if portrait is not None else None
+    beside = oval.width + round(height * PORTRAIT_GAP) if oval is not None else 0
+    room = int(width * 0.88) - beside
     big, lines = _fitted(heading, "DejaVuSerif-Bold.ttf", round(height * 0.085),
-                         int(width * 0.88), round(height * 0.04))
+                         room, round(height * 0.04))
     rows = [(text, big, TEXT_WHITE) for text in lines]
     if line:
         small, extra = _fitted(line, "DejaVuSerif-Italic.ttf", round(height * 0.042),
-                               int(width * 0.88), round(height * 0.025))
+                               room, round(height * 0.025))
         rows += [(text, small, TEXT_SOFT) for text in extra]
     gaps = [round(face.size * 1.35) for _, face, _ in rows]
+    block = max(face.getlength(text) for text, face, _ in rows) if rows else 0.0
+    left = (width - beside - block) / 2          # where the oval and the type begin, together
+    centre = left + beside + block / 2 if oval is not None else width / 2
+    if oval is not None:
+        image.paste(oval, (round(left), round((height - oval.height) / 2)), oval)
     y = (height - sum(gaps)) / 2
     for (text, face, colour), gap in zip(rows, gaps):
-        x = (width - face.getlength(text)) / 2
+        x = centre - face.getlength(text) / 2
         draw.text((x, y), text, font=face, fill=colour,
                   stroke_width=max(1, face.size // 24), stroke_fill=(0, 0, 0))
         y += gap
@@ -262,6 +292,6 @@ def black(size: tuple[int, int]) -> Image.Image:
     return Image.new("RGB", size, (0, 0, 0))
 
 
-__all__ = ["Camera", "Move", "OVERSCAN", "Subtitler", "black", "blend", "card",
+__all__ = ["Camera", "Move", "OVERSCAN", "Subtitler", "black", "blend", "card", "portrait_oval",
            "card_background", "choose_move", "frame_view", "interest", "picture_size",
            "view_box"]

@@ -4,15 +4,16 @@ The film, the book and the Twine story are made from a save, never from a game i
 `open_story` reads a slot as a read-only copy (it writes nothing, whatever happens), with the
 storylet narrator (no model is loaded to export) and the story's own painter, which paints a
 picture only when the image cache lacks it. `read_story` turns it into plain, frozen data: the
-world's title and the player's name, and one ExportedScene per scene of the chosen path. An
+world's title, the player's name and portrait, and one ExportedScene per scene of the
+chosen path. An
 exporter reports progress through a callback; raising engine.errors.JobCancelled from it (or
 from a painter's progress) cancels the export, as it cancels any job.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from engine.errors import DreamreelError
 
@@ -71,6 +72,8 @@ class ExportedStory:
     player_name: str
     path: str                         # "current", "longest" or "all"
     scenes: tuple[ExportedScene, ...]
+    # the player's portrait (a PIL image, read-only) or None; for the film's title card
+    portrait: Any = field(default=None, compare=False, repr=False)
 
 
 def open_story(config: "Config", slot: str | None = None, painter=None) -> "Session":
@@ -132,7 +135,8 @@ def read_story(session: "Session", path: PathKind = "current") -> ExportedStory:
             choices=choices))
     return ExportedStory(slot=session.slot, world_id=world.id, world_title=world.title,
                          premise=world.spec.premise, art_style=world.spec.art_style,
-                         player_name=world.spec.player.name, path=path, scenes=tuple(scenes))
+                         player_name=session.player().name, path=path, scenes=tuple(scenes),
+                         portrait=session.portrait())
 
 
 def scene_picture(session: "Session", node: int, size: tuple[int, int],

@@ -429,3 +429,41 @@ def test_the_camera_moves_by_mood_toward_the_pictures_detail():
     start = view_box(pan, 0.0, (358, 202), SIZE)
     end = view_box(pan, 1.0, (358, 202), SIZE)
     assert start[0] == 0 and end[2] == 358 and end[2] - end[0] == SIZE[0]
+
+
+GREEN = (0, 230, 40)     # a portrait no scene of the Lantern Coast is painted in
+
+
+def greenish(frame: np.ndarray) -> np.ndarray:
+    """Where a decoded frame shows the portrait's green (H.264 shifts it a little)."""
+    r, g, b = (frame[..., i].astype(int) for i in range(3))
+    return (g > 150) & (r < 90) & (b < 110)
+
+
+def test_the_title_card_shows_the_players_portrait_beside_the_name(saved, film, tmp_path):
+    config, folder = saved
+    portrait = tmp_path / "me.png"
+    Image.new("RGB", (60, 80), GREEN).save(portrait)
+    session = Session.new(config, runner=InlineRunner(), slot="hero",
+                          player={"name": "Mira", "portrait": str(portrait)})
+    session.wait()
+    session.flush_saves()
+    session.close()
+    session = open_story(config, "hero")
+    try:
+        story = read_story(session)
+        assert story.player_name == "Mira" and story.portrait is not None
+        result = export_film(session, folder / "out" / "hero.mp4", size=SIZE, fps=FPS,
+                             music=False, voice=False)
+    finally:
+        session.close()
+    title_frame = result.plan.title_frames // 2
+    shown = greenish(decoded(result.path, {title_frame})[title_frame])
+    assert result.plan.starring == "starring Mira"
+    rows, columns = np.nonzero(shown)
+    assert shown.sum() > 0.5 * 0.8 * (0.3 * SIZE[1]) ** 2     # most of the oval, in green
+    assert columns.max() < SIZE[0] / 2                         # beside the type, on its left
+    assert abs(rows.mean() - SIZE[1] / 2) < SIZE[1] * 0.1      # level with it
+    plain = film[0]                                            # a story without a portrait
+    frame = plain.plan.title_frames // 2
+    assert greenish(decoded(plain.path, {frame})[frame]).sum() == 0
