@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from engine.errors import DreamreelError
+from engine.painters import NOTICE_KEY
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL import Image as PILImage
@@ -142,7 +143,8 @@ def read_story(session: "Session", path: PathKind = "current") -> ExportedStory:
 def scene_picture(session: "Session", node: int, size: tuple[int, int],
                   on_progress: Callable[[float], None] | None = None) -> "PILImage.Image":
     """A scene's picture at `size` (scaled and centre-cropped): the world's own picture, the
-    cached one, or painted now with the story's painter (and cached, as in play).
+    cached one, or painted now with the story's painter (and cached, as in play; a painter
+    that takes the player's portrait is given it for a scene that shows the player).
 
     on_progress(fraction) is passed to the painter; an exception it raises (JobCancelled)
     stops the painting.
@@ -159,8 +161,12 @@ def scene_picture(session: "Session", node: int, size: tuple[int, int],
     image = session.cache.get(key)
     if image is None:
         play = session.config.images
+        portrait = session.pictures.portrait_for(node)   # as in play: the key names it
+        likeness = {"portrait": portrait} if portrait is not None else {}
         image = session.painter.paint(session.image_prompt(node), scene.current.seed,
-                                      (play.width, play.height), on_progress=on_progress)
+                                      (play.width, play.height), on_progress=on_progress,
+                                      **likeness)
+        image.info.pop(NOTICE_KEY, None)
         session.cache.put(key, image)
     return fill(image.convert("RGB"), size)
 

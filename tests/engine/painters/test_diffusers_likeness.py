@@ -134,3 +134,42 @@ def test_a_missing_adapter_is_a_painter_error_that_never_downloads(tiny_model, t
     with pytest.raises(PainterError, match="does not exist"):
         make_painter(f"diffusers:{tiny_model}?ip_adapter=./no/such/folder",
                      steps=2).paint(PROMPT, 5, SIZE, portrait=RED)
+
+
+def test_a_story_with_a_portrait_paints_through_the_adapter_and_keys_the_portrait(
+        config, tiny_model, tiny_adapter, tmp_path):
+    from engine.painters.imagecache import cache_key
+    from engine.session.core import Session
+    from engine.session.jobs import InlineRunner
+    from engine.story.persona import in_frame
+
+    portrait = tmp_path / "me.png"
+    RED.save(portrait)
+    painter = make_painter(adapter_spec(tiny_model, tiny_adapter), steps=1)
+    config = config.with_changes(images={"width": 64, "height": 64}, prefetch={"images": False})
+    session = Session.new(config, painter=painter, runner=InlineRunner(),
+                          player={"name": "Mira", "look": "tall, a crimson cloak",
+                                  "portrait": str(portrait)})
+    try:
+        session.wait(images=True)
+        for turn in range(12):
+            version = session.scene().current
+            if in_frame(session.player(), version.image_prompt, version.narration):
+                break
+            session.choose(turn % 2 if len(session.choices()) > 1 else 0)
+            session.wait(images=True)
+        else:
+            pytest.fail("no scene in twelve showed the player")
+        node, version = session.current, session.scene().current
+        assert painter.pipeline.image_encoder is not None        # the adapter was loaded
+        key = session.image_key(node)
+        assert version.image_key == key and session.cache.get(key) is not None
+        plain = cache_key("diffusers", tiny_model, session.image_prompt(node),
+                          painter.negative_prompt, version.seed, (64, 64), 1)
+        assert key != plain
+        assert key == cache_key("diffusers", f"{tiny_model}|portrait="
+                                f"{session.player().portrait}|{painter.likeness_key}",
+                                session.image_prompt(node), painter.negative_prompt,
+                                version.seed, (64, 64), 1)
+    finally:
+        session.close()

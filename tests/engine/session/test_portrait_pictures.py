@@ -154,3 +154,20 @@ def test_a_painter_that_paints_from_the_text_only_says_so_once(config, tmp_path)
         assert len(notes) == 1 and notes[0].kind == EventKind.NOTICE
     finally:
         session.close()
+
+
+def test_an_export_paints_a_missing_picture_with_the_portrait_as_play_would(config, tmp_path):
+    from engine.export.story import scene_picture
+
+    painter = LikenessPainter()
+    session = start(config, tmp_path, painter)
+    try:
+        shown, _ = play_until_both(session)
+        key = session.pictures.image_key(shown[0])
+        session.cache.path_for(key).unlink()                     # the cache lost it
+        picture = scene_picture(session, shown[0], (32, 32))
+        assert painter.calls[-1][1] is not None                   # painted with the portrait
+        assert picture.getpixel((5, 5)) == (200, 30, 30)
+        assert session.cache.get(key).getpixel((0, 0)) == (200, 30, 30)
+    finally:
+        session.close()
