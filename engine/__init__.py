@@ -19,6 +19,9 @@ _PUBLIC = {
     "Session": ("engine.session.core", "Session"),
     "MAX_ACTION_CHARS": ("engine.session.core", "MAX_ACTION_CHARS"),  # a typed action's length
     "Library": ("engine.library", "Library"),
+    "PLAYER_NAME_CHARS": ("engine.story.persona", "MAX_NAME"),          # a player's name
+    "PLAYER_PRONOUNS_CHARS": ("engine.story.persona", "MAX_PRONOUNS"),  # their pronouns
+    "PLAYER_LOOK_CHARS": ("engine.story.persona", "MAX_LOOK"),          # their look
     "InlineRunner": ("engine.session.jobs", "InlineRunner"),      # work runs inside poll()
     "ThreadedRunner": ("engine.session.jobs", "ThreadedRunner"),  # work runs on worker threads
     "JOB_DONE": ("engine.session.jobs", "DONE"),                  # a finished job's event kind

@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from engine.saves.store import SaveStore, SlotMeta
     from engine.worlds.world import World
 
+SLOT_PORTRAIT_SNAPSHOT_BYTES = 8 << 20   # larger snapshots are not parsed for a slot's portrait
 COVER_SIZE = (768, 432)   # painted covers: part of their cache key, so kept the same everywhere
 
 
@@ -260,6 +261,41 @@ class Library:
             except SaveError:
                 return None
         return self.picture(meta.image_key) if meta.image_key else None
+
+    def slot_portrait(self, name: str) -> PILImage.Image | None:
+        """The player's portrait in a slot's story, or None (no portrait, or its file is
+        missing, damaged or refused: a slot list then shows none).
+
+        Which portrait the story has now is read from the newest autosave (the journal's
+        tail), else from the snapshot when it is small (SLOT_PORTRAIT_SNAPSHOT_BYTES; a larger
+        story is not parsed for a list). The file is checked as Session.portrait checks it.
+        """
+        import orjson
+
+        from engine.saves.journal import TAIL_BYTES, parse_line
+        from engine.saves.portrait import load_portrait
+        folder, play = self.store.slot_dir(name), None
+        try:
+            journal = folder / "journal.jsonl"
+            if journal.is_file():
+                with open(journal, "rb") as handle:
+                    handle.seek(max(0, journal.stat().st_size - TAIL_BYTES))
+                    for raw in reversed(handle.read().split(b"\n")):
+                        record = parse_line(raw + b"\n") if raw.strip() else None
+                        if record is not None and isinstance(record.get("play"), dict):
+                            play = record["play"]
+                            break
+            story = folder / "story.json"
+            if play is None and story.is_file() and \
+                    story.stat().st_size <= SLOT_PORTRAIT_SNAPSHOT_BYTES:
+                snapshot = orjson.loads(story.read_bytes())
+                play = snapshot.get("play") if isinstance(snapshot, dict) else None
+            digest = play.get("portrait") if isinstance(play, dict) else None
+            if not isinstance(digest, str) or not digest:
+                return None
+            return load_portrait(folder, digest)
+        except (OSError, ValueError, SaveError):
+            return None
 
     def delete_slot(self, name: str) -> None:
         """Move a slot to the trash; undo_delete() brings it back while this process runs.
