@@ -2,7 +2,9 @@
 
 The slot list and the thumbnails come from the app's Library, read on background jobs (the
 thumbnail is the slot's thumb.png, or the picture of its current scene from the image cache; the
-story being played shows what is on screen), so opening the screen never stalls a frame. Saving
+story being played shows what is on screen), so opening the screen never stalls a frame. A
+story with a player's portrait shows it in the corner of its thumbnail (Library.slot_portrait,
+read the same way). Saving
 over a slot asks for a second click; a damaged slot says why. Deleting the selected slot (Delete
 key or button) asks for a second press; it goes to a trash and Undo (button or Ctrl+Z) brings it
 back for as long as the game runs (the Library keeps the deletes, so Load and Save share them).
@@ -33,6 +35,7 @@ class SavesScreen(Screen):
         self.mode = mode                      # "save" or "load"
         self.slots: list | None = None        # [(meta, name, problem)] once read
         self.thumbs: dict[str, pygame.Surface | None] = {}
+        self.portraits: dict[str, pygame.Surface | None] = {}   # the player's, where a story has one
         self.page = 0
         self.index = 0                        # selected card on this page
         self.armed = ""                       # slot waiting for a second click to overwrite
@@ -62,6 +65,8 @@ class SavesScreen(Screen):
         for meta, name, _ in slots:
             if name not in self.thumbs:
                 self._load_thumb(meta, name)
+            if name not in self.portraits and meta is not None:
+                self._load_portrait(name)
         self.layout(self.app.surface.get_size())
 
     def _load_thumb(self, meta, name: str) -> None:
@@ -83,6 +88,20 @@ class SavesScreen(Screen):
                 self.thumbs[name] = pixels_to_surface(pixels)
 
         self.app.background(work, done, lambda err: None)
+
+    def _load_portrait(self, name: str) -> None:
+        self.portraits[name] = None
+        library = self.app.library
+
+        def work():
+            image = library.slot_portrait(name)
+            return to_pixels(fit(image, (THUMB[1], THUMB[1]))) if image is not None else None
+
+        def done(pixels):
+            if pixels is not None:
+                self.portraits[name] = pixels_to_surface(pixels)
+
+        self.app.background(work, done, lambda err: None)   # no portrait is not worth a toast
 
     @property
     def entries(self) -> list[str | None]:
@@ -324,6 +343,7 @@ class SavesScreen(Screen):
             surface.blit(thumb, thumb_rect)
         else:
             surface.blit(panel(thumb_rect.size, (30, 34, 50, 255), theme.px(4)), thumb_rect)
+        self._draw_portrait(surface, thumb_rect, name)
         x = thumb_rect.right + pad
         y = rect.y + pad
         width = rect.right - pad - x
@@ -346,6 +366,31 @@ class SavesScreen(Screen):
             colour = pal.accent if i == 3 else (pal.text if i == 0 else pal.dim)
             surface.blit(ctx.text.render(small, _fit(ctx, small, line, width), colour), (x, y))
             y += small.get_linesize() + theme.px(2)
+
+
+    def portrait_rect(self, thumb_rect: pygame.Rect, name: str) -> pygame.Rect | None:
+        """Where a slot's portrait sits: the thumbnail's lower right corner, half its height."""
+        portrait = self.portraits.get(name)
+        if portrait is None:
+            return None
+        inset = self.app.theme.px(4)
+        height = max(1, thumb_rect.height // 2)
+        width = max(1, round(portrait.get_width() * height / portrait.get_height()))
+        return pygame.Rect(thumb_rect.right - inset - width, thumb_rect.bottom - inset - height,
+                           width, height)
+
+    def _draw_portrait(self, surface, thumb_rect: pygame.Rect, name: str) -> None:
+        rect = self.portrait_rect(thumb_rect, name)
+        if rect is None:
+            return
+        portrait = self.portraits[name]
+        if portrait.get_size() != rect.size:          # scaled once per card size
+            portrait = pygame.transform.smoothscale(portrait, rect.size)
+            self.portraits[name] = portrait
+        surface.blit(portrait, rect)
+        theme = self.app.theme
+        surface.blit(panel(rect.size, (0, 0, 0, 0), theme.px(3), theme.palette.accent + (255,),
+                           max(1, theme.px(1.5))), rect)
 
 
 def _fit(ctx, font, text: str, width: int) -> str:

@@ -3,7 +3,8 @@
 Title: continue, new game, load, settings, quit; in a game it opens over the story with "Return
 to the story" first. New game lists the installed worlds with their title, premise and cover (the
 cover is painted from the world's `cover` prompt in the background and cached like any image, or
-read from the world's images/ when `cover` names a picture file).
+read from the world's images/ when `cover` names a picture file). Begin goes on to "Who are you?"
+(game.screens.player), which starts the story.
 Worlds, covers and the save list come from the app's Library (engine.library), read on
 background jobs; a broken world file shows its message and the others stay playable.
 """
@@ -240,7 +241,8 @@ def whole_sentences(ctx, font, text: str, width: int, limit: int) -> list[str]:
 
 
 class WorldPicker(Screen):
-    """Pick the world of a new story: its title, premise and cover; Begin starts it."""
+    """Pick the world of a new story: its title, premise and cover; Begin goes on to "Who are
+    you?" (the player's profile), which starts it."""
 
     def __init__(self, app):
         super().__init__(app)
@@ -278,8 +280,10 @@ class WorldPicker(Screen):
             self.begin.enabled = self.worlds[index][1] is not None
 
     def _begin(self) -> None:
+        """On to "Who are you?" (game.screens.player), which starts the story."""
         if self.worlds and self.worlds[self.index][1] is not None:
-            self.app.new_game(self.worlds[self.index][1])
+            from game.screens.player import PlayerScreen
+            self.app.push(PlayerScreen(self.app, self.worlds[self.index][1]))
 
     def layout(self, size) -> None:
         app, theme = self.app, self.app.theme

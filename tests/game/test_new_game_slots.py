@@ -19,7 +19,7 @@ def _play_turns(app, turns: int) -> None:
 
 
 def _begin(app, world_id: str) -> None:
-    """Menu, New game, the world, Begin: as a player does it."""
+    """Menu, New game, the world, Begin, Enter on "Who are you?": as a player does it."""
     app.push(TitleScreen(app))
     settle(app, 4)
     menu = app.top
@@ -30,6 +30,7 @@ def _begin(app, world_id: str) -> None:
     assert isinstance(picker, WorldPicker)
     picker._pick([wid for wid, _, _ in picker.worlds].index(world_id))
     app.step(click(picker.begin.rect.center), dt=0.01, present=False)
+    app.step([key(pygame.K_RETURN)], dt=0.01, present=False)    # "Who are you?": as suggested
     settle(app, 8)
 
 

@@ -43,6 +43,8 @@ def test_title_new_game_picks_a_world(app, tmp_path):
     picker._pick(titles.index("Hollow Orbit"))
     frame(app, tmp_path / "worlds.png")
     app.step(click(picker.begin.rect.center), dt=0.01, present=False)
+    assert type(app.top).__name__ == "PlayerScreen"                # "Who are you?"
+    app.step([key(pygame.K_RETURN)], dt=0.01, present=False)
     settle(app, 8)
     assert app.session is not None and app.session.world.id == "hollow_orbit"
     assert app.screens == [app.story]
@@ -68,6 +70,7 @@ def test_broken_world_is_reported_and_others_still_play(config, tmp_path):
         playable = [i for i, (_, w, _) in enumerate(picker.worlds) if w is not None][0]
         picker._pick(playable)
         app.step([key(pygame.K_RETURN)], dt=0.01, present=False)
+        app.step([key(pygame.K_RETURN)], dt=0.01, present=False)   # "Who are you?"
         settle(app, 8)
         assert app.session is not None
     finally:
@@ -410,6 +413,7 @@ def test_a_world_folder_given_by_path_is_offered_first(config, tmp_path):
         assert picker.worlds[picker.index][0] == str(world_dir)
         assert picker.list.buttons[picker.index].label == f"Hollow Orbit ({world_dir})"
         app.step([key(pygame.K_RETURN)], dt=0.01, present=False)
+        app.step([key(pygame.K_RETURN)], dt=0.01, present=False)   # "Who are you?"
         settle(app, 8)
         assert app.session is not None and app.session.world.root == world_dir.resolve()
     finally:
@@ -444,6 +448,7 @@ def test_a_world_with_its_own_pictures_shows_them_on_the_picker_and_in_the_story
         assert all(abs(a - b) <= 6 for a, b in zip(shot.get_at(picker.cover_rect.center)[:3],
                                                    (230, 20, 200)))
         app.step([key(pygame.K_RETURN)], dt=0.01, present=False)
+        app.step([key(pygame.K_RETURN)], dt=0.01, present=False)   # "Who are you?"
         settle(app, 8)
         assert app.session.shipped_picture() == "images/cover.png"
         settle(app, 60, dt=0.05)                                # past the crossfade
