@@ -104,6 +104,15 @@ class Sink:
 
 
 def rss_mb() -> float:
+    """Resident memory in MB once garbage is collected and the C allocator has handed its free
+    pages back (glibc's malloc_trim), so that what is counted is what the story holds, not slack."""
+    import gc
+    gc.collect()
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
     try:
         with open("/proc/self/status") as status:
             for line in status:

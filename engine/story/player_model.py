@@ -65,7 +65,7 @@ TONE_THRESHOLD = 0.35   # a feeling weaker than this over those turns reads as c
 SAID_VALUE = 0.2        # a tendency is put in words once this far from 0 ...
 SAID_CONFIDENCE = 0.4   # ... with at least this confidence (a turn or two is not a habit)
 MAX_TRAITS = 2          # the strongest tendencies said (prompts of small models are short)
-MEMO_SIZE = 8192        # profiles kept in memory; older ones are folded again on demand
+MEMO_SIZE = 1024        # profiles kept in memory (about 1 KB each); older ones are folded again
 
 
 @dataclass(frozen=True)
