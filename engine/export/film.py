@@ -245,12 +245,14 @@ def _music(session: "Session", story: "ExportedStory", plan: FilmPlan, notes: li
         return [], {}
     cache = ClipCache(config.saves_dir / "cache" / "audio")
     places = {scene.id: scene.location for scene in story.scenes}
+    player = session.player().template_context()     # as play asks (a model's prompt names them)
     tracks, loops = [], {}
     try:
         composer = make_composer(config.audio.music)
         for shot in plan.shots:
             track = music_for(session.world, shot.mood, places.get(shot.scene_id, ""),
-                              composer=composer, cache=cache, seconds=DEFAULT_SECONDS)
+                              composer=composer, cache=cache, seconds=DEFAULT_SECONDS,
+                              player=player)
             if track is None:
                 return [], {}
             if track.problem and track.problem not in notes:
