@@ -27,6 +27,11 @@ from engine.events import EventKind, SessionEvent, SoundCue
 from engine.session.jobs import DONE, FAILED as JOB_FAILED, InlineRunner, Job, ThreadedRunner
 from engine.story.graph import GENERATING, READY
 
+# The music follows the player's tone where the scene leaves room: a calm or mysterious scene
+# (its mood open) plays the mood of how the player seems right now; every other mood is the
+# scene's own and wins (a tense scene stays tense, however cheerful the player).
+OPEN_MOODS = ("calm", "mysterious")
+TONE_MOODS = {"angry": "tense", "afraid": "eerie", "sad": "melancholy", "happy": "bright"}
 MUSIC_SECONDS = 32.0     # a loop's length: engine.audio.music.DEFAULT_SECONDS, as the film asks for
 AUDIO_CACHE_MB = 512
 
@@ -110,11 +115,19 @@ class Sound:
             self._cancel_voice()
         if "music" not in self._broken and self.settings.music != "none":
             try:
-                self._ask_music(node, version.mood)
+                self._ask_music(node, self.music_mood(node, version.mood))
             except DreamreelError as err:     # a bad [audio] music setting: say so, once
                 self._broken.add("music")
                 self.session.outbox.post([self.session._notice(
                     EventKind.ERROR, f"Music is off for this game: {err}", node)])
+
+    def music_mood(self, node: int, mood: str) -> str:
+        """The mood the scene's music plays: the scene's own, or, where the scene's mood is
+        open (OPEN_MOODS) and the player model is on, the mood of the player's tone then."""
+        if mood not in OPEN_MOODS:
+            return mood
+        profile = self.session.player_profile(node)
+        return TONE_MOODS.get(profile.tone, mood) if profile is not None else mood
 
     def _read_stream(self, node: int) -> None:
         from engine.audio.voices import sentences

@@ -52,7 +52,8 @@ def test_sound_is_off_until_a_front_end_turns_it_on(config):
         version = session.scene(node).current
         place = session.graph.state_after(node).location
         assert session.heard[node]["music"] == track_key(
-            session.world, version.mood, place, make_composer("procedural"), seconds=6.0)
+            session.world, session.sound.music_mood(node, version.mood), place,
+            make_composer("procedural"), seconds=6.0, player=session.player().template_context())
         cues = [e.payload for e in events if e.kind == EventKind.VOICE]
         assert [c.index for c in cues] == list(range(len(cues))) and cues[-1].last
         assert all(open(c.path, "rb").read(4) == b"RIFF" for c in cues)
@@ -131,4 +132,24 @@ def test_sentences_are_read_while_the_narrator_is_still_streaming(config):
         assert voiced == [line.text for line in lines(session.scene(node).current.narration)]
     finally:
         streamer.release.set()
+        session.close()
+
+
+def test_the_music_follows_the_players_tone_where_the_scenes_mood_leaves_room(config):
+    session = Session.new(sound_config(config), runner=InlineRunner(), slot="tone")
+    try:
+        session.wait()
+        node = session.current
+        for line in ("You useless idiots, get out of my way!", "Shut up or I'll smash it!",
+                     "I hate this stinking island and every liar on it!"):
+            session.act(line)
+            session.wait()
+        node = session.current
+        assert session.player_tone() == "angry"
+        assert session.sound.music_mood(node, "calm") == "tense"          # open: the tone's
+        assert session.sound.music_mood(node, "mysterious") == "tense"
+        assert session.sound.music_mood(node, "melancholy") == "melancholy"   # the scene's own
+        session.set_player_model(False)
+        assert session.sound.music_mood(node, "calm") == "calm"           # off: the scene's
+    finally:
         session.close()
