@@ -18,18 +18,11 @@ from engine.narrators.llm_output import DraftError, parse_scene  # noqa: E402
 from engine.worlds.loading import load_world  # noqa: E402
 
 from tests.support.llm_fixtures import make_request, make_world, tiny_chat_lm, tiny_lm
+from tests.support.torch_threads import one_thread  # noqa: E402,F401 (autouse fixture)
 
 __all__ = ["tiny_lm", "tiny_chat_lm"]   # fixtures, used by name
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and the test machine is shared)."""
-    import torch
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

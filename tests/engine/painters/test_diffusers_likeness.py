@@ -17,21 +17,13 @@ from engine.errors import PainterError  # noqa: E402
 from engine.painters import NOTICE_KEY, make_painter, takes_portrait  # noqa: E402
 from engine.painters.diffusers import DiffusersPainter  # noqa: E402
 from tests.support.tiny_diffusers import save_tiny_ip_adapter, save_tiny_pipeline  # noqa: E402
+from tests.support.torch_threads import one_thread  # noqa: E402,F401 (autouse fixture)
 
 SIZE = (64, 64)
 PROMPT = "you on a quay at dusk, featuring Mira, tall, a crimson cloak"
 RED, BLUE = Image.new("RGB", (48, 48), (200, 30, 30)), Image.new("RGB", (48, 48), (20, 40, 220))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: on a small shared CPU, two threads contending are much slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -20,18 +20,10 @@ from engine.errors import JobCancelled, PainterError  # noqa: E402
 from engine.painters import make_painter  # noqa: E402
 from engine.painters.diffusers import RECOMMENDED, DiffusersPainter, is_one_step_model  # noqa: E402
 from tests.support.tiny_diffusers import save_tiny_pipeline  # noqa: E402
+from tests.support.torch_threads import one_thread  # noqa: E402,F401 (autouse fixture)
 
 SIZE = (64, 64)
 PROMPT = "a lighthouse on a cliff at night, rain"
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: on a small shared CPU, two threads contending are ~10x slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")
