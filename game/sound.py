@@ -157,7 +157,6 @@ class Mixer:
     def _music_ready(self, cue: SoundCue, sound, node: int | None) -> None:
         if self._wanted is None or self._wanted.key != cue.key or not self.available:
             return                                  # the player moved on meanwhile
-        self._loaded[cue.key] = sound
         at = self.clock
         if self._playing is not None and self._playing.bar_seconds > 0:
             bar = self._playing.bar_seconds

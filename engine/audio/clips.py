@@ -145,8 +145,27 @@ class ClipCache:
         return clip
 
     def get_path(self, key: str) -> Path | None:
-        """The cached clip's file, checked, for a player that streams from disk; None if missing."""
-        return self.path(key) if self.get(key) is not None else None
+        """The cached clip's file, for a player that reads it from disk; None if missing. Only
+        its header is read (a music loop is megabytes): one that is not a PCM WAV, or promises
+        more sound than the file holds, is deleted and is a miss."""
+        path = self.path(key)
+        try:
+            size = path.stat().st_size
+            with wave.open(str(path), "rb") as handle:
+                promised = handle.getnframes() * handle.getnchannels() * handle.getsampwidth()
+        except FileNotFoundError:
+            return None
+        except (OSError, wave.Error, EOFError):
+            self._discard(path)
+            return None
+        if promised == 0 or promised > size:
+            self._discard(path)
+            return None
+        try:
+            os.utime(path)
+        except OSError:
+            pass
+        return path
 
     def put(self, key: str, clip: Clip) -> Path:
         """Store `clip` under `key` (atomically) and trim the cache. Returns its file.

@@ -136,7 +136,7 @@ def export_film(session: "Session", out: Path, *, size: tuple[int, int] = SIZES[
                                                   + LINE_GAP * (len(said) - 1)
                                                   for scene, said in lines.items() if said})
         report(start + SOUND_SHARE / 2, "Composing the music")
-        tracks, loops = _music(session, story, plan, notes, work) if music else ([], {})
+        tracks, loops = _music(session, story, plan, notes) if music else ([], {})
         sections = _sections(plan, tracks)
         write_soundtrack(work / "sound.wav", sections, loops, _spoken(plan, lines))
         sound = " and ".join(part for part, used in (("music", bool(loops)),
@@ -231,12 +231,12 @@ def _spoken(plan: FilmPlan, lines: dict) -> list:
     return placed
 
 
-def _music(session: "Session", story: "ExportedStory", plan: FilmPlan, notes: list[str],
-           work: Path) -> tuple[list[str], dict]:
+def _music(session: "Session", story: "ExportedStory", plan: FilmPlan,
+           notes: list[str]) -> tuple[list[str], dict]:
     """The game's music for each shot, as the game plays it for the scene's mood and place
     (from the clip cache, composed now where play did not): (each shot's track, {track: clip}).
     Empty, with a note, when there is no music."""
-    from engine.audio.clips import Clip, ClipCache
+    from engine.audio.clips import ClipCache
     from engine.audio.music import DEFAULT_SECONDS, make_composer, music_for
     from engine.errors import AudioError
 
@@ -258,7 +258,7 @@ def _music(session: "Session", story: "ExportedStory", plan: FilmPlan, notes: li
             if track.problem and track.problem not in notes:
                 notes.append(track.problem)
             if track.key not in loops:
-                loops[track.key] = _decoded(track.path, work)
+                loops[track.key] = _decoded(track.path)
             tracks.append(track.key)
     except AudioError as err:
         notes.append(f"The film has the quiet bed instead of music: {err}")
@@ -266,7 +266,7 @@ def _music(session: "Session", story: "ExportedStory", plan: FilmPlan, notes: li
     return tracks, loops
 
 
-def _decoded(path: Path, work: Path):
+def _decoded(path: Path):
     """A music file as a Clip: WAV read directly, Ogg Vorbis decoded by FFmpeg."""
     import subprocess
 

@@ -20,7 +20,6 @@ broken up, since the server's tokenizer is out of our hands.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass
 
@@ -33,7 +32,8 @@ from engine.narrators.openai_formats import (MODES, SHOWS_SCHEMA, follows_schema
                                              ignored_format, response_fields, sampler_fields,
                                              narration_chars, scene_grammar, scene_schema,
                                              top_level_error)
-from engine.narrators.openai_wire import ChatEndpoint, ExtrasRefused, FormatRefused, summarize
+from engine.narrators.openai_wire import (KEY_VARIABLES, ChatEndpoint, ExtrasRefused,
+                                          FormatRefused, api_key, split_model_url, summarize)
 from engine.narrators.prompting import PromptBuilder
 from engine.narrators.sampling import Sampling, sampling_from, split_sampling
 from engine.story.schema import SceneDraft
@@ -41,7 +41,6 @@ from engine.worlds.templates import Templates
 
 log = logging.getLogger(__name__)
 
-KEY_VARIABLES = ("DREAMREEL_OPENAI_KEY", "OPENAI_API_KEY")
 DEFAULT_WORDS = (80, 180)   # narration words of a world that names none
 # Options of the transformers narrator: a [narrator] config table is shared by both backends.
 OTHER_BACKEND_OPTIONS = frozenset({"device", "dtype", "max_new_tokens", "close_tokens",
@@ -113,16 +112,15 @@ class OpenAINarrator:
     @classmethod
     def from_spec(cls, rest: str, **options) -> "OpenAINarrator":
         """Build from the part of the spec after `openai:`, i.e. `<model>@<base url>`."""
-        at = max(rest.rfind("@http://"), rest.rfind("@https://"))
-        if at <= 0:
+        parts = split_model_url(rest)
+        if parts is None:
             raise NarratorError(f"'openai:{rest}' needs a server: use openai:<model>@<base url>, "
                                 f"e.g. openai:qwen2.5:7b@http://localhost:11434/v1")
-        return cls(rest[:at], rest[at + 1:], **options)
+        return cls(*parts, **options)
 
     @property
     def api_key(self) -> str:
-        return self.options.api_key or next(
-            (os.environ[v] for v in KEY_VARIABLES if os.environ.get(v)), "")
+        return api_key(self.options.api_key)
 
     @property
     def mode(self) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import socket
 import time
@@ -29,6 +30,21 @@ MAX_ERROR_BODY = 8000      # bytes of an error reply read for its message
 MAX_MESSAGE = 160          # characters of a server's message shown to the player
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 _BROKEN_STREAM = (ConnectionError, http.client.HTTPException, urllib.error.URLError)
+
+
+KEY_VARIABLES = ("DREAMREEL_OPENAI_KEY", "OPENAI_API_KEY")   # where an API key is found
+
+
+def api_key(option: str = "") -> str:
+    """The key sent as a Bearer token: the option, else the environment ("" for none)."""
+    return option or next((os.environ[v] for v in KEY_VARIABLES if os.environ.get(v)), "")
+
+
+def split_model_url(rest: str) -> tuple[str, str] | None:
+    """`<model>@<base url>` (the part of an openai spec after its backend name) split into the
+    model and the URL; None when there is no URL (a model name may itself hold an "@")."""
+    at = max(rest.rfind("@http://"), rest.rfind("@https://"))
+    return (rest[:at], rest[at + 1:]) if at > 0 else None
 
 
 class FormatRefused(Exception):

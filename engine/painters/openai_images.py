@@ -36,7 +36,6 @@ import http.client
 import io
 import json
 import logging
-import os
 import re
 import socket
 import threading
@@ -51,12 +50,12 @@ from dataclasses import dataclass
 from PIL import Image
 
 from engine.errors import PainterError
-from engine.narrators.openai_wire import RETRY_STATUS, connection_reason, error_message, summarize
+from engine.narrators.openai_wire import (KEY_VARIABLES, RETRY_STATUS, api_key, connection_reason,
+                                          error_message, split_model_url, summarize)
 from engine.worlds.pictures import IMAGE_FORMATS, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, fill
 
 log = logging.getLogger(__name__)
 
-KEY_VARIABLES = ("DREAMREEL_OPENAI_KEY", "OPENAI_API_KEY")
 MAX_ANSWER_BYTES = MAX_IMAGE_BYTES * 4 // 3 + 65_536   # a picture as base64, and the JSON around it
 EXTRA_FIELDS = ("seed", "steps", "step", "negative_prompt")
 SEED_MASK = 0x7FFF_FFFF          # servers keep the seed in a signed 32-bit int
@@ -127,18 +126,17 @@ class OpenAIImagesPainter:
     @classmethod
     def from_spec(cls, rest: str, **options) -> "OpenAIImagesPainter":
         """Build from the part of the spec after `openai-images:`, i.e. `<model>@<base url>`."""
-        at = max(rest.rfind("@http://"), rest.rfind("@https://"))
-        if at <= 0:
+        parts = split_model_url(rest)
+        if parts is None:
             raise PainterError(f"'openai-images:{rest}' needs a server: use "
                                f"openai-images:<model>@<base url>, e.g. "
                                f"openai-images:sd-turbo@http://127.0.0.1:8080/v1")
-        return cls(rest[:at], rest[at + 1:], **options)
+        return cls(*parts, **options)
 
     @property
     def api_key(self) -> str:
         """The key sent as a Bearer token: the option, else the environment ("" for none)."""
-        return self.options.api_key or next(
-            (os.environ[v] for v in KEY_VARIABLES if os.environ.get(v)), "")
+        return api_key(self.options.api_key)
 
     @property
     def endpoint(self) -> str:

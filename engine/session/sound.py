@@ -118,8 +118,7 @@ class Sound:
                 self._ask_music(node, self.music_mood(node, version.mood))
             except DreamreelError as err:     # a bad [audio] music setting: say so, once
                 self._broken.add("music")
-                self.session.outbox.post([self.session._notice(
-                    EventKind.ERROR, f"Music is off for this game: {err}", node)])
+                self.session._notice(EventKind.ERROR, f"Music is off for this game: {err}", node)
 
     def music_mood(self, node: int, mood: str) -> str:
         """The mood the scene's music plays: the scene's own, or, where the scene's mood is

@@ -85,3 +85,11 @@ def test_a_full_disk_is_an_audio_error_that_says_what_to_do(tmp_path, monkeypatc
     monkeypatch.setattr(clips, "write_atomic", refuse)
     with pytest.raises(AudioError, match="No space left on device.*none"):
         ClipCache(tmp_path).put(clip_key("voice", "espeak", "", "x"), tone())
+
+
+def test_a_file_asked_for_by_path_is_checked_by_its_header(tmp_path):
+    cache, key = ClipCache(tmp_path), clip_key("music", "procedural", "", "cut")
+    path = cache.put(key, tone(seconds=1.0))
+    assert cache.get_path(key) == path
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])   # cut short
+    assert cache.get_path(key) is None and not path.exists()
