@@ -333,15 +333,29 @@ class Session:
         world's suggestions where the story has none of its own."""
         return persona_of(self.world, self.play)
 
+    def prepare_portrait(self, path: str | Path) -> tuple[str, bytes]:
+        """Check a portrait file, make it small and keep it in the story's slot folder: the
+        slow part of set_player(portrait=...), safe to run on a background thread (it touches
+        no story state). Returns what set_player takes as `portrait`.
+
+        Raises:
+            SaveError: naming the file and what is wrong with it."""
+        digest, data = read_portrait(Path(str(path).strip()))
+        if not self.read_only:
+            keep_portrait(self.store.slot_dir(self.slot), digest, data)
+        return digest, data
+
     def set_player(self, name: str | None = None, pronouns: str | None = None,
-                   look: str | None = None, portrait: str | Path | None = None) -> Persona:
+                   look: str | None = None,
+                   portrait: str | Path | tuple[str, bytes] | None = None) -> Persona:
         """Change the player's profile; it applies from the next scene told on (scenes told
         already keep their text and pictures). None leaves a field as it is; "" clears it
         (the world's suggestion then applies; portrait="" removes the portrait).
 
         A portrait file is checked like world pictures (type, size, pixel bomb), made small
         and kept in the story's slot folder; it is never sent to any server. A broken one is
-        an ERROR event naming the file, and the story goes on without a portrait.
+        an ERROR event naming the file, and the story goes on without a portrait. A front end
+        that must not wait on the file passes what prepare_portrait() returned instead.
         """
         if name is not None:
             self.play.player_name = tidy(name, MAX_NAME)
@@ -351,13 +365,13 @@ class Session:
             self.play.look = tidy(look, MAX_LOOK)
         if portrait is not None:
             self.play.portrait = ""
-            if str(portrait).strip():
+            if isinstance(portrait, tuple):              # checked already (prepare_portrait)
+                self._portrait_png = portrait
+                self.play.portrait = portrait[0]
+            elif str(portrait).strip():
                 try:
-                    digest, data = read_portrait(Path(str(portrait).strip()))
-                    self._portrait_png = (digest, data)
-                    if not self.read_only:
-                        keep_portrait(self.store.slot_dir(self.slot), digest, data)
-                    self.play.portrait = digest
+                    self._portrait_png = self.prepare_portrait(portrait)
+                    self.play.portrait = self._portrait_png[0]
                 except SaveError as err:
                     self._notice(EventKind.ERROR, str(err))
         if self.graph.root is not None and not self.closed:

@@ -98,10 +98,25 @@ class PlayerScreen(Screen):
         if session is None:
             self.app.pop()
             return
+        path = chosen.pop("portrait", None)
         session.set_player(**chosen)
+        if path:          # the file is read and checked off the frame loop, then applied
+            self.app.background(lambda: session.prepare_portrait(path),
+                                lambda checked: self._portrait_ready(session, checked),
+                                lambda err: self._portrait_ready(session, None, err))
+        elif path is not None:
+            session.set_player(portrait=path)
         self.app.notice(APPLIES_LATER)
         self.app.changed()
         self.app.pop()
+
+    def _portrait_ready(self, session, checked, err: BaseException | None = None) -> None:
+        if session is not self.app.session:
+            return                    # another story was opened meanwhile
+        if err is not None:
+            self.app.error(err)
+        session.set_player(portrait=checked if checked is not None else "")
+        self.app.changed()
 
     # -- focus ------------------------------------------------------------------------------
     @property

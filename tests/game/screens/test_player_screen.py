@@ -246,3 +246,27 @@ def _no_overlap(rects, window) -> None:
         assert window.contains(a), (a, window)
         for b in rects[i + 1:]:
             assert not a.colliderect(b), (a, b)
+
+
+def test_a_portrait_chosen_in_edit_is_read_off_the_frame_and_applied(app, tmp_path):
+    _begin_as(app, "Mira")
+    read_to_choices(app)
+    status = app.push(StatusScreen(app))
+    app.step([key(pygame.K_e, text="e")], dt=0.01, present=False)
+    assert isinstance(app.top, PlayerScreen)
+    tab(app, 3)
+    app.step([typed(str(small_png(tmp_path / "me.png")))], dt=0.01, present=False)
+    app.step([key(pygame.K_RETURN)], dt=0.01, present=False)
+    assert app.top is status
+    settle(app, 4)                                  # the background job lands
+    assert app.session.player().portrait and app.session.portrait() is not None
+    broken = tmp_path / "broken.png"
+    broken.write_text("hello")
+    app.step([key(pygame.K_e, text="e")], dt=0.01, present=False)
+    tab(app, 3)
+    app.step([typed(str(broken))], dt=0.01, present=False)
+    app.step([key(pygame.K_RETURN)], dt=0.01, present=False)
+    settle(app, 4)
+    errors = [t.message for t in app.toasts.items if t.kind == "error"]
+    assert any("broken.png" in message for message in errors), errors
+    assert not app.session.player().portrait          # the story goes on without one
